@@ -1,0 +1,21 @@
+package clusterkv.kv;
+
+/**
+ * What the transformer asks of attention: store this chunk's keys and values, then attend.
+ * The transformer never knows how positions are chosen; implementations pair a KV cache with
+ * a KV policy (full attention, ClusterKV, ...).
+ */
+public interface AttentionBackend extends AutoCloseable {
+
+    /**
+     * Stores k and v ([n][kvHeads*headDim], post-RoPE) at positions p0 .. p0+n-1 of the layer, and writes
+     * into out ([n][heads*headDim]) the attention of each query q[t] (post-RoPE) over positions up to p0+t.
+     */
+    void attend(int layer, float[] q, float[] k, float[] v, float[] out, int p0, int n);
+
+    /** Forgets every position from {@code position} on (e.g. to rewind a chat turn, or start over). */
+    void truncate(int position);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,104 @@
+package clusterkv.kv;
+
+import clusterkv.tensor.Parallel;
+import clusterkv.tensor.VectorMath;
+
+import java.util.Arrays;
+
+/**
+ * Exact causal attention over the KV cache, tiled with a running (online) softmax: keys and
+ * values are decoded one tile of positions at a time and shared by every query of the chunk and
+ * every query head of the GQA group, so memory stays O(chunk x headDim) whatever the context.
+ */
+public final class CausalAttention {
+
+    private static final int KEY_TILE = 128;
+    private static final int QUERY_BLOCK = 32;
+
+    private CausalAttention() {}
+
+    /**
+     * out[t] = softmax(q[t] K^T / sqrt(d)) V over positions [0, p0 + t], for t in [0, n).
+     * q and out are [n][heads * headDim]; the keys and values of positions up to p0 + n - 1 are in the cache.
+     */
+    public static void forward(KVCache cache, int layer, float[] q, float[] out, int p0, int n, int heads) {
+        int kvHeads = cache.kvHeads;
+        int queryBlocks = (n + QUERY_BLOCK - 1) / QUERY_BLOCK;
+        if (cache.type == KVType.F16) roundToHalf(q, n * heads * cache.headDim);
+        Parallel.forEach(kvHeads * queryBlocks, task -> {
+            int kvHead = task % kvHeads;
+            int t0 = (task / kvHeads) * QUERY_BLOCK;
+            block(cache, layer, q, out, p0, t0, Math.min(n, t0 + QUERY_BLOCK), heads, kvHead);
+        });
+    }
+
+    /**
+     * With an F16 cache llama.cpp multiplies F16 keys by queries converted to F16; doing the same
+     * halves our logit differences from it at long contexts (the query buffer is scratch, so in place).
+     */
+    private static void roundToHalf(float[] q, int n) {
+        for (int i = 0; i < n; i++) q[i] = Float.float16ToFloat(Float.floatToFloat16(q[i]));
+    }
+
+    private static void block(KVCache cache, int layer, float[] q, float[] out, int p0, int t0, int t1,
+                              int heads, int kvHead) {
+        int d = cache.headDim;
+        int group = heads / cache.kvHeads;
+        int queryDim = heads * d;
+        float scale = (float) (1.0 / Math.sqrt(d));
+        int rows = (t1 - t0) * group;
+        float[] max = new float[rows];
+        float[] sum = new float[rows];
+        float[] acc = new float[rows * d];
+        float[] keys = new float[KEY_TILE * d];
+        float[] values = new float[KEY_TILE * d];
+        float[] scores = new float[KEY_TILE];
+        Arrays.fill(max, Float.NEGATIVE_INFINITY);
+        int lastPosition = p0 + t1 - 1;
+        for (int j0 = 0; j0 <= lastPosition; j0 += KEY_TILE) {
+            int tile = Math.min(KEY_TILE, lastPosition + 1 - j0);
+            cache.readKeys(layer, kvHead, j0, tile, keys, 0);
+            cache.readValues(layer, kvHead, j0, tile, values, 0);
+            for (int t = t0; t < t1; t++) {
+                int visible = Math.min(tile, p0 + t + 1 - j0); // causal mask
+                if (visible <= 0) continue;
+                for (int g = 0; g < group; g++) {
+                    int h = kvHead * group + g;
+                    int row = (t - t0) * group + g;
+                    int qOff = t * queryDim + h * d;
+                    for (int j = 0; j < visible; j++) scores[j] = VectorMath.dot(q, qOff, keys, j * d, d) * scale;
+                    accumulate(scores, visible, values, d, max, sum, acc, row);
+                }
+            }
+        }
+        for (int t = t0; t < t1; t++) {
+            for (int g = 0; g < group; g++) {
+                int row = (t - t0) * group + g;
+                int oOff = t * queryDim + (kvHead * group + g) * d;
+                float inv = 1f / sum[row];
+                for (int i = 0; i < d; i++) out[oOff + i] = acc[row * d + i] * inv;
+            }
+        }
+    }
+
+    /** Online softmax step: folds one tile of scores into the running max, sum and weighted value sum of a row. */
+    static void accumulate(float[] scores, int count, float[] values, int d,
+                           float[] max, float[] sum, float[] acc, int row) {
+        float tileMax = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < count; j++) tileMax = Math.max(tileMax, scores[j]);
+        float newMax = Math.max(max[row], tileMax);
+        float correction = (float) Math.exp(max[row] - newMax);
+        if (correction != 1f) {
+            sum[row] *= correction;
+            for (int i = 0; i < d; i++) acc[row * d + i] *= correction;
+        }
+        max[row] = newMax;
+        float s = 0;
+        for (int j = 0; j < count; j++) {
+            float p = (float) Math.exp(scores[j] - newMax);
+            s += p;
+            VectorMath.axpy(p, values, j * d, acc, row * d, d);
+        }
+        sum[row] += s;
+    }
+}

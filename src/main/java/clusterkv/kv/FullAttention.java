@@ -1,0 +1,34 @@
+package clusterkv.kv;
+
+/** Exact attention over every cached position: the reference every KV policy is measured against. */
+public final class FullAttention implements AttentionBackend {
+
+    private final KVCache cache;
+    private final int heads;
+
+    public FullAttention(KVCache cache, int heads) {
+        this.cache = cache;
+        this.heads = heads;
+    }
+
+    public KVCache cache() {
+        return cache;
+    }
+
+    @Override
+    public void attend(int layer, float[] q, float[] k, float[] v, float[] out, int p0, int n) {
+        int kvDim = cache.kvHeads * cache.headDim;
+        for (int t = 0; t < n; t++) cache.store(layer, p0 + t, k, t * kvDim, v, t * kvDim);
+        CausalAttention.forward(cache, layer, q, out, p0, n, heads);
+    }
+
+    @Override
+    public void truncate(int position) {
+        // Positions past the truncation point are simply overwritten by the next writes.
+    }
+
+    @Override
+    public void close() {
+        cache.close();
+    }
+}

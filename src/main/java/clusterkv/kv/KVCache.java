@@ -1,0 +1,112 @@
+package clusterkv.kv;
+
+import clusterkv.tensor.Float16;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Keys and values of every layer, off-heap. Per layer the layout is [kvHead][position][headDim]:
+ * one KV head's keys for consecutive positions are contiguous, so scanning, clustering and
+ * gathering one head reads memory sequentially. Freed by {@link #close()}.
+ */
+public final class KVCache implements AutoCloseable {
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED;
+
+    public final int layers;
+    public final int kvHeads;
+    public final int headDim;
+    public final int capacity;
+    public final KVType type;
+    private final Arena arena;
+    private final MemorySegment[] keys;
+    private final MemorySegment[] values;
+
+    public KVCache(int layers, int kvHeads, int headDim, int capacity, KVType type) {
+        this.layers = layers;
+        this.kvHeads = kvHeads;
+        this.headDim = headDim;
+        this.capacity = capacity;
+        this.type = type;
+        this.arena = Arena.ofShared();
+        this.keys = new MemorySegment[layers];
+        this.values = new MemorySegment[layers];
+        long perLayer = (long) kvHeads * capacity * headDim * type.bytes;
+        try {
+            for (int l = 0; l < layers; l++) {
+                keys[l] = arena.allocate(perLayer, 64);
+                values[l] = arena.allocate(perLayer, 64);
+            }
+        } catch (OutOfMemoryError | RuntimeException e) {
+            arena.close();
+            throw new IllegalStateException("cannot allocate the KV cache (" + (2 * perLayer * layers >> 20) + " MiB for "
+                    + capacity + " positions): lower the context size with -c", e);
+        }
+    }
+
+    /** Bytes held for the whole capacity, keys and values of all layers. */
+    public long byteSize() {
+        return 2L * layers * kvHeads * capacity * headDim * type.bytes;
+    }
+
+    /** Bytes of one position, keys and values of all layers. */
+    public long bytesPerPosition() {
+        return 2L * layers * kvHeads * headDim * type.bytes;
+    }
+
+    private long offset(int kvHead, int position) {
+        return ((long) kvHead * capacity + position) * headDim * type.bytes;
+    }
+
+    /** Stores the keys and values of all KV heads at one position; k and v hold [kvHead][headDim]. */
+    public void store(int layer, int position, float[] k, int kOffset, float[] v, int vOffset) {
+        for (int h = 0; h < kvHeads; h++) {
+            write(keys[layer], offset(h, position), k, kOffset + h * headDim);
+            write(values[layer], offset(h, position), v, vOffset + h * headDim);
+        }
+    }
+
+    private void write(MemorySegment seg, long off, float[] src, int srcOffset) {
+        if (type == KVType.F32) {
+            MemorySegment.copy(src, srcOffset, seg, F32, off, headDim);
+        } else {
+            for (int i = 0; i < headDim; i++) seg.set(F16, off + 2L * i, Float.floatToFloat16(src[srcOffset + i]));
+        }
+    }
+
+    /** Decodes the keys of positions [from, from+count) of one KV head into dst as [count][headDim]. */
+    public void readKeys(int layer, int kvHead, int from, int count, float[] dst, int dstOffset) {
+        read(keys[layer], kvHead, from, count, dst, dstOffset);
+    }
+
+    public void readValues(int layer, int kvHead, int from, int count, float[] dst, int dstOffset) {
+        read(values[layer], kvHead, from, count, dst, dstOffset);
+    }
+
+    private void read(MemorySegment seg, int kvHead, int from, int count, float[] dst, int dstOffset) {
+        long off = offset(kvHead, from);
+        int n = count * headDim;
+        if (type == KVType.F32) {
+            MemorySegment.copy(seg, F32, off, dst, dstOffset, n);
+        } else {
+            Float16.toFloat(seg, off, dst, dstOffset, n);
+        }
+    }
+
+    /** Raw segment of one layer's keys ([kvHead][capacity][headDim]), for policies that index the cache. */
+    public MemorySegment keySegment(int layer) {
+        return keys[layer];
+    }
+
+    public MemorySegment valueSegment(int layer) {
+        return values[layer];
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}
