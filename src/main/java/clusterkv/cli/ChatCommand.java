@@ -1,0 +1,119 @@
+package clusterkv.cli;
+
+import clusterkv.chat.ChatMessage;
+import clusterkv.chat.ChatTemplate;
+import clusterkv.generate.GenerationResult;
+import clusterkv.generate.LanguageModel;
+import clusterkv.generate.Session;
+import clusterkv.generate.SessionOptions;
+import clusterkv.generate.StopReason;
+import clusterkv.tokenizer.Tokenizer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * Interactive multi-turn chat. Each turn renders the whole conversation with the model's chat
+ * template and feeds only what the KV cache does not already hold (the longest common prefix is kept).
+ */
+@Command(name = "chat", description = "Interactive multi-turn chat with the model's chat template (/clear resets, /exit quits).")
+final class ChatCommand implements Callable<Integer> {
+
+    @Mixin
+    ModelOptions options;
+
+    @Mixin
+    SamplingOptions sampling;
+
+    @Option(names = {"-s", "--system"}, paramLabel = "TEXT", description = "System prompt.")
+    String system;
+
+    private final PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+
+    @Override
+    public Integer call() throws Exception {
+        options.applyThreads();
+        try (LanguageModel lm = LanguageModel.load(options.resolveModel());
+             Session session = lm.newSession(SessionOptions.defaults().withContextSize(options.contextSize).withKvType(options.kvType()))) {
+            Tokenizer tok = lm.tokenizer();
+            var md = lm.model().file().metadata();
+            ChatTemplate template = ChatTemplate.of(md.getString("tokenizer.chat_template", null),
+                    tok.bos() >= 0 ? tok.tokenText(tok.bos()) : "", tok.eos() >= 0 ? tok.tokenText(tok.eos()) : "");
+            if (template.isFallback()) System.err.println("note: " + template.fallbackReason() + "; using a plain built-in chat format");
+            List<ChatMessage> messages = new ArrayList<>();
+            if (system != null) messages.add(new ChatMessage("system", system));
+            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            System.err.println("chat: " + session.contextSize() + " tokens of context; /clear resets, /exit quits");
+            while (true) {
+                out.print("> ");
+                String line = in.readLine();
+                if (line == null || line.strip().equals("/exit")) break;
+                if (line.isBlank()) continue;
+                if (line.strip().equals("/clear")) {
+                    clear(messages, session);
+                    System.err.println("(conversation cleared)");
+                    continue;
+                }
+                messages.add(new ChatMessage("user", line));
+                int[] ids = encode(tok, template.render(messages, true));
+                if (ids.length + 1 > session.contextSize()) {
+                    System.err.printf("the conversation (%d tokens) would outgrow the context of %d tokens. Clear it and continue with this message? [y/N] ",
+                            ids.length, session.contextSize());
+                    String answer = in.readLine();
+                    messages.removeLast();
+                    if (answer == null || !answer.strip().toLowerCase().startsWith("y")) continue;
+                    clear(messages, session);
+                    messages.add(new ChatMessage("user", line));
+                    ids = encode(tok, template.render(messages, true));
+                    if (ids.length + 1 > session.contextSize()) {
+                        System.err.println("this message alone does not fit in the context; it was dropped");
+                        messages.removeLast();
+                        continue;
+                    }
+                }
+                int keep = commonPrefix(session.tokens(), ids);
+                if (keep == ids.length) keep--; // re-feed the last token to get fresh logits
+                session.truncate(keep);
+                int[] rest = java.util.Arrays.copyOfRange(ids, keep, ids.length);
+                GenerationResult r = session.generate(rest, sampling.toOptions(), out::print, null);
+                out.println();
+                messages.add(new ChatMessage("assistant", r.text()));
+                if (r.stopReason() == StopReason.CONTEXT_FULL) {
+                    System.err.println("(the context is full: the answer was cut; /clear to start over)");
+                }
+            }
+        }
+        return 0;
+    }
+
+    private void clear(List<ChatMessage> messages, Session session) {
+        messages.removeIf(m -> !m.role().equals("system"));
+        session.truncate(0);
+    }
+
+    /** The rendered conversation as tokens: special-token texts recognised, BOS added once if the model wants it. */
+    private static int[] encode(Tokenizer tok, String rendered) {
+        int[] ids = tok.encode(rendered, false, true);
+        if (tok.addBos() && tok.bos() >= 0 && (ids.length == 0 || ids[0] != tok.bos())) {
+            int[] withBos = new int[ids.length + 1];
+            withBos[0] = tok.bos();
+            System.arraycopy(ids, 0, withBos, 1, ids.length);
+            return withBos;
+        }
+        return ids;
+    }
+
+    private static int commonPrefix(int[] a, int[] b) {
+        int n = Math.min(a.length, b.length), i = 0;
+        while (i < n && a[i] == b[i]) i++;
+        return i;
+    }
+}

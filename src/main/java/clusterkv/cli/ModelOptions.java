@@ -1,0 +1,37 @@
+package clusterkv.cli;
+
+import clusterkv.kv.KVType;
+import clusterkv.tensor.Parallel;
+import picocli.CommandLine.Option;
+
+/** Options every model-running command shares. */
+final class ModelOptions {
+
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE|hf://owner/repo/file.gguf",
+            description = "GGUF model file, or hf://owner/repo/file.gguf to download it into the local cache.")
+    String model;
+
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Compute threads (default: all cores).")
+    Integer threads;
+
+    @Option(names = {"-c", "--ctx-size"}, paramLabel = "N", description = "Context size in tokens (default: the model's).")
+    int contextSize;
+
+    @Option(names = "--kv-type", paramLabel = "f16|f32", defaultValue = "f16", description = "KV cache element type (default: ${DEFAULT-VALUE}).")
+    String kvType;
+
+    @Option(names = "--verbose", description = "Print stack traces on errors.")
+    boolean verbose;
+
+    void applyThreads() {
+        if (threads != null) Parallel.setThreads(threads);
+    }
+
+    KVType kvType() {
+        return KVType.parse(kvType);
+    }
+
+    java.nio.file.Path resolveModel() throws Exception {
+        return ModelSource.resolve(model);
+    }
+}

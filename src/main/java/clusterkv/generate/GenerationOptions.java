@@ -1,0 +1,19 @@
+package clusterkv.generate;
+
+import java.util.List;
+
+/**
+ * @param maxTokens generated tokens at most (the context end stops generation earlier)
+ * @param stops     strings that end generation; they are not part of the output
+ */
+public record GenerationOptions(int maxTokens, SamplingParams sampling, List<String> stops) {
+
+    public GenerationOptions {
+        if (maxTokens < 0) throw new IllegalArgumentException("n-predict must be >= 0, got " + maxTokens);
+        stops = List.copyOf(stops);
+    }
+
+    public static GenerationOptions greedy(int maxTokens) {
+        return new GenerationOptions(maxTokens, SamplingParams.GREEDY, List.of());
+    }
+}

@@ -1,0 +1,76 @@
+package clusterkv.generate;
+
+import java.util.Random;
+
+/**
+ * Draws the next token: repetition penalty, then (unless greedy) top-k, top-p, min-p and
+ * temperature, in llama.cpp's default order, then a seeded random draw.
+ */
+public final class Sampler {
+
+    private final SamplingParams params;
+    private final Random random;
+
+    public Sampler(SamplingParams params) {
+        this.params = params;
+        this.random = params.seed() < 0 ? new Random() : new Random(params.seed());
+    }
+
+    /** Picks a token from logits (modified in place by the penalty); history holds the tokens so far. */
+    public int sample(float[] logits, int[] history, int historyLength) {
+        applyRepeatPenalty(logits, history, historyLength);
+        if (params.greedy()) return argmax(logits);
+        int[] order = TopK.indicesDescending(logits, params.topK() > 0 ? params.topK() : logits.length);
+        int keep = order.length;
+        // probabilities of the kept candidates at temperature 1, for top-p and min-p
+        double[] p = softmax(logits, order, keep, 1f);
+        double cumulative = 0;
+        int topPKeep = keep;
+        for (int i = 0; i < keep; i++) {
+            cumulative += p[i];
+            if (cumulative >= params.topP()) { topPKeep = i + 1; break; }
+        }
+        keep = topPKeep;
+        double floor = params.minP() * p[0];
+        int minPKeep = 1;
+        while (minPKeep < keep && p[minPKeep] >= floor) minPKeep++;
+        keep = minPKeep;
+        double[] q = softmax(logits, order, keep, params.temperature());
+        double r = random.nextDouble();
+        for (int i = 0; i < keep; i++) {
+            r -= q[i];
+            if (r <= 0) return order[i];
+        }
+        return order[keep - 1];
+    }
+
+    private void applyRepeatPenalty(float[] logits, int[] history, int historyLength) {
+        float penalty = params.repeatPenalty();
+        if (penalty == 1f || history == null) return;
+        boolean[] seen = new boolean[logits.length];
+        for (int i = Math.max(0, historyLength - params.repeatLastN()); i < historyLength; i++) {
+            int t = history[i];
+            if (t < 0 || t >= logits.length || seen[t]) continue;
+            seen[t] = true;
+            logits[t] = logits[t] > 0 ? logits[t] / penalty : logits[t] * penalty;
+        }
+    }
+
+    private static double[] softmax(float[] logits, int[] order, int count, float temperature) {
+        double[] p = new double[count];
+        double max = logits[order[0]];
+        double sum = 0;
+        for (int i = 0; i < count; i++) {
+            p[i] = Math.exp((logits[order[i]] - max) / temperature);
+            sum += p[i];
+        }
+        for (int i = 0; i < count; i++) p[i] /= sum;
+        return p;
+    }
+
+    public static int argmax(float[] logits) {
+        int best = 0;
+        for (int i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+        return best;
+    }
+}

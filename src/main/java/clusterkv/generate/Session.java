@@ -1,0 +1,143 @@
+package clusterkv.generate;
+
+import clusterkv.kv.AttentionBackend;
+import clusterkv.kv.FullAttention;
+import clusterkv.kv.KVCache;
+import clusterkv.model.ForwardBuffers;
+import clusterkv.model.ModelConfig;
+import clusterkv.model.Transformer;
+import clusterkv.tokenizer.StreamingDecoder;
+import clusterkv.tokenizer.Tokenizer;
+
+import java.util.Arrays;
+import java.util.function.Consumer;
+import java.util.function.IntConsumer;
+
+/**
+ * One conversation with a model: its KV cache and the tokens it holds. Prompts are appended
+ * (prefilled in chunks), generation continues from the end, and the cache is kept across calls,
+ * so a multi-turn chat only processes each new turn. Closing frees the off-heap KV cache.
+ */
+public final class Session implements AutoCloseable {
+
+    private final LanguageModel lm;
+    private final Transformer transformer;
+    private final AttentionBackend attention;
+    private final ForwardBuffers buffers;
+    private final int contextSize;
+    private final int chunk;
+    private final float[] logits;
+    private final int[] tokens;
+    private int length;
+
+    Session(LanguageModel lm, SessionOptions options) {
+        this.lm = lm;
+        this.transformer = lm.transformer();
+        ModelConfig c = lm.config();
+        int modelContext = c.contextLength();
+        this.contextSize = options.contextSize() == 0 ? modelContext : options.contextSize();
+        if (contextSize > modelContext) {
+            throw new IllegalArgumentException("context size " + contextSize + " exceeds the model's context of " + modelContext);
+        }
+        this.chunk = Math.min(options.prefillChunk(), contextSize);
+        this.attention = new FullAttention(new KVCache(c.layers(), c.kvHeads(), c.headDim(), contextSize, options.kvType()), c.heads());
+        this.buffers = new ForwardBuffers(c, chunk);
+        this.logits = new float[c.vocabSize()];
+        this.tokens = new int[contextSize];
+    }
+
+    public int contextSize() { return contextSize; }
+    /** Tokens currently in the cache. */
+    public int length() { return length; }
+    public int[] tokens() { return Arrays.copyOf(tokens, length); }
+    /** Logits after the last token fed (valid once something was fed). */
+    public float[] logits() { return logits; }
+
+    /** Forgets everything from position n on. */
+    public void truncate(int n) {
+        if (n < 0 || n > length) throw new IllegalArgumentException("cannot truncate to " + n + " of " + length + " tokens");
+        length = n;
+        attention.truncate(n);
+    }
+
+    /**
+     * Appends tokens (prefill in chunks); progress receives the count done after each chunk.
+     * Fails without changing the session when they do not fit in the context.
+     */
+    public void append(int[] ids, IntConsumer progress) {
+        append(ids, progress, null);
+    }
+
+    /** Receives the logits after each appended token: its index in the appended ids, and the logits. */
+    @FunctionalInterface
+    public interface LogitsRow {
+        void accept(int index, float[] logits, int offset);
+    }
+
+    /** As {@link #append(int[], IntConsumer)}, also handing every token's logits to {@code rows} (for scoring). */
+    public void append(int[] ids, IntConsumer progress, LogitsRow rows) {
+        if (length + ids.length > contextSize) {
+            throw new ContextOverflowException(length, ids.length, contextSize);
+        }
+        int vocab = logits.length;
+        float[] all = rows == null ? null : new float[chunk * vocab];
+        for (int done = 0; done < ids.length; ) {
+            int n = Math.min(chunk, ids.length - done);
+            System.arraycopy(ids, done, tokens, length, n);
+            transformer.forward(buffers, attention, tokens, length, n, length, rows == null ? logits : all, rows != null);
+            if (rows != null) {
+                for (int t = 0; t < n; t++) rows.accept(done + t, all, t * vocab);
+                System.arraycopy(all, (n - 1) * vocab, logits, 0, vocab);
+            }
+            length += n;
+            done += n;
+            if (progress != null) progress.accept(done);
+        }
+    }
+
+    /** Generates from the current end of the session, streaming text; the prompt must already be appended. */
+    public GenerationResult generate(GenerationOptions options, Consumer<String> onText) {
+        return generate(new int[0], options, onText, null);
+    }
+
+    /** Encodes the text (with BOS when the model wants it and the session is empty), appends it, and generates. */
+    public GenerationResult generate(String prompt, GenerationOptions options, Consumer<String> onText) {
+        Tokenizer tok = lm.tokenizer();
+        return generate(tok.encode(prompt, length == 0, false), options, onText, null);
+    }
+
+    public GenerationResult generate(int[] prompt, GenerationOptions options, Consumer<String> onText, IntConsumer prefillProgress) {
+        long t0 = System.nanoTime();
+        if (prompt.length > 0) append(prompt, prefillProgress);
+        long t1 = System.nanoTime();
+        Tokenizer tok = lm.tokenizer();
+        Sampler sampler = new Sampler(options.sampling());
+        StopStringFilter filter = new StopStringFilter(options.stops(), onText);
+        var decoder = new StreamingDecoder(tok);
+        StopReason reason = StopReason.MAX_TOKENS;
+        int generated = 0;
+        float[] scratch = new float[logits.length];
+        while (generated < options.maxTokens()) {
+            if (length >= contextSize) { reason = StopReason.CONTEXT_FULL; break; }
+            System.arraycopy(logits, 0, scratch, 0, logits.length);
+            int next = sampler.sample(scratch, tokens, length);
+            if (tok.isEndOfGeneration(next)) { reason = StopReason.END_OF_TEXT; break; }
+            generated++;
+            tokens[length] = next;
+            transformer.forward(buffers, attention, tokens, length, 1, length, logits, false);
+            length++;
+            if (filter.accept(decoder.accept(next))) { reason = StopReason.STOP_STRING; break; }
+        }
+        if (reason != StopReason.STOP_STRING) {
+            filter.accept(decoder.flush());
+            filter.flush();
+        }
+        long t2 = System.nanoTime();
+        return new GenerationResult(filter.emittedText(), prompt.length, generated, reason, t1 - t0, t2 - t1);
+    }
+
+    @Override
+    public void close() {
+        attention.close();
+    }
+}
