@@ -73,7 +73,7 @@ public final class GGUFWriter {
         Path tmp = path.resolveSibling(path.getFileName() + ".part");
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.READ, StandardOpenOption.WRITE);
-             Arena arena = Arena.ofConfined()) {
+             Arena arena = Arena.ofShared()) { // sources may fill in parallel
             MemorySegment out = ch.map(FileChannel.MapMode.READ_WRITE, 0, Math.max(total, 1), arena);
             MemorySegment.copy(header, 0, out, ValueLayout.JAVA_BYTE, 0, header.length);
             for (int i = 0; i < tensors.size(); i++) {
