@@ -16,10 +16,11 @@ public record ModelShape(String name, Architecture architecture, int dim, int la
     public static final Map<String, ModelShape> KNOWN = new LinkedHashMap<>();
 
     static {
-        add(new ModelShape("tiny", Architecture.LLAMA, 64, 2, 4, 2, 16, 128, 384, 1024, 10000f, 1e-5f, false, 0));
-        add(new ModelShape("tiny-llama3", Architecture.LLAMA, 64, 2, 4, 2, 16, 128, 384, 4096, 500000f, 1e-5f, true, 32));
-        add(new ModelShape("tiny-qwen2", Architecture.QWEN2, 64, 2, 4, 2, 16, 128, 384, 1024, 1000000f, 1e-6f, true, 0));
-        add(new ModelShape("tiny-qwen3", Architecture.QWEN3, 64, 2, 4, 2, 32, 128, 384, 1024, 1000000f, 1e-6f, true, 0));
+        // tiny test shapes: every matrix dimension a multiple of 256, so that K-quants apply to all of them
+        add(new ModelShape("tiny", Architecture.LLAMA, 256, 2, 4, 2, 64, 512, 384, 1024, 10000f, 1e-5f, false, 0));
+        add(new ModelShape("tiny-llama3", Architecture.LLAMA, 256, 2, 4, 2, 64, 512, 384, 4096, 500000f, 1e-5f, true, 32));
+        add(new ModelShape("tiny-qwen2", Architecture.QWEN2, 256, 2, 4, 2, 64, 512, 384, 1024, 1000000f, 1e-6f, true, 0));
+        add(new ModelShape("tiny-qwen3", Architecture.QWEN3, 256, 2, 2, 1, 128, 512, 384, 1024, 1000000f, 1e-6f, true, 0));
         add(new ModelShape("llama-3.2-1b", Architecture.LLAMA, 2048, 16, 32, 8, 64, 8192, 128256, 131072, 500000f, 1e-5f, true, 32));
         add(new ModelShape("llama-3.1-8b", Architecture.LLAMA, 4096, 32, 32, 8, 128, 14336, 128256, 131072, 500000f, 1e-5f, false, 8));
         add(new ModelShape("qwen2.5-0.5b", Architecture.QWEN2, 896, 24, 14, 2, 64, 4864, 151936, 32768, 1000000f, 1e-6f, true, 0));
