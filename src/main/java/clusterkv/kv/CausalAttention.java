@@ -36,7 +36,7 @@ public final class CausalAttention {
      * With an F16 cache llama.cpp multiplies F16 keys by queries converted to F16; doing the same
      * halves our logit differences from it at long contexts (the query buffer is scratch, so in place).
      */
-    private static void roundToHalf(float[] q, int n) {
+    static void roundToHalf(float[] q, int n) {
         for (int i = 0; i < n; i++) q[i] = Float.float16ToFloat(Float.floatToFloat16(q[i]));
     }
 
@@ -67,38 +67,15 @@ public final class CausalAttention {
                     int row = (t - t0) * group + g;
                     int qOff = t * queryDim + h * d;
                     for (int j = 0; j < visible; j++) scores[j] = VectorMath.dot(q, qOff, keys, j * d, d) * scale;
-                    accumulate(scores, visible, values, d, max, sum, acc, row);
+                    OnlineSoftmax.accumulate(scores, visible, values, d, max, sum, acc, row);
                 }
             }
         }
         for (int t = t0; t < t1; t++) {
             for (int g = 0; g < group; g++) {
-                int row = (t - t0) * group + g;
-                int oOff = t * queryDim + (kvHead * group + g) * d;
-                float inv = 1f / sum[row];
-                for (int i = 0; i < d; i++) out[oOff + i] = acc[row * d + i] * inv;
+                OnlineSoftmax.finish(acc, sum, (t - t0) * group + g, d, out, t * queryDim + (kvHead * group + g) * d);
             }
         }
     }
 
-    /** Online softmax step: folds one tile of scores into the running max, sum and weighted value sum of a row. */
-    static void accumulate(float[] scores, int count, float[] values, int d,
-                           float[] max, float[] sum, float[] acc, int row) {
-        float tileMax = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < count; j++) tileMax = Math.max(tileMax, scores[j]);
-        float newMax = Math.max(max[row], tileMax);
-        float correction = (float) Math.exp(max[row] - newMax);
-        if (correction != 1f) {
-            sum[row] *= correction;
-            for (int i = 0; i < d; i++) acc[row * d + i] *= correction;
-        }
-        max[row] = newMax;
-        float s = 0;
-        for (int j = 0; j < count; j++) {
-            float p = (float) Math.exp(scores[j] - newMax);
-            s += p;
-            VectorMath.axpy(p, values, j * d, acc, row * d, d);
-        }
-        sum[row] += s;
-    }
 }

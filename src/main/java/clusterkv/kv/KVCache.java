@@ -96,6 +96,18 @@ public final class KVCache implements AutoCloseable {
         }
     }
 
+    /** Reorders slots [from, from + order.length) of one KV head: new slot from+i takes old slot from+order[i]. */
+    public void permute(int layer, int kvHead, int from, int[] order) {
+        long row = (long) headDim * type.bytes;
+        for (MemorySegment seg : new MemorySegment[]{keys[layer], values[layer]}) {
+            MemorySegment region = seg.asSlice(offset(kvHead, from), order.length * row);
+            byte[] copy = region.toArray(ValueLayout.JAVA_BYTE);
+            for (int i = 0; i < order.length; i++) {
+                MemorySegment.copy(copy, (int) (order[i] * row), region, ValueLayout.JAVA_BYTE, i * row, (int) row);
+            }
+        }
+    }
+
     /** Raw segment of one layer's keys ([kvHead][capacity][headDim]), for policies that index the cache. */
     public MemorySegment keySegment(int layer) {
         return keys[layer];

@@ -1,0 +1,24 @@
+package clusterkv.kv;
+
+/**
+ * A KV-cache policy: decides, at each decode step, which cached tokens every query head attends to.
+ * It sees keys, values and queries, never the model. One {@link LayerPolicy} per attention layer
+ * holds that layer's state (an index, scores, a kept set).
+ */
+public interface KVPolicy {
+
+    /** The name used on the command line and in reports. */
+    String name();
+
+    PolicyConfig config();
+
+    LayerPolicy forLayer(int layer, int heads, int kvHeads, int headDim);
+
+    /** Whether tokens left out are gone for good (eviction) or can be recalled at a later step. */
+    boolean evicts();
+
+    /** How many of the last prefill queries each layer wants to see in {@link LayerPolicy#afterPrefill} (SnapKV: 32). */
+    default int prefillQueriesWanted() {
+        return 0;
+    }
+}

@@ -1,0 +1,137 @@
+package clusterkv.kv;
+
+import clusterkv.tensor.Parallel;
+
+/**
+ * An {@link AttentionBackend} that lets a {@link KVPolicy} choose, at every decode step of every
+ * layer past the dense ones, which cached tokens each query head attends to. Prefill chunks use
+ * exact causal attention (the policy then indexes what was prefilled); a budget that covers the
+ * whole context falls back to exact attention.
+ */
+public final class PolicyAttention implements AttentionBackend {
+
+    private final KVCache cache;
+    private final KVPolicy policy;
+    private final int heads;
+    private final int group;
+    private final LayerKV[] layers;
+    private final LayerPolicy[] layerPolicies;
+    /** Per layer: the length up to which the policy has seen the prefill (afterPrefill called). */
+    private final int[] indexed;
+    /** Per layer: the last prefill queries the policy wants, as a ring of rows. */
+    private final float[][] lastQueries;
+    private final int[] lastQueryCount;
+    private final Selection[] perHead;
+    private final float[][] weights;
+    private final ThreadLocal<SparseAttention.Scratch> scratch;
+    private final int[][] groupHeads;
+    private final int[][] singleHead;
+
+    public PolicyAttention(KVCache cache, int heads, KVPolicy policy) {
+        this.cache = cache;
+        this.policy = policy;
+        this.heads = heads;
+        this.group = heads / cache.kvHeads;
+        int n = cache.layers;
+        this.layers = new LayerKV[n];
+        this.layerPolicies = new LayerPolicy[n];
+        this.indexed = new int[n];
+        this.lastQueries = new float[n][];
+        this.lastQueryCount = new int[n];
+        for (int l = 0; l < n; l++) {
+            layers[l] = new LayerKV(cache, l);
+            if (l >= policy.config().denseLayers()) {
+                layerPolicies[l] = policy.forLayer(l, heads, cache.kvHeads, cache.headDim);
+                lastQueries[l] = new float[policy.prefillQueriesWanted() * heads * cache.headDim];
+            }
+        }
+        this.perHead = new Selection[heads];
+        for (int h = 0; h < heads; h++) perHead[h] = new Selection();
+        this.weights = new float[heads][];
+        this.scratch = ThreadLocal.withInitial(() -> new SparseAttention.Scratch(cache.headDim, group));
+        this.groupHeads = new int[cache.kvHeads][group];
+        for (int g = 0; g < cache.kvHeads; g++) for (int i = 0; i < group; i++) groupHeads[g][i] = g * group + i;
+        this.singleHead = new int[heads][];
+        for (int h = 0; h < heads; h++) singleHead[h] = new int[]{h};
+    }
+
+    public KVCache cache() { return cache; }
+    public KVPolicy policy() { return policy; }
+
+    @Override
+    public void attend(int layer, float[] q, float[] k, float[] v, float[] out, int p0, int n) {
+        int kvDim = cache.kvHeads * cache.headDim;
+        for (int t = 0; t < n; t++) cache.store(layer, p0 + t, k, t * kvDim, v, t * kvDim);
+        LayerPolicy lp = layerPolicies[layer];
+        int length = p0 + n;
+        if (lp == null || n > 1 || length <= policy.config().budget() && indexed[layer] == 0) {
+            if (lp != null && n > 1) rememberQueries(layer, q, n);
+            CausalAttention.forward(cache, layer, q, out, p0, n, heads);
+            return;
+        }
+        if (indexed[layer] < p0) {
+            lp.afterPrefill(layers[layer], indexed[layer], p0, lastQueries[layer], lastQueryCount[layer]);
+            indexed[layer] = p0;
+            lastQueryCount[layer] = 0;
+        }
+        decode(layer, lp, q, out, length);
+        indexed[layer] = length;
+    }
+
+    private void decode(int layer, LayerPolicy lp, float[] q, float[] out, int length) {
+        if (cache.type == KVType.F16) CausalAttention.roundToHalf(q, heads * cache.headDim);
+        lp.select(layers[layer], q, length, perHead);
+        boolean wantWeights = lp.wantsWeights();
+        if (wantWeights) {
+            for (int h = 0; h < heads; h++) {
+                if (weights[h] == null || weights[h].length < perHead[h].tokens()) weights[h] = new float[Math.max(perHead[h].tokens(), 64)];
+            }
+        }
+        LayerKV kv = layers[layer];
+        Parallel.forEach(cache.kvHeads, g -> {
+            SparseAttention.Scratch s = scratch.get();
+            int first = g * group;
+            if (sharesSelection(first)) {
+                SparseAttention.attend(kv, g, perHead[first], groupHeads[g], group, q, out, wantWeights ? weights : null, s);
+            } else {
+                for (int i = 0; i < group; i++) {
+                    SparseAttention.attend(kv, g, perHead[first + i], singleHead[first + i], 1, q, out, wantWeights ? weights : null, s);
+                }
+            }
+        });
+        if (wantWeights) lp.observe(perHead, weights);
+    }
+
+    private boolean sharesSelection(int first) {
+        for (int i = 1; i < group; i++) if (perHead[first + i] != perHead[first]) return false;
+        return true;
+    }
+
+    private void rememberQueries(int layer, float[] q, int n) {
+        float[] ring = lastQueries[layer];
+        int row = heads * cache.headDim;
+        int capacity = ring.length / Math.max(row, 1);
+        if (capacity == 0) return;
+        // keep the last `capacity` query rows, oldest first
+        int keep = Math.min(capacity, n);
+        int old = Math.min(lastQueryCount[layer], capacity - keep);
+        System.arraycopy(ring, (lastQueryCount[layer] - old) * row, ring, 0, old * row);
+        System.arraycopy(q, (n - keep) * row, ring, old * row, keep * row);
+        lastQueryCount[layer] = old + keep;
+    }
+
+    @Override
+    public void truncate(int position) {
+        for (int l = 0; l < layerPolicies.length; l++) {
+            if (layerPolicies[l] != null && indexed[l] > position) {
+                layerPolicies[l].truncate(layers[l], position);
+                indexed[l] = position;
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        cache.close();
+    }
+}

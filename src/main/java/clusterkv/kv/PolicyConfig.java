@@ -1,0 +1,43 @@
+package clusterkv.kv;
+
+/**
+ * The knobs of every KV policy, with the ClusterKV paper's defaults. The budget counts every token
+ * one query head attends to at one step: sink, recent window and selected tokens.
+ *
+ * @param budget       tokens attended per query head per step (sink included)
+ * @param sink         first tokens always attended (ClusterKV: 16; StreamingLLM: 4)
+ * @param window       recent-window size; 0 means the policy's default (ClusterKV: min(320, budget/4))
+ * @param clusters     ClusterKV clusters per head for the prompt; 0 means the reference rule (400, or one per 80 tokens)
+ * @param kmeansIterations fixed K-means iterations
+ * @param denseLayers  the first layers attend fully under every policy
+ * @param sharedGqaSelection select once per KV head with the group's summed scores, instead of per query head
+ * @param pageSize     Quest page size
+ * @param seed         K-means initialisation seed
+ */
+public record PolicyConfig(int budget, int sink, int window, int clusters, int kmeansIterations,
+                           int denseLayers, boolean sharedGqaSelection, int pageSize, long seed) {
+
+    public static final PolicyConfig DEFAULT = new PolicyConfig(1024, -1, 0, 0, 20, 2, false, 16, 0);
+
+    public PolicyConfig {
+        if (budget < 1) throw new IllegalArgumentException("--kv-budget must be >= 1, got " + budget);
+        if (clusters < 0) throw new IllegalArgumentException("--clusters must be > 0, got " + clusters);
+        if (kmeansIterations < 1) throw new IllegalArgumentException("--kmeans-iters must be >= 1, got " + kmeansIterations);
+        if (denseLayers < 0) throw new IllegalArgumentException("--dense-layers must be >= 0, got " + denseLayers);
+        if (pageSize < 1) throw new IllegalArgumentException("--page-size must be >= 1, got " + pageSize);
+        if (window < 0) throw new IllegalArgumentException("--window must be >= 0, got " + window);
+    }
+
+    /** The sink size, or the policy's default when not set. */
+    public int sinkOr(int policyDefault) {
+        return sink >= 0 ? sink : policyDefault;
+    }
+
+    public PolicyConfig withBudget(int b) {
+        return new PolicyConfig(b, sink, window, clusters, kmeansIterations, denseLayers, sharedGqaSelection, pageSize, seed);
+    }
+
+    public PolicyConfig withDenseLayers(int d) {
+        return new PolicyConfig(budget, sink, window, clusters, kmeansIterations, d, sharedGqaSelection, pageSize, seed);
+    }
+}
