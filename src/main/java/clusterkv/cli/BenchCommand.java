@@ -82,7 +82,7 @@ final class BenchCommand implements Callable<Integer> {
     private int run(Path file) throws Exception {
         try (LanguageModel lm = LanguageModel.load(file)) {
             int ctx = Math.min(lm.config().contextLength(), promptTokens + decodeTokens + 1);
-            SessionOptions opts = new SessionOptions(ctx, KVType.parse(kvType), 512);
+            SessionOptions opts = SessionOptions.defaults().withContextSize(ctx).withKvType(KVType.parse(kvType)).withPrefillChunk(512);
             SplittableRandom rnd = new SplittableRandom(7);
             int[] prompt = rnd.ints(promptTokens, 0, lm.config().vocabSize()).toArray();
             try (Session session = lm.newSession(opts)) {

@@ -31,6 +31,9 @@ final class ChatCommand implements Callable<Integer> {
     ModelOptions options;
 
     @Mixin
+    PolicyOptions policy;
+
+    @Mixin
     SamplingOptions sampling;
 
     @Option(names = {"-s", "--system"}, paramLabel = "TEXT", description = "System prompt.")
@@ -42,7 +45,7 @@ final class ChatCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         options.applyThreads();
         try (LanguageModel lm = LanguageModel.load(options.resolveModel());
-             Session session = lm.newSession(SessionOptions.defaults().withContextSize(options.contextSize).withKvType(options.kvType()))) {
+             Session session = lm.newSession(policy.apply(SessionOptions.defaults().withContextSize(options.contextSize).withKvType(options.kvType())))) {
             Tokenizer tok = lm.tokenizer();
             var md = lm.model().file().metadata();
             ChatTemplate template = ChatTemplate.of(md.getString("tokenizer.chat_template", null),

@@ -20,6 +20,9 @@ final class GenerateCommand implements Callable<Integer> {
     ModelOptions options;
 
     @Mixin
+    PolicyOptions policy;
+
+    @Mixin
     SamplingOptions sampling;
 
     @ArgGroup(multiplicity = "1")
@@ -32,7 +35,7 @@ final class GenerateCommand implements Callable<Integer> {
         var generation = sampling.toOptions();
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         try (LanguageModel lm = LanguageModel.load(options.resolveModel());
-             Session session = lm.newSession(SessionOptions.defaults().withContextSize(options.contextSize).withKvType(options.kvType()))) {
+             Session session = lm.newSession(policy.apply(SessionOptions.defaults().withContextSize(options.contextSize).withKvType(options.kvType())))) {
             int[] ids = lm.tokenizer().encode(prompt, true, false);
             GenerationResult r;
             try (PrefillProgress progress = PrefillProgress.start(ids.length)) {

@@ -1,5 +1,8 @@
 package clusterkv.generate;
 
+import clusterkv.kv.KVStats;
+import clusterkv.kv.PolicyAttention;
+
 /**
  * Perplexity with llama.cpp's protocol (llama-perplexity): tokenize the whole text once with BOS,
  * cut it into non-overlapping chunks of n_ctx tokens (dropping the remainder), replace each chunk's
@@ -19,8 +22,20 @@ public final class Perplexity {
     private Perplexity() {}
 
     public static Result compute(LanguageModel lm, String text, SessionOptions options, Progress progress) {
+        return compute(lm, text, options, progress, null);
+    }
+
+    /**
+     * As {@link #compute(LanguageModel, String, SessionOptions, Progress)}; with stats (sparse policies only),
+     * also measures the selection's fidelity and, with a full-attention session run alongside, the KL divergence
+     * of each scored prediction from full attention's.
+     */
+    public static Result compute(LanguageModel lm, String text, SessionOptions options, Progress progress, KVStats stats) {
         int[] ids = lm.tokenizer().encode(text, true, false);
-        try (Session session = lm.newSession(options)) {
+        boolean measure = stats != null && options.sparse();
+        try (Session session = lm.newSession(options);
+             Session reference = measure ? lm.newSession(options.withPolicy("full", options.policyConfig())) : null) {
+            if (measure) ((PolicyAttention) session.attention()).collectStats(stats);
             int ctx = session.contextSize();
             int chunks = ids.length / ctx;
             if (chunks == 0) {
@@ -37,13 +52,31 @@ public final class Perplexity {
                 session.truncate(0);
                 double[] sums = new double[2];
                 int[] count = new int[1];
-                session.append(chunk, null, (i, logits, off) -> {
+                Session.LogitsRow score = (i, logits, off) -> {
                     if (i < first || i >= ctx - 1) return;
                     double nll = -logSoftmax(logits, off, lm.config().vocabSize(), chunk[i + 1]);
                     sums[0] += nll;
                     sums[1] += nll * nll;
                     count[0]++;
-                });
+                };
+                if (options.sparse()) {
+                    // sparse decoding: full-attention prefill of the first half, then one token at a time through the policy
+                    session.append(java.util.Arrays.copyOf(chunk, first), null);
+                    if (measure) {
+                        reference.truncate(0);
+                        reference.append(java.util.Arrays.copyOf(chunk, first), null);
+                    }
+                    for (int i = first; i < ctx - 1; i++) {
+                        session.append(new int[]{chunk[i]}, null);
+                        score.accept(i, session.logits(), 0);
+                        if (measure) {
+                            reference.append(new int[]{chunk[i]}, null);
+                            stats.addKl(KVStats.kl(reference.logits(), session.logits()));
+                        }
+                    }
+                } else {
+                    session.append(chunk, null, score);
+                }
                 nllSum += sums[0];
                 nllSquares += sums[1];
                 scored += count[0];

@@ -3,6 +3,9 @@ package clusterkv.generate;
 import clusterkv.kv.AttentionBackend;
 import clusterkv.kv.FullAttention;
 import clusterkv.kv.KVCache;
+import clusterkv.kv.KVPolicy;
+import clusterkv.kv.PolicyAttention;
+import clusterkv.kv.policy.KVPolicies;
 import clusterkv.model.ForwardBuffers;
 import clusterkv.model.ModelConfig;
 import clusterkv.model.Transformer;
@@ -40,13 +43,17 @@ public final class Session implements AutoCloseable {
             throw new IllegalArgumentException("context size " + contextSize + " exceeds the model's context of " + modelContext);
         }
         this.chunk = Math.min(options.prefillChunk(), contextSize);
-        this.attention = new FullAttention(new KVCache(c.layers(), c.kvHeads(), c.headDim(), contextSize, options.kvType()), c.heads());
+        KVPolicy policy = KVPolicies.create(options.kvPolicy(), options.policyConfig()); // validates before allocating
+        KVCache cache = new KVCache(c.layers(), c.kvHeads(), c.headDim(), contextSize, options.kvType());
+        this.attention = options.sparse() ? new PolicyAttention(cache, c.heads(), policy) : new FullAttention(cache, c.heads());
         this.buffers = new ForwardBuffers(c, chunk);
         this.logits = new float[c.vocabSize()];
         this.tokens = new int[contextSize];
     }
 
     public int contextSize() { return contextSize; }
+    /** The attention backend (KV cache and policy), for statistics. */
+    public AttentionBackend attention() { return attention; }
     /** Tokens currently in the cache. */
     public int length() { return length; }
     public int[] tokens() { return Arrays.copyOf(tokens, length); }

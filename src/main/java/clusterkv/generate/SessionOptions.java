@@ -1,12 +1,15 @@
 package clusterkv.generate;
 
 import clusterkv.kv.KVType;
+import clusterkv.kv.PolicyConfig;
 
 /**
- * @param contextSize positions the session can hold; 0 means the model's own context length
+ * @param contextSize  positions the session can hold; 0 means the model's own context length
  * @param prefillChunk tokens per prefill forward pass (each weight is read once per chunk)
+ * @param kvPolicy     which tokens decode attends to: full, clusterkv, quest, streaming, h2o, snapkv
+ * @param policyConfig budget and policy options
  */
-public record SessionOptions(int contextSize, KVType kvType, int prefillChunk) {
+public record SessionOptions(int contextSize, KVType kvType, int prefillChunk, String kvPolicy, PolicyConfig policyConfig) {
 
     public SessionOptions {
         if (contextSize < 0) throw new IllegalArgumentException("context size must be >= 0, got " + contextSize);
@@ -14,14 +17,26 @@ public record SessionOptions(int contextSize, KVType kvType, int prefillChunk) {
     }
 
     public static SessionOptions defaults() {
-        return new SessionOptions(0, KVType.F16, 256);
+        return new SessionOptions(0, KVType.F16, 256, "full", PolicyConfig.DEFAULT);
     }
 
     public SessionOptions withContextSize(int n) {
-        return new SessionOptions(n, kvType, prefillChunk);
+        return new SessionOptions(n, kvType, prefillChunk, kvPolicy, policyConfig);
     }
 
     public SessionOptions withKvType(KVType t) {
-        return new SessionOptions(contextSize, t, prefillChunk);
+        return new SessionOptions(contextSize, t, prefillChunk, kvPolicy, policyConfig);
+    }
+
+    public SessionOptions withPrefillChunk(int n) {
+        return new SessionOptions(contextSize, kvType, n, kvPolicy, policyConfig);
+    }
+
+    public SessionOptions withPolicy(String name, PolicyConfig config) {
+        return new SessionOptions(contextSize, kvType, prefillChunk, name, config);
+    }
+
+    public boolean sparse() {
+        return !kvPolicy.equals("full");
     }
 }

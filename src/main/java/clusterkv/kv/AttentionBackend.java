@@ -13,6 +13,12 @@ public interface AttentionBackend extends AutoCloseable {
      */
     void attend(int layer, float[] q, float[] k, float[] v, float[] out, int p0, int n);
 
+    /** Bytes of keys, values and index data that attention has read at decode steps so far. */
+    long kvBytesRead();
+
+    /** Bytes of KV data and index held in memory for the current length. */
+    long kvBytesResident(int length);
+
     /** Forgets every position from {@code position} on (e.g. to rewind a chat turn, or start over). */
     void truncate(int position);
 

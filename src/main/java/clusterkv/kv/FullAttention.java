@@ -5,6 +5,7 @@ public final class FullAttention implements AttentionBackend {
 
     private final KVCache cache;
     private final int heads;
+    private long bytesRead;
 
     public FullAttention(KVCache cache, int heads) {
         this.cache = cache;
@@ -20,6 +21,17 @@ public final class FullAttention implements AttentionBackend {
         int kvDim = cache.kvHeads * cache.headDim;
         for (int t = 0; t < n; t++) cache.store(layer, p0 + t, k, t * kvDim, v, t * kvDim);
         CausalAttention.forward(cache, layer, q, out, p0, n, heads);
+        if (n == 1) bytesRead += (long) (p0 + 1) * cache.bytesPerPosition() / cache.layers;
+    }
+
+    @Override
+    public long kvBytesRead() {
+        return bytesRead;
+    }
+
+    @Override
+    public long kvBytesResident(int length) {
+        return length * cache.bytesPerPosition();
     }
 
     @Override

@@ -77,6 +77,14 @@ public final class KVCache implements AutoCloseable {
         }
     }
 
+    /** Writes [count][headDim] keys and values of one KV head at slots [from, from+count) (bulk fill for benchmarks). */
+    public void write(int layer, int kvHead, int from, int count, float[] k, float[] v) {
+        for (int t = 0; t < count; t++) {
+            write(keys[layer], offset(kvHead, from + t), k, t * headDim);
+            write(values[layer], offset(kvHead, from + t), v, t * headDim);
+        }
+    }
+
     /** Decodes the keys of positions [from, from+count) of one KV head into dst as [count][headDim]. */
     public void readKeys(int layer, int kvHead, int from, int count, float[] dst, int dstOffset) {
         read(keys[layer], kvHead, from, count, dst, dstOffset);

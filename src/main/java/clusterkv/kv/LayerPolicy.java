@@ -12,6 +12,12 @@ public interface LayerPolicy {
     void afterPrefill(LayerKV kv, int prefilledFrom, int length, float[] queries, int queryCount);
 
     /**
+     * Every chunk attended exactly (prefill, and decode steps before the policy takes over), after its keys and
+     * values are stored: q = [n][heads*headDim] at positions p0 .. p0+n-1 (for policies that score by attention).
+     */
+    default void observePrefill(LayerKV kv, float[] q, int p0, int n) {}
+
+    /**
      * Chooses the slots each query head attends to; the new token is stored at slot length-1.
      * {@code q} holds this step's queries [heads*headDim]; {@code perHead[h]} is cleared and filled
      * for every query head h (heads may share one Selection object when they select together).
@@ -26,6 +32,30 @@ public interface LayerPolicy {
 
     default boolean wantsWeights() {
         return false;
+    }
+
+    /**
+     * Like {@link #afterPrefill} for a cache filled with generated keys (benchmarks): {@code components[g][slot]}
+     * is the mixture component that generated each key of KV head g, which a clustering policy may adopt as its
+     * clusters instead of running K-means (a prefill cost that a decode benchmark should not pay).
+     */
+    default void afterSyntheticFill(LayerKV kv, int length, int[][] components) {
+        afterPrefill(kv, 0, length, new float[0], 0);
+    }
+
+    /** Bytes of index data (centroids, page summaries) read by the last {@link #select} call. */
+    default long indexBytesRead() {
+        return 0;
+    }
+
+    /** Bytes of index data held in memory. */
+    default long indexBytesResident() {
+        return 0;
+    }
+
+    /** Cluster cache hits so far as {hits, selected clusters}, for policies that keep a cluster cache; else null. */
+    default long[] cacheHits() {
+        return null;
     }
 
     /** Forgets everything from slot index {@code length} on (a session rewound). */

@@ -26,6 +26,9 @@ public final class PolicyAttention implements AttentionBackend {
     private final ThreadLocal<SparseAttention.Scratch> scratch;
     private final int[][] groupHeads;
     private final int[][] singleHead;
+    private KVStats stats;
+    private long bytesRead;
+    private final ThreadLocal<FidelityProbe> probe = ThreadLocal.withInitial(FidelityProbe::new);
 
     public PolicyAttention(KVCache cache, int heads, KVPolicy policy) {
         this.cache = cache;
@@ -56,6 +59,11 @@ public final class PolicyAttention implements AttentionBackend {
     }
 
     public KVCache cache() { return cache; }
+
+    /** Starts collecting selection fidelity against exact attention (costs a full attention pass per step). */
+    public void collectStats(KVStats stats) {
+        this.stats = stats;
+    }
     public KVPolicy policy() { return policy; }
 
     @Override
@@ -65,8 +73,12 @@ public final class PolicyAttention implements AttentionBackend {
         LayerPolicy lp = layerPolicies[layer];
         int length = p0 + n;
         if (lp == null || n > 1 || length <= policy.config().budget() && indexed[layer] == 0) {
-            if (lp != null && n > 1) rememberQueries(layer, q, n);
+            if (lp != null) {
+                rememberQueries(layer, q, n);
+                lp.observePrefill(layers[layer], q, p0, n);
+            }
             CausalAttention.forward(cache, layer, q, out, p0, n, heads);
+            if (n == 1) bytesRead += length * bytesPerSlot() * cache.kvHeads;
             return;
         }
         if (indexed[layer] < p0) {
@@ -100,6 +112,56 @@ public final class PolicyAttention implements AttentionBackend {
             }
         });
         if (wantWeights) lp.observe(perHead, weights);
+        bytesRead += selectedBytes() + lp.indexBytesRead();
+        if (stats != null) measure(layer, lp, q, out, length);
+    }
+
+    private void measure(int layer, LayerPolicy lp, float[] q, float[] out, int length) {
+        int d = cache.headDim;
+        Parallel.forEach(heads, h -> probe.get().measure(layers[layer], h / group, q, h * d, length, perHead[h],
+                policy.config().budget(), out, h * d, stats));
+        long[] hits = lp.cacheHits();
+        if (hits != null) stats.setCacheHits(layer, hits[0], hits[1]);
+    }
+
+    /** Keys and values of one slot of one KV head. */
+    private long bytesPerSlot() {
+        return 2L * cache.headDim * cache.type.bytes;
+    }
+
+    /** What SparseAttention reads for this step's selections: once per group when shared, else once per head. */
+    private long selectedBytes() {
+        long slots = 0;
+        for (int g = 0; g < cache.kvHeads; g++) {
+            int first = g * group;
+            if (sharesSelection(first)) slots += perHead[first].tokens();
+            else for (int i = 0; i < group; i++) slots += perHead[first + i].tokens();
+        }
+        return slots * bytesPerSlot();
+    }
+
+    @Override
+    public long kvBytesRead() {
+        return bytesRead;
+    }
+
+    @Override
+    public long kvBytesResident(int length) {
+        long index = 0;
+        for (LayerPolicy lp : layerPolicies) if (lp != null) index += lp.indexBytesResident();
+        return length * cache.bytesPerPosition() + index;
+    }
+
+    /**
+     * Declares slots [0, length) of every layer filled by a generator (benchmarks) instead of a prefill;
+     * components[layer][kvHead][slot] names the mixture component of each generated key.
+     */
+    public void adoptSyntheticFill(int length, int[][][] components) {
+        for (int l = 0; l < layerPolicies.length; l++) {
+            if (layerPolicies[l] == null) continue;
+            layerPolicies[l].afterSyntheticFill(layers[l], length, components[l]);
+            indexed[l] = length;
+        }
     }
 
     private boolean sharesSelection(int first) {

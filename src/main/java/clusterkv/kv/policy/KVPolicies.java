@@ -17,6 +17,10 @@ public final class KVPolicies {
         Function<PolicyConfig, KVPolicy> factory = switch (name) {
             case "full" -> FullPolicy::new;
             case "streaming" -> StreamingPolicy::new;
+            case "clusterkv" -> ClusterKVPolicy::new;
+            case "quest" -> QuestPolicy::new;
+            case "h2o" -> H2OPolicy::new;
+            case "snapkv" -> SnapKVPolicy::new;
             default -> throw new IllegalArgumentException("unknown KV policy '" + name + "' (known: " + String.join(", ", NAMES) + ")");
         };
         return factory.apply(config);

@@ -1,0 +1,75 @@
+package clusterkv.cli;
+
+import clusterkv.generate.SessionOptions;
+import clusterkv.kv.PolicyConfig;
+import clusterkv.kv.policy.KVPolicies;
+import picocli.CommandLine.Option;
+
+import java.util.List;
+
+/** KV-policy options shared by every generating command. Defaults are the ClusterKV paper's. */
+final class PolicyOptions {
+
+    @Option(names = "--kv-policy", defaultValue = "full", split = ",", paramLabel = "NAME",
+            description = "Which cached tokens decode attends to: full, clusterkv, quest, streaming, h2o, snapkv (default: ${DEFAULT-VALUE}).")
+    List<String> policies;
+
+    @Option(names = "--kv-budget", defaultValue = "1024", paramLabel = "N",
+            description = "Tokens attended per query head per step, sink included; a budget >= the context is full attention (default: ${DEFAULT-VALUE}).")
+    int budget;
+
+    @Option(names = "--sink", defaultValue = "-1", paramLabel = "N", description = "Attention-sink tokens always attended (default: clusterkv 16, streaming 4).")
+    int sink;
+
+    @Option(names = "--window", defaultValue = "0", paramLabel = "N", description = "Recent window (default: clusterkv min(320, budget/4)).")
+    int window;
+
+    @Option(names = "--clusters", defaultValue = "0", paramLabel = "N", description = "ClusterKV clusters per head for the prompt (default: 400, or one per 80 tokens).")
+    int clusters;
+
+    @Option(names = "--kmeans-iters", defaultValue = "20", paramLabel = "N", description = "K-means iterations (default: ${DEFAULT-VALUE}).")
+    int kmeansIterations;
+
+    @Option(names = "--dense-layers", defaultValue = "2", paramLabel = "N", description = "First layers that attend fully under every policy (default: ${DEFAULT-VALUE}).")
+    int denseLayers;
+
+    @Option(names = "--gqa-select", defaultValue = "per-head", paramLabel = "per-head|shared",
+            description = "ClusterKV: each query head selects, or a GQA group selects once by its summed scores (default: ${DEFAULT-VALUE}).")
+    String gqaSelect;
+
+    @Option(names = "--page-size", defaultValue = "16", paramLabel = "N", description = "Quest page size (default: ${DEFAULT-VALUE}).")
+    int pageSize;
+
+    @Option(names = "--kmeans-seed", defaultValue = "0", paramLabel = "N", description = "K-means initialisation seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    PolicyConfig config() {
+        boolean shared = switch (gqaSelect) {
+            case "per-head" -> false;
+            case "shared" -> true;
+            default -> throw new IllegalArgumentException("--gqa-select must be per-head or shared, got '" + gqaSelect + "'");
+        };
+        return new PolicyConfig(budget, sink, window, clusters, kmeansIterations, denseLayers, shared, pageSize, seed);
+    }
+
+    /** The single policy of a generating command. */
+    String single() {
+        if (policies.size() != 1) throw new IllegalArgumentException("this command takes one --kv-policy, got " + policies);
+        return validated(policies.getFirst());
+    }
+
+    List<String> all() {
+        return policies.stream().map(PolicyOptions::validated).toList();
+    }
+
+    private static String validated(String name) {
+        if (!KVPolicies.NAMES.contains(name)) {
+            throw new IllegalArgumentException("unknown KV policy '" + name + "' (known: " + String.join(", ", KVPolicies.NAMES) + ")");
+        }
+        return name;
+    }
+
+    SessionOptions apply(SessionOptions options) {
+        return options.withPolicy(single(), config());
+    }
+}

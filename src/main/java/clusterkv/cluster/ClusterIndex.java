@@ -1,0 +1,192 @@
+package clusterkv.cluster;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.util.Arrays;
+
+/**
+ * The clusters of one KV head's keys in CSR form: cluster c holds the tokens
+ * {@code members[offsets[c] .. offsets[c+1])} (ascending), has {@code sizes[c]} of them and a centroid of
+ * {@code dim} floats.
+ *
+ * <p>The prompt is clustered once ({@link #build}); during decoding each new window of tokens is clustered on
+ * its own and its clusters are added after the existing ones ({@link #append}), so cluster ids and the CSR
+ * layout of earlier clusters never change. Storage grows geometrically. Not thread-safe.
+ *
+ * <p>The centroids are stored transposed in blocks of {@link #LANES} clusters
+ * ({@code packed[block][j][lane]}) rather than row-major: scoring them against a query at every decode step is
+ * then one vector FMA per (block, component) with no horizontal sums, several times faster than a dot product
+ * per cluster. Row-major copies are assembled on request.
+ */
+public final class ClusterIndex {
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** Clusters per block of the packed centroids: one vector. */
+    static final int LANES = F.length();
+
+    private final int dim;
+    private int clusters;
+    private int tokens;
+    private int[] sizes = new int[16];
+    /** offsets[0..clusters], offsets[0] = 0. */
+    private int[] offsets = new int[17];
+    private int[] members = new int[64];
+    /** packed[(c / LANES) * dim * LANES + j * LANES + c % LANES] = centroid c, component j; zero past the last. */
+    private float[] packed;
+
+    /** An empty index for keys of dimension {@code dim}. */
+    public ClusterIndex(int dim) {
+        if (dim < 1) throw new IllegalArgumentException("dim must be >= 1, got " + dim);
+        this.dim = dim;
+        this.packed = new float[paddedClusters(16) * dim];
+    }
+
+    /** The index of one K-means result over the tokens firstToken, firstToken + 1, ... */
+    public static ClusterIndex build(KMeans.Result r, int firstToken) {
+        ClusterIndex index = new ClusterIndex(r.dim());
+        index.append(r, firstToken);
+        return index;
+    }
+
+    /**
+     * Adds the clusters of r (over the tokens firstToken + i for the i-th clustered key) as new clusters
+     * numbered from {@link #clusterCount()} on.
+     */
+    public void append(KMeans.Result r, int firstToken) {
+        if (r.dim() != dim) throw new IllegalArgumentException("dimension " + r.dim() + " != " + dim);
+        int k = r.clusters(), n = r.keys();
+        ensureCapacity(clusters + k, tokens + n);
+        for (int c = 0; c < k; c++) {
+            int base = packedBase(clusters + c);
+            for (int j = 0; j < dim; j++) packed[base + j * LANES] = r.centroids()[c * dim + j];
+        }
+        int base = tokens;
+        for (int c = 0; c < k; c++) {
+            sizes[clusters + c] = r.sizes()[c];
+            offsets[clusters + c + 1] = offsets[clusters + c] + r.sizes()[c];
+        }
+        if (offsets[clusters + k] != base + n) throw new IllegalArgumentException("sizes do not add up to the keys");
+        // Counting sort: scanning positions in order leaves each cluster's members ascending.
+        int[] next = Arrays.copyOfRange(offsets, clusters, clusters + k);
+        int[] assignment = r.assignment();
+        for (int i = 0; i < n; i++) members[next[assignment[i]]++] = firstToken + i;
+        clusters += k;
+        tokens += n;
+    }
+
+    private void ensureCapacity(int k, int n) {
+        if (k > sizes.length) {
+            int cap = Math.max(k, sizes.length * 2);
+            sizes = Arrays.copyOf(sizes, cap);
+            offsets = Arrays.copyOf(offsets, cap + 1);
+            packed = Arrays.copyOf(packed, paddedClusters(cap) * dim);
+        }
+        if (n > members.length) members = Arrays.copyOf(members, Math.max(n, members.length * 2));
+    }
+
+    public int dim() {
+        return dim;
+    }
+
+    public int clusterCount() {
+        return clusters;
+    }
+
+    /** Tokens in all clusters. */
+    public int tokenCount() {
+        return tokens;
+    }
+
+    public int size(int cluster) {
+        return sizes[cluster];
+    }
+
+    /** Where cluster c's members start in the cluster-contiguous order. */
+    public int offset(int cluster) {
+        return offsets[cluster];
+    }
+
+    /** The i-th token of the cluster-contiguous order (i in [0, tokenCount())). */
+    public int member(int i) {
+        return members[i];
+    }
+
+    /** Copies the first {@code count} members of a cluster (ascending tokens) to dst[dstOff..]. */
+    public void copyMembers(int cluster, int count, int[] dst, int dstOff) {
+        if (count > sizes[cluster]) throw new IllegalArgumentException(count + " > size " + sizes[cluster]);
+        System.arraycopy(members, offsets[cluster], dst, dstOff, count);
+    }
+
+    /** Copies cluster c's centroid to dst[dstOff..dstOff+dim). */
+    public void copyCentroid(int cluster, float[] dst, int dstOff) {
+        int base = packedBase(cluster);
+        for (int j = 0; j < dim; j++) dst[dstOff + j] = packed[base + j * LANES];
+    }
+
+    /** A copy of the cluster sizes, [clusterCount()]. */
+    public int[] sizes() {
+        return Arrays.copyOf(sizes, clusters);
+    }
+
+    /** A copy of the prefix sums of the sizes, [clusterCount() + 1]. */
+    public int[] offsets() {
+        return Arrays.copyOf(offsets, clusters + 1);
+    }
+
+    /** A copy of the members, grouped by cluster, [tokenCount()]. */
+    public int[] members() {
+        return Arrays.copyOf(members, tokens);
+    }
+
+    /** A copy of the centroids, [clusterCount()][dim] row-major. */
+    public float[] centroids() {
+        float[] out = new float[clusters * dim];
+        for (int c = 0; c < clusters; c++) copyCentroid(c, out, c * dim);
+        return out;
+    }
+
+    /**
+     * The tokens in cluster-contiguous order: entry i is the token to store at slot i when K/V are laid out
+     * cluster by cluster (cluster c at slots offset(c) .. offset(c) + size(c)). The members array itself.
+     */
+    public int[] permutation() {
+        return members();
+    }
+
+    /** Where centroid c starts in the packed layout (its components follow at a stride of LANES). */
+    private int packedBase(int c) {
+        return (c / LANES) * dim * LANES + c % LANES;
+    }
+
+    /** The cluster count rounded up to whole blocks: the length {@link #score} writes. */
+    static int paddedClusters(int k) {
+        return (k + LANES - 1) / LANES * LANES;
+    }
+
+    /**
+     * out[c] = q[qOff..qOff+dim) . centroid c, for c in [0, paddedClusters(clusterCount())) (0 past the last
+     * cluster). Four accumulators per block, so that the FMAs do not wait on each other.
+     */
+    void score(float[] q, int qOff, float[] out) {
+        for (int blk = 0, blocks = paddedClusters(clusters) / LANES; blk < blocks; blk++) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            int base = blk * dim * LANES, j = 0;
+            for (; j + 4 <= dim; j += 4, base += 4 * LANES) {
+                a0 = FloatVector.fromArray(F, packed, base).fma(FloatVector.broadcast(F, q[qOff + j]), a0);
+                a1 = FloatVector.fromArray(F, packed, base + LANES).fma(FloatVector.broadcast(F, q[qOff + j + 1]), a1);
+                a2 = FloatVector.fromArray(F, packed, base + 2 * LANES).fma(FloatVector.broadcast(F, q[qOff + j + 2]), a2);
+                a3 = FloatVector.fromArray(F, packed, base + 3 * LANES).fma(FloatVector.broadcast(F, q[qOff + j + 3]), a3);
+            }
+            for (; j < dim; j++, base += LANES) {
+                a0 = FloatVector.fromArray(F, packed, base).fma(FloatVector.broadcast(F, q[qOff + j]), a0);
+            }
+            a0.add(a1).add(a2.add(a3)).intoArray(out, blk * LANES);
+        }
+    }
+
+    /** The backing sizes array (valid for the first clusterCount() entries). */
+    int[] sizeData() {
+        return sizes;
+    }
+}

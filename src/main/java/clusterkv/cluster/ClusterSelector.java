@@ -1,0 +1,170 @@
+package clusterkv.cluster;
+
+import clusterkv.tensor.VectorMath;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.util.Arrays;
+
+/**
+ * ClusterKV's selection at a decode step: score every cluster by q . centroid, then take clusters from the
+ * highest score down until their tokens fill the budget; the last one is cut to fit exactly (its first,
+ * i.e. lowest, tokens). The order is exact: descending score, ties to the lower cluster id.
+ *
+ * <p>Decode hot path, so no allocation per call (the scratch arrays grow only when an index has more clusters
+ * than seen before) and no full sort. The budget usually covers a few dozen of hundreds or thousands of
+ * clusters, so the selection first finds the cut with a size-weighted histogram of the scores (one pass,
+ * no data-dependent branches), and only sorts the clusters at or above the bucket where the budget runs
+ * out. A heap did the same job 3x slower: its sift-downs mispredict a branch per level.
+ *
+ * <p>One instance per thread.
+ */
+public final class ClusterSelector {
+
+    /** At most this many histogram buckets; fewer for few clusters (about one per cluster). */
+    private static final int MAX_BUCKETS = 1024;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+
+    private float[] scores = new float[0];
+    private int[] bucketOf = new int[0];
+    private long[] candidates = new long[0];
+    private int[] weight = new int[MAX_BUCKETS];
+    private float[] qSum = new float[0];
+
+    /**
+     * Selects for one query of dimension idx.dim() at q[qOff..]. Writes the chosen clusters, best first, to
+     * clusterOut and how many of each one's tokens to take (all but possibly the last: its size) to takeOut;
+     * both need room for the number returned, at most idx.clusterCount(). Empty clusters are never chosen.
+     *
+     * @return the number of clusters chosen; their takes add up to min(tokenBudget, idx.tokenCount())
+     */
+    public int select(float[] q, int qOff, ClusterIndex idx, int tokenBudget, int[] clusterOut, int[] takeOut) {
+        ensureCapacity(idx.clusterCount(), idx.dim());
+        idx.score(q, qOff, scores);
+        return choose(idx, tokenBudget, clusterOut, takeOut);
+    }
+
+    /**
+     * Selects once for a group of {@code heads} query heads that share the KV head of idx (GQA), by the sum
+     * of their scores. The heads are contiguous: head h at q[qOff + h * idx.dim() ..]. The sum of the scores
+     * is computed as (sum of the queries) . centroid, the same quantity at a fraction of the cost.
+     */
+    public int selectShared(float[] q, int qOff, int heads, ClusterIndex idx, int tokenBudget, int[] clusterOut, int[] takeOut) {
+        int d = idx.dim();
+        ensureCapacity(idx.clusterCount(), d);
+        System.arraycopy(q, qOff, qSum, 0, d);
+        for (int h = 1; h < heads; h++) VectorMath.axpy(1f, q, qOff + h * d, qSum, 0, d);
+        idx.score(qSum, 0, scores);
+        return choose(idx, tokenBudget, clusterOut, takeOut);
+    }
+
+    /** The scores of the last selection ([clusterCount()] valid entries), for diagnostics and tests. */
+    float[] lastScores() {
+        return scores;
+    }
+
+    private int choose(ClusterIndex idx, int tokenBudget, int[] clusterOut, int[] takeOut) {
+        int k = idx.clusterCount();
+        if (tokenBudget <= 0 || k == 0) return 0;
+        int[] sizes = idx.sizeData();
+        int cut = cutBucket(k, sizes, tokenBudget);
+        // Every cluster above the cut bucket scores higher than every cluster in or below it, and together they
+        // hold fewer tokens than the budget: all of them are taken. Sorting those and the cut bucket is exact.
+        int m = 0;
+        for (int c = 0; c < k; c++) {
+            if (bucketOf[c] >= cut && sizes[c] > 0) candidates[m++] = order(scores[c], c);
+        }
+        Arrays.sort(candidates, 0, m);
+        int chosen = 0, remaining = tokenBudget;
+        for (int i = 0; i < m && remaining > 0; i++) {
+            int c = (int) candidates[i];   // the low 32 bits hold the cluster id
+            int take = Math.min(sizes[c], remaining);
+            clusterOut[chosen] = c;
+            takeOut[chosen++] = take;
+            remaining -= take;
+        }
+        return chosen;
+    }
+
+    /**
+     * Buckets the scores linearly between their min and max (a monotone map: a higher bucket means a strictly
+     * higher score), weights each bucket by its clusters' sizes, and returns the highest bucket at which the
+     * tokens from the top reach the budget (0 when they never do). A range that is empty or not finite puts
+     * everything into bucket 0, which leaves the whole job to the exact sort.
+     */
+    private int cutBucket(int k, int[] sizes, int tokenBudget) {
+        float lo = min(scores, k), hi = max(scores, k);
+        int buckets = Math.min(MAX_BUCKETS, k);
+        float range = hi - lo;
+        float scale = range > 0 && range < Float.POSITIVE_INFINITY ? (buckets - 1) / range : 0f;
+        bucketize(k, lo, scale, buckets - 1);
+        for (int c = 0; c < k; c++) weight[bucketOf[c]] += sizes[c];
+        int cut = 0;
+        for (int b = buckets - 1, tokens = 0; b >= 0; b--) {
+            tokens += weight[b];
+            if (tokens >= tokenBudget) {
+                cut = b;
+                break;
+            }
+        }
+        Arrays.fill(weight, 0, buckets, 0);
+        return cut;
+    }
+
+    /** bucketOf[c] = min(top, (int) ((scores[c] - lo) * scale)), vectorized (the histogram pass is not). */
+    private void bucketize(int k, float lo, float scale, int top) {
+        FloatVector vlo = FloatVector.broadcast(F, lo), vscale = FloatVector.broadcast(F, scale);
+        IntVector vtop = IntVector.broadcast(I, top);
+        int c = 0;
+        for (int upper = F.loopBound(k); c < upper; c += F.length()) {
+            IntVector b = (IntVector) FloatVector.fromArray(F, scores, c).sub(vlo).mul(vscale).convert(VectorOperators.F2I, 0);
+            b.min(vtop).intoArray(bucketOf, c);
+        }
+        for (; c < k; c++) bucketOf[c] = Math.min(top, (int) ((scores[c] - lo) * scale));
+    }
+
+    /**
+     * The smallest of a[0..k). Math.min in a scalar loop is a chain of ~5-cycle steps (it handles NaN and -0);
+     * lane-wise minima break the chain.
+     */
+    private static float min(float[] a, int k) {
+        FloatVector m = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
+        int i = 0;
+        for (int upper = F.loopBound(k); i < upper; i += F.length()) m = m.min(FloatVector.fromArray(F, a, i));
+        float r = m.reduceLanes(VectorOperators.MIN);
+        for (; i < k; i++) r = Math.min(r, a[i]);
+        return r;
+    }
+
+    private static float max(float[] a, int k) {
+        FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        for (int upper = F.loopBound(k); i < upper; i += F.length()) m = m.max(FloatVector.fromArray(F, a, i));
+        float r = m.reduceLanes(VectorOperators.MAX);
+        for (; i < k; i++) r = Math.max(r, a[i]);
+        return r;
+    }
+
+    /**
+     * A long whose ascending order is (score descending, cluster ascending): the float's bits made monotone
+     * as a signed int (negative floats have their magnitude bits flipped), inverted, above the id.
+     * -0.0 is first turned into 0.0 so that the two compare equal, as floats do.
+     */
+    static long order(float score, int cluster) {
+        int bits = Float.floatToRawIntBits(score + 0f);
+        int monotone = bits ^ ((bits >> 31) & 0x7fffffff);
+        return ((long) ~monotone << 32) | cluster;
+    }
+
+    private void ensureCapacity(int k, int d) {
+        if (bucketOf.length < k) {
+            scores = new float[ClusterIndex.paddedClusters(k)];
+            bucketOf = new int[k];
+            candidates = new long[k];
+        }
+        if (qSum.length < d) qSum = new float[d];
+    }
+}

@@ -1,0 +1,185 @@
+package clusterkv.kv.policy;
+
+import clusterkv.cluster.ClusterCount;
+import clusterkv.cluster.ClusterIndex;
+import clusterkv.cluster.ClusterSelector;
+import clusterkv.cluster.KMeans;
+import clusterkv.kv.KVPolicy;
+import clusterkv.kv.LayerKV;
+import clusterkv.kv.LayerPolicy;
+import clusterkv.kv.PolicyConfig;
+import clusterkv.kv.Selection;
+import clusterkv.tensor.Parallel;
+
+import java.util.Arrays;
+
+/**
+ * ClusterKV (Liu et al., DAC 2025): recallable KV-cache compression at the granularity of semantic
+ * clusters. After prefill, each KV head's post-RoPE keys (past the attention sinks) are clustered
+ * with cosine K-means and laid out cluster-contiguously in the cache; at each decode step every
+ * query head scores the clusters by q . centroid and attends to the best clusters up to the budget,
+ * plus the sinks and the recent, not yet clustered tokens. Nothing is evicted: a cluster left out
+ * now can be chosen at the next step. Recent tokens are clustered into new clusters each time the
+ * window fills.
+ */
+public final class ClusterKVPolicy implements KVPolicy {
+
+    public static final int DEFAULT_SINK = 16;
+    public static final int MAX_WINDOW = 320;
+
+    private final PolicyConfig config;
+
+    public ClusterKVPolicy(PolicyConfig config) {
+        this.config = config;
+        int sink = config.sinkOr(DEFAULT_SINK);
+        if (config.budget() <= sink) {
+            throw new IllegalArgumentException("--kv-budget (" + config.budget() + ") must exceed the sink (" + sink + ")");
+        }
+        if (window() >= config.budget() - sink) {
+            throw new IllegalArgumentException("--window (" + window() + ") must be smaller than budget - sink (" + (config.budget() - sink) + ")");
+        }
+    }
+
+    /** The recent window: min(320, B/4) by default, since it counts toward the budget. */
+    int window() {
+        return config.window() > 0 ? config.window() : Math.max(1, Math.min(MAX_WINDOW, config.budget() / 4));
+    }
+
+    @Override public String name() { return "clusterkv"; }
+    @Override public PolicyConfig config() { return config; }
+    @Override public boolean evicts() { return false; }
+
+    @Override
+    public LayerPolicy forLayer(int layer, int heads, int kvHeads, int headDim) {
+        return new Layer(heads, kvHeads, headDim);
+    }
+
+    final class Layer implements LayerPolicy {
+        private final int heads, kvHeads, headDim, group;
+        private final int sink = config.sinkOr(DEFAULT_SINK);
+        private final ClusterIndex[] index;
+        /** Slots [sink, clusteredEnd) are clustered; [clusteredEnd, length) is the recent window. */
+        private int clusteredEnd;
+        private final Selection[] own;
+        private final ClusterSelector[] selectors;
+        private final int[][] chosen, take;
+        /** Per selecting unit (query head, or KV head when shared) and cluster: the step it was last selected. */
+        private int[][] lastSelected;
+        private int step;
+        private long hits, selectedClusters;
+
+        Layer(int heads, int kvHeads, int headDim) {
+            this.heads = heads;
+            this.kvHeads = kvHeads;
+            this.headDim = headDim;
+            this.group = heads / kvHeads;
+            this.index = new ClusterIndex[kvHeads];
+            this.own = new Selection[heads];
+            this.selectors = new ClusterSelector[heads];
+            this.chosen = new int[heads][];
+            this.take = new int[heads][];
+            for (int h = 0; h < heads; h++) {
+                own[h] = new Selection();
+                selectors[h] = new ClusterSelector();
+            }
+            this.lastSelected = new int[heads][0];
+            reset();
+        }
+
+        private void reset() {
+            Arrays.fill(index, null);
+            clusteredEnd = 0;
+        }
+
+        @Override
+        public void afterPrefill(LayerKV kv, int prefilledFrom, int length, float[] queries, int queryCount) {
+            if (clusteredEnd == 0) {
+                clusteredEnd = Math.min(sink, length);
+                for (int g = 0; g < kvHeads; g++) index[g] = new ClusterIndex(headDim);
+            }
+            int n = length - clusteredEnd;
+            if (n <= 0) return;
+            cluster(kv, clusteredEnd, n, ClusterCount.forPrompt(n, config.clusters()));
+        }
+
+        /** Clusters slots [from, from+n) of every KV head, appends the clusters and lays them out contiguously. */
+        private void cluster(LayerKV kv, int from, int n, int k) {
+            Parallel.forEach(kvHeads, g -> {
+                float[] keys = new float[n * headDim];
+                kv.readKeys(g, from, n, keys, 0);
+                KMeans.Result r = KMeans.cluster(keys, 0, n, headDim, Math.min(k, n), config.kmeansIterations(), config.seed() + g);
+                int firstMember = index[g].tokenCount();
+                index[g].append(r, from);
+                int[] order = new int[n];
+                for (int i = 0; i < n; i++) order[i] = index[g].member(firstMember + i) - from;
+                kv.permute(g, from, order);
+            });
+            clusteredEnd = from + n;
+        }
+
+        @Override
+        public void select(LayerKV kv, float[] q, int length, Selection[] perHead) {
+            int budget = config.budget();
+            if (length <= budget) {
+                own[0].clear();
+                own[0].add(0, length);
+                Arrays.fill(perHead, own[0]);
+                return;
+            }
+            int window = window();
+            if (length - clusteredEnd > window) cluster(kv, clusteredEnd, window, ClusterCount.forWindow(window));
+            int clusterBudget = budget - sink - (length - clusteredEnd);
+            step++;
+            boolean shared = config.sharedGqaSelection();
+            int units = shared ? kvHeads : heads;
+            for (int u = 0; u < units; u++) {
+                int g = shared ? u : u / group;
+                Selection s = own[u];
+                s.clear();
+                s.add(0, sink);
+                chooseClusters(u, g, q, clusterBudget, shared, s);
+                s.add(clusteredEnd, length);
+            }
+            for (int h = 0; h < heads; h++) perHead[h] = shared ? own[h / group] : own[h];
+        }
+
+        private void chooseClusters(int unit, int kvHead, float[] q, int clusterBudget, boolean shared, Selection s) {
+            ClusterIndex idx = index[kvHead];
+            int k = idx.clusterCount();
+            if (chosen[unit] == null || chosen[unit].length < k) {
+                chosen[unit] = new int[k];
+                take[unit] = new int[k];
+                lastSelected[unit] = Arrays.copyOf(lastSelected[unit], k);
+            }
+            int n = shared
+                    ? selectors[unit].selectShared(q, kvHead * group * headDim, group, idx, clusterBudget, chosen[unit], take[unit])
+                    : selectors[unit].select(q, unit * headDim, idx, clusterBudget, chosen[unit], take[unit]);
+            for (int i = 0; i < n; i++) {
+                int c = chosen[unit][i];
+                int start = sink + idx.offset(c);
+                s.add(start, start + take[unit][i]);
+                if (lastSelected[unit][c] == step - 1 && step > 1) hits++;
+                lastSelected[unit][c] = step;
+            }
+            selectedClusters += n;
+        }
+
+        @Override
+        public long[] cacheHits() {
+            return new long[]{hits, selectedClusters};
+        }
+
+        @Override
+        public void truncate(LayerKV kv, int length) {
+            if (length >= clusteredEnd) return;
+            // Rewinding into clustered slots: restore arrival order, then forget the index.
+            for (int g = 0; g < kvHeads; g++) {
+                int n = clusteredEnd - sink;
+                int[] restore = new int[n];
+                for (int i = 0; i < n; i++) restore[index[g].member(i) - sink] = i;
+                kv.permute(g, sink, restore);
+            }
+            reset();
+        }
+    }
+}

@@ -1,0 +1,191 @@
+package clusterkv.kv.policy;
+
+import clusterkv.kv.AttentionBackend;
+import clusterkv.kv.FullAttention;
+import clusterkv.kv.KVCache;
+import clusterkv.kv.KVPolicy;
+import clusterkv.kv.KVType;
+import clusterkv.kv.LayerKV;
+import clusterkv.kv.LayerPolicy;
+import clusterkv.kv.PolicyAttention;
+import clusterkv.kv.PolicyConfig;
+import clusterkv.kv.Selection;
+import clusterkv.model.ForwardBuffers;
+import clusterkv.model.Model;
+import clusterkv.model.ModelConfig;
+import clusterkv.model.Transformer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeSet;
+import java.util.function.Function;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The policies behind {@link PolicyAttention} in a real model's forward pass (stories260K: 5 layers, GQA 8:4). */
+class PolicyEndToEndTest {
+
+    private static final Path MODEL = Path.of("../shared/models/stories260K.gguf");
+    private static final Map<String, Function<PolicyConfig, KVPolicy>> POLICIES = new LinkedHashMap<>();
+
+    static {
+        POLICIES.put("full", FullPolicy::new);
+        POLICIES.put("streaming", StreamingPolicy::new);
+        POLICIES.put("quest", QuestPolicy::new);
+        POLICIES.put("h2o", H2OPolicy::new);
+        POLICIES.put("snapkv", SnapKVPolicy::new);
+    }
+
+    private static Model model;
+    private static Transformer transformer;
+    private static int[] tokens;
+
+    @BeforeAll
+    static void load() throws Exception {
+        model = Model.load(MODEL);
+        transformer = new Transformer(model);
+        Random rnd = new Random(1);
+        tokens = new int[300];
+        tokens[0] = 1; // BOS
+        for (int i = 1; i < tokens.length; i++) tokens[i] = 3 + rnd.nextInt(model.config().vocabSize() - 3);
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    /** Prefills tokens[0, prompt) in chunks, then feeds the rest one at a time; returns every decode step's logits. */
+    private static float[][] run(AttentionBackend attention, int prompt, int chunk) {
+        ModelConfig c = model.config();
+        ForwardBuffers buffers = new ForwardBuffers(c, chunk);
+        float[] logits = new float[c.vocabSize()];
+        float[][] out = new float[tokens.length - prompt + 1][];
+        for (int p = 0; p < prompt; p += chunk) {
+            transformer.forward(buffers, attention, tokens, p, Math.min(chunk, prompt - p), p, logits, false);
+        }
+        out[0] = logits.clone();
+        for (int p = prompt; p < tokens.length; p++) {
+            transformer.forward(buffers, attention, tokens, p, 1, p, logits, false);
+            out[p - prompt + 1] = logits.clone();
+        }
+        return out;
+    }
+
+    private static KVCache cache() {
+        ModelConfig c = model.config();
+        return new KVCache(c.layers(), c.kvHeads(), c.headDim(), tokens.length, KVType.F16);
+    }
+
+    private static PolicyConfig config(int budget) {
+        return new PolicyConfig(budget, -1, 0, 0, 20, 2, false, 16, 0);
+    }
+
+    @Test
+    void aBudgetCoveringTheContextGivesFullAttentionsLogits() {
+        float[][] full;
+        try (FullAttention attention = new FullAttention(cache(), model.config().heads())) {
+            full = run(attention, 200, 64);
+        }
+        for (int budget : new int[]{tokens.length, 4096}) {
+            for (var e : POLICIES.entrySet()) {
+                try (PolicyAttention attention = new PolicyAttention(cache(), model.config().heads(), e.getValue().apply(config(budget)))) {
+                    float[][] got = run(attention, 200, 64);
+                    for (int i = 0; i < full.length; i++) assertArrayEquals(full[i], got[i], e.getKey() + " budget " + budget + " step " + i);
+                }
+            }
+        }
+    }
+
+    @Test
+    void smallBudgetsHoldThroughTheFramework() {
+        // prompt longer than the budget (compressed at the first decode step), and a prompt within the
+        // budget whose decoding crosses it (the policy takes over mid-decode)
+        int[][] cases = {{48, 200}, {64, 40}, {100, 150}};
+        for (int[] c : cases) {
+            int budget = c[0], prompt = c[1];
+            for (var e : POLICIES.entrySet()) {
+                if (e.getKey().equals("full")) continue;
+                CheckingPolicy policy = new CheckingPolicy(e.getValue().apply(config(budget)));
+                try (PolicyAttention attention = new PolicyAttention(cache(), model.config().heads(), policy)) {
+                    float[][] logits = run(attention, prompt, 32);
+                    for (float[] row : logits) for (float v : row) assertTrue(Float.isFinite(v), e.getKey() + ": logit " + v);
+                }
+                String what = e.getKey() + " budget " + budget + " prompt " + prompt;
+                // layers 2..4 decode sparsely from the step where the context passes the budget
+                int sparseSteps = tokens.length - Math.max(prompt, budget);
+                assertEquals(3 * sparseSteps, policy.selects, what + ": select calls");
+                assertEquals(3, policy.prefills, what + ": afterPrefill calls");
+            }
+        }
+    }
+
+    /** Wraps a policy and checks every selection: within the budget, the current token in, evicted tokens never back. */
+    private static final class CheckingPolicy implements KVPolicy {
+        final KVPolicy inner;
+        int selects, prefills;
+
+        CheckingPolicy(KVPolicy inner) {
+            this.inner = inner;
+        }
+
+        @Override public String name() { return inner.name(); }
+        @Override public PolicyConfig config() { return inner.config(); }
+        @Override public boolean evicts() { return inner.evicts(); }
+        @Override public int prefillQueriesWanted() { return inner.prefillQueriesWanted(); }
+
+        @Override
+        public LayerPolicy forLayer(int layer, int heads, int kvHeads, int headDim) {
+            LayerPolicy lp = inner.forLayer(layer, heads, kvHeads, headDim);
+            int budget = inner.config().budget();
+            return new LayerPolicy() {
+                final boolean[][] gone = new boolean[heads][tokens.length];
+
+                @Override
+                public void afterPrefill(LayerKV kv, int prefilledFrom, int length, float[] queries, int queryCount) {
+                    prefills++;
+                    lp.afterPrefill(kv, prefilledFrom, length, queries, queryCount);
+                }
+
+                @Override
+                public void select(LayerKV kv, float[] q, int length, Selection[] perHead) {
+                    selects++;
+                    lp.select(kv, q, length, perHead);
+                    for (int h = 0; h < heads; h++) {
+                        TreeSet<Integer> s = PolicyFixture.set(perHead[h]);
+                        String where = inner.name() + " layer " + layer + " head " + h + " length " + length;
+                        assertTrue(s.size() <= budget, where + ": " + s.size() + " tokens");
+                        assertTrue(s.contains(length - 1), where + ": current token missing");
+                        assertTrue(s.first() >= 0 && s.last() < length, where + ": out of range");
+                        if (!inner.evicts()) continue;
+                        for (int slot : s) assertFalse(gone[h][slot], where + ": evicted slot " + slot + " is back");
+                        for (int slot = 0; slot < length; slot++) if (!s.contains(slot)) gone[h][slot] = true;
+                    }
+                }
+
+                @Override
+                public void observe(Selection[] perHead, float[][] weights) {
+                    lp.observe(perHead, weights);
+                }
+
+                @Override
+                public boolean wantsWeights() {
+                    return lp.wantsWeights();
+                }
+
+                @Override
+                public void truncate(LayerKV kv, int length) {
+                    lp.truncate(kv, length);
+                }
+            };
+        }
+    }
+}
