@@ -1,0 +1,387 @@
+package clusterkv.model;
+
+import clusterkv.gguf.GGMLType;
+import clusterkv.gguf.GGUFFile;
+import clusterkv.gguf.GGUFTensor;
+import clusterkv.gguf.GGUFWriter;
+import clusterkv.gguf.GGUFWriter.PendingTensor;
+import clusterkv.kv.FullAttention;
+import clusterkv.kv.KVCache;
+import clusterkv.kv.KVType;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.IntUnaryOperator;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Our logits against llama.cpp's on the synthetic models in src/test/resources/llamacpp (written by
+ * {@code synth}: tiny-llama3 in F16, Q8_0, Q4_0, Q4_K and Q6_K; tiny, tiny-qwen2 and tiny-qwen3 in F16
+ * and Q8_0; see the README there for how the reference logits were produced). Every row is compared:
+ * the 40 prompt positions (prefilled here in chunks of 16, in llama.cpp as one batch) and the 8
+ * greedily generated ones (one token at a time in both). Both sides keep K and V in F16.
+ *
+ * <h2>Tolerances</h2>
+ * Differences are measured in units of the standard deviation (sd) of llama.cpp's logits in the row:
+ * the untied {@code tiny} has logits of sd ~1, the tied shapes of sd ~18 (their output matrix is the
+ * unit-variance embedding), and all errors, rounding or bugs, scale with that. Observed (worst row max
+ * |diff| / mean |diff|, over the files of each kind; per file in the README):
+ * <ul>
+ *   <li>F16: 0.0022 / 0.00036 sd. llama.cpp's CPU F16 dot product rounds the activations (and Q, and
+ *       the softmax weights in KQV) to F16; we keep them in F32. Bound: 0.005 / 0.0008 sd.</li>
+ *   <li>Q8_0, Q4_0: 0.040 / 0.0079 sd; Q4_K, Q6_K: 0.054 / 0.0096 sd. llama.cpp quantizes the
+ *       activation vector to Q8_0 (32-element blocks; for Q8_0/Q4_0 weights) or Q8_K (256-element
+ *       blocks, hence a coarser step; for K-quants) before each quantized dot product, a rounding error
+ *       of ~0.5% of each matmul's output; we use F32 activations. The error depends on the activations,
+ *       not on the weights' precision, which is why Q8_0 is no closer than Q4_0. Run on the same weights
+ *       dequantized to F32, llama.cpp differs from its own quantized result by exactly these amounts,
+ *       and from ours by only 0.00075 / 0.0001 sd ({@link #quantizedLogitsMatchLlamaCppOnDequantizedWeights}),
+ *       so this is all llama.cpp's activation rounding. Bounds: 0.1 / 0.02 sd (Q8_0, Q4_0),
+ *       0.12 / 0.025 sd (Q4_K, Q6_K).</li>
+ *   <li>Quantized models against llama.cpp on their dequantized weights: 0.00075 / 0.0001 sd.
+ *       Bound: 0.002 / 0.00025 sd.</li>
+ * </ul>
+ * All bounds are 2–3x the observed maxima. A real bug is far above them
+ * ({@link #realBugsExceedTheTolerances}, on tiny and tiny-llama3 in F16): rotating with the wrong rope
+ * mode (done by permuting the Q/K rows so that our adjacent-pair rope acts as half-split NeoX rope on
+ * the original weights) moves some row by 1.2–1.6 sd, 250x the F16 bound and 10x the loosest quantized
+ * one; swapping just two of 256 rows of one FFN matrix moves it by 0.34 sd, 70x and 3x. Leaving out
+ * llama3 rope scaling is subtle at these positions (&lt; 48, where the scaled low frequencies have
+ * hardly turned): 0.0084 sd, which the F16 and dequantized comparisons catch but the quantized ones
+ * cannot; ScalarReferenceForwardTest checks the scaling against a float64 reference.
+ */
+class LlamaCppSyntheticTest {
+
+    /** Per-row max |ours - llama.cpp| in sd of llama.cpp's row, by weight type (see the class comment). */
+    private static final Map<GGMLType, Double> MAX_ROW_DIFF = Map.of(
+            GGMLType.F16, 0.005,
+            GGMLType.Q8_0, 0.1,
+            GGMLType.Q4_0, 0.1,
+            GGMLType.Q4_K, 0.12,
+            GGMLType.Q6_K, 0.12);
+
+    /** Mean |ours - llama.cpp| over all rows of one file, in mean sd of llama.cpp's rows, by weight type. */
+    private static final Map<GGMLType, Double> MEAN_DIFF = Map.of(
+            GGMLType.F16, 0.0008,
+            GGMLType.Q8_0, 0.02,
+            GGMLType.Q4_0, 0.02,
+            GGMLType.Q4_K, 0.025,
+            GGMLType.Q6_K, 0.025);
+
+    /** The same for quantized models against llama.cpp on their weights dequantized to F32 (no activation rounding there). */
+    private static final double DEQUANTIZED_MAX_ROW_DIFF = 0.002, DEQUANTIZED_MEAN_DIFF = 0.00025;
+
+    private static final int CHUNK = 16;
+
+    @TempDir
+    Path tmp;
+
+    /** Names (file stem, e.g. "tiny-llama3-q4_k") of all reference files present. */
+    static Stream<String> cases() throws IOException {
+        List<String> names = new ArrayList<>();
+        try (Stream<Path> files = Files.list(dir())) {
+            files.map(p -> p.getFileName().toString()).filter(f -> f.endsWith(".json"))
+                    .map(f -> f.substring(0, f.length() - ".json".length()))
+                    .filter(stem -> stem.indexOf('.') < 0).sorted().forEach(names::add);
+        }
+        assertTrue(!names.isEmpty(), "no reference files in " + dir());
+        return names.stream();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void teacherForcedLogitsMatchLlamaCpp(String name) throws Exception {
+        Reference ref = Reference.load(name);
+        double tolerance = MAX_ROW_DIFF.get(ref.type);
+        try (Model model = Model.load(ref.gguf)) {
+            assertEquals(ref.nVocab, model.config().vocabSize());
+            Diff d = compare(teacherForced(model, ref.tokens, ref.nPrompt), ref);
+            System.out.printf(Locale.ROOT, "%s: %d rows, worst row max diff %.5f sd (row %d), %.5f absolute; mean abs diff %.6f sd%n",
+                    name, ref.tokens.length, d.worst, d.worstRow, d.worstAbs, d.mean);
+            assertTrue(d.worst <= tolerance,
+                    name + " row " + d.worstRow + ": max abs diff " + d.worst + " row standard deviations > " + tolerance);
+            assertTrue(d.mean <= MEAN_DIFF.get(ref.type), name + ": mean abs diff " + d.mean + " standard deviations");
+        }
+    }
+
+    /** Names of the quantized models that also have llama.cpp's logits on their dequantized (F32) weights. */
+    static Stream<String> dequantizedCases() throws IOException {
+        return cases().filter(name -> Files.exists(dir().resolve(name + ".dequantized.json")));
+    }
+
+    /**
+     * Our quantized kernels against llama.cpp run on the same weights dequantized to F32 (by gguf-py, ggml's
+     * reference dequantization): there llama.cpp keeps the activations in F32 as we do, so this isolates our
+     * dequantization from llama.cpp's activation quantization and allows the tight F16 bound.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dequantizedCases")
+    void quantizedLogitsMatchLlamaCppOnDequantizedWeights(String name) throws Exception {
+        Reference ref = Reference.load(name + ".dequantized", name);
+        try (Model model = Model.load(ref.gguf)) {
+            Diff d = compare(teacherForced(model, ref.tokens, ref.nPrompt), ref);
+            System.out.printf(Locale.ROOT, "%s vs dequantized: %d rows, worst row max diff %.5f sd (row %d), %.5f absolute; mean abs diff %.6f sd%n",
+                    name, ref.tokens.length, d.worst, d.worstRow, d.worstAbs, d.mean);
+            assertTrue(d.worst <= DEQUANTIZED_MAX_ROW_DIFF,
+                    name + " row " + d.worstRow + ": max abs diff " + d.worst + " row standard deviations > " + DEQUANTIZED_MAX_ROW_DIFF);
+            assertTrue(d.mean <= DEQUANTIZED_MEAN_DIFF, name + ": mean abs diff " + d.mean + " standard deviations");
+        }
+    }
+
+    /** Free-running greedy decoding reproduces llama.cpp's ids up to the first near-tie in its logits. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void greedyTokensMatchLlamaCpp(String name) throws Exception {
+        Reference ref = Reference.load(name);
+        double tolerance = MAX_ROW_DIFF.get(ref.type);
+        int n = ref.tokens.length;
+        // the token at p was chosen from row p-1; stop before the first row whose top two are closer than the tolerance
+        int tieRow = Integer.MAX_VALUE;
+        for (int row = ref.nPrompt - 1; row < n && tieRow == Integer.MAX_VALUE; row++) {
+            if (topTwoGap(ref.logits[row]) < tolerance * standardDeviation(ref.logits[row])) tieRow = row;
+        }
+        try (Model model = Model.load(ref.gguf)) {
+            ModelConfig c = model.config();
+            Transformer tf = new Transformer(model);
+            int[] tokens = new int[n];
+            System.arraycopy(ref.tokens, 0, tokens, 0, ref.nPrompt);
+            int checked = 0;
+            try (FullAttention attention = newAttention(c, n)) {
+                ForwardBuffers buffers = new ForwardBuffers(c, CHUNK);
+                float[] logits = new float[c.vocabSize()];
+                for (int p = 0; p < ref.nPrompt; p += CHUNK) {
+                    tf.forward(buffers, attention, tokens, p, Math.min(CHUNK, ref.nPrompt - p), p, logits, false);
+                }
+                for (int p = ref.nPrompt; p < n && p - 1 < tieRow; p++) {
+                    tokens[p] = argmax(logits);
+                    assertEquals(ref.tokens[p], tokens[p], name + ": generated token at position " + p);
+                    checked++;
+                    tf.forward(buffers, attention, tokens, p, 1, p, logits, false);
+                }
+            }
+            System.out.printf(Locale.ROOT, "%s: %d greedy tokens equal (first near-tie at row %s)%n", name, checked,
+                    tieRow == Integer.MAX_VALUE ? "none" : String.valueOf(tieRow));
+            if (tieRow >= ref.nPrompt) assertTrue(checked > 0, name + ": no token checked");
+        }
+    }
+
+    /**
+     * The tolerances separate rounding from bugs: typical bugs, applied to a model by rewriting its
+     * weights, move the logits by far more than the bounds meant to catch them.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"tiny-f16", "tiny-llama3-f16"})
+    void realBugsExceedTheTolerances(String name) throws Exception {
+        Reference ref = Reference.load(name);
+        double loosest = 0;
+        for (double t : MAX_ROW_DIFF.values()) loosest = Math.max(loosest, t);
+        int hd;
+        try (Model m = Model.load(ref.gguf)) {
+            hd = m.config().headDim();
+        }
+        // two rows of one matrix swapped (e.g. an off-by-one in a row index)
+        IntUnaryOperator swap = r -> r == 5 ? 9 : r == 9 ? 5 : r;
+        // Q and K rows of each head reordered from adjacent pairs (2i, 2i+1) to halves (i, i + hd/2):
+        // our adjacent-pair rope on these weights computes the same scores as half-split (NeoX) rope
+        // on the original weights, i.e. the model run with the wrong rope mode
+        IntUnaryOperator neox = r -> {
+            int head = r / hd, j = r % hd, half = hd / 2;
+            return head * hd + (j < half ? 2 * j : 2 * (j - half) + 1);
+        };
+        Map<String, Map<String, IntUnaryOperator>> bugs = new LinkedHashMap<>();
+        bugs.put("swapped-rows", Map.of("blk.0.ffn_down.weight", swap));
+        bugs.put("wrong-rope-mode", Map.of("blk.0.attn_q.weight", neox, "blk.0.attn_k.weight", neox,
+                "blk.1.attn_q.weight", neox, "blk.1.attn_k.weight", neox));
+        if (name.contains("llama3")) bugs.put("no-llama3-rope-scaling", Map.of("rope_freqs.weight", DROP));
+        for (var bug : bugs.entrySet()) {
+            Path file = rewrite(ref.gguf, bug.getKey(), bug.getValue());
+            try (Model model = Model.load(file)) {
+                Diff d = compare(teacherForced(model, ref.tokens, ref.nPrompt), ref);
+                System.out.printf(Locale.ROOT, "%s %s: worst row max diff %.4f sd (%.4f absolute), mean %.5f sd%n",
+                        name, bug.getKey(), d.worst, d.worstAbs, d.mean);
+                if (bug.getKey().equals("no-llama3-rope-scaling")) {
+                    // small at positions < 48 (see the class comment): only the tight comparisons see it
+                    assertTrue(d.worst > 1.5 * MAX_ROW_DIFF.get(GGMLType.F16) && d.worst > 3 * DEQUANTIZED_MAX_ROW_DIFF,
+                            bug.getKey() + ": moved the logits only by " + d.worst + " sd");
+                } else {
+                    assertTrue(d.worst > 2 * loosest && d.worst > 50 * MAX_ROW_DIFF.get(GGMLType.F16),
+                            bug.getKey() + ": moved the logits only by " + d.worst + " sd");
+                }
+            }
+        }
+    }
+
+    /** In {@link #rewrite}: leave the tensor out. */
+    private static final IntUnaryOperator DROP = r -> r;
+
+    /** A copy of the model in which row r of each named matrix is taken from its row map(r). */
+    private Path rewrite(Path gguf, String name, Map<String, IntUnaryOperator> maps) throws IOException {
+        Path out = tmp.resolve(name + ".gguf");
+        try (GGUFFile file = GGUFFile.open(gguf)) {
+            List<PendingTensor> tensors = new ArrayList<>();
+            for (GGUFTensor t : file.tensors().values()) {
+                MemorySegment src = t.data();
+                IntUnaryOperator map = maps.get(t.name());
+                if (map == DROP) continue;
+                if (map == null) {
+                    tensors.add(new PendingTensor(t.name(), t.shape(), t.type(), dst -> dst.copyFrom(src)));
+                } else {
+                    long rowBytes = t.type().byteSize(t.columns());
+                    int rows = (int) t.rows();
+                    tensors.add(new PendingTensor(t.name(), t.shape(), t.type(), dst -> {
+                        for (int r = 0; r < rows; r++) {
+                            MemorySegment.copy(src, map.applyAsInt(r) * rowBytes, dst, r * rowBytes, rowBytes);
+                        }
+                    }));
+                }
+            }
+            GGUFWriter.write(out, file.metadata(), tensors);
+        }
+        return out;
+    }
+
+    /** All logits rows: the prompt prefilled in chunks, then the remaining tokens one at a time. */
+    private static float[][] teacherForced(Model model, int[] tokens, int nPrompt) {
+        ModelConfig c = model.config();
+        int n = tokens.length, vocab = c.vocabSize();
+        Transformer tf = new Transformer(model);
+        float[][] out = new float[n][];
+        try (FullAttention attention = newAttention(c, n)) {
+            ForwardBuffers buffers = new ForwardBuffers(c, CHUNK);
+            float[] logits = new float[CHUNK * vocab];
+            for (int p = 0; p < n; ) {
+                int m = p < nPrompt ? Math.min(CHUNK, nPrompt - p) : 1;
+                tf.forward(buffers, attention, tokens, p, m, p, logits, true);
+                for (int i = 0; i < m; i++) {
+                    out[p + i] = new float[vocab];
+                    System.arraycopy(logits, i * vocab, out[p + i], 0, vocab);
+                }
+                p += m;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * @param worst    max over rows of (max |ours - llama.cpp| in the row) / (standard deviation of llama.cpp's row)
+     * @param worstAbs max |ours - llama.cpp| over all rows
+     * @param mean     mean |ours - llama.cpp| / mean row standard deviation
+     */
+    private record Diff(double worst, int worstRow, double worstAbs, double mean) {}
+
+    private static Diff compare(float[][] ours, Reference ref) {
+        double worst = -1, worstAbs = 0, total = 0, scales = 0;
+        int worstRow = -1;
+        for (int row = 0; row < ours.length; row++) {
+            float rowMax = 0;
+            for (int i = 0; i < ref.nVocab; i++) {
+                float d = Math.abs(ours[row][i] - ref.logits[row][i]);
+                rowMax = Math.max(rowMax, Float.isNaN(d) ? Float.POSITIVE_INFINITY : d);
+                total += d;
+            }
+            double scale = standardDeviation(ref.logits[row]);
+            scales += scale;
+            worstAbs = Math.max(worstAbs, rowMax);
+            if (rowMax / scale > worst) {
+                worst = rowMax / scale;
+                worstRow = row;
+            }
+        }
+        return new Diff(worst, worstRow, worstAbs, total / ref.nVocab / scales);
+    }
+
+    static double standardDeviation(float[] v) {
+        double sum = 0, sq = 0;
+        for (float x : v) {
+            sum += x;
+            sq += (double) x * x;
+        }
+        double mean = sum / v.length;
+        return Math.sqrt(Math.max(sq / v.length - mean * mean, 0));
+    }
+
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+
+    private static float topTwoGap(float[] l) {
+        float best = Float.NEGATIVE_INFINITY, second = Float.NEGATIVE_INFINITY;
+        for (float v : l) {
+            if (v > best) {
+                second = best;
+                best = v;
+            } else if (v > second) {
+                second = v;
+            }
+        }
+        return best - second;
+    }
+
+    private static FullAttention newAttention(ModelConfig c, int capacity) {
+        return new FullAttention(new KVCache(c.layers(), c.kvHeads(), c.headDim(), capacity, KVType.F16), c.heads());
+    }
+
+    private static Path dir() {
+        URL readme = LlamaCppSyntheticTest.class.getResource("/llamacpp/README.md");
+        if (readme != null && readme.getProtocol().equals("file")) {
+            try {
+                return Path.of(readme.toURI()).getParent();
+            } catch (URISyntaxException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return Path.of("src/test/resources/llamacpp");
+    }
+
+    /** One dump-logits output: its JSON, float32 logits and the model they were computed from. */
+    private record Reference(Path gguf, GGMLType type, int[] tokens, int nPrompt, int nVocab, float[][] logits) {
+
+        static Reference load(String name) throws IOException {
+            return load(name, name);
+        }
+
+        /** The logits of {@code <name>.json}, for the model {@code <model>.gguf} (named {@code <shape>-<type>}). */
+        static Reference load(String name, String model) throws IOException {
+            Path json = dir().resolve(name + ".json");
+            JsonNode c = new ObjectMapper().readTree(json.toFile());
+            int[] tokens = new int[c.get("tokens").size()];
+            for (int i = 0; i < tokens.length; i++) tokens[i] = c.get("tokens").get(i).asInt();
+            int nVocab = c.get("n_vocab").asInt();
+            byte[] raw = Files.readAllBytes(json.resolveSibling(c.get("logits_file").asText()));
+            if (raw.length != 4L * tokens.length * nVocab) {
+                throw new IOException(name + ": " + raw.length + " logits bytes for " + tokens.length + " tokens");
+            }
+            float[][] logits = new float[tokens.length][nVocab];
+            var fb = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+            for (float[] row : logits) fb.get(row);
+            Path gguf = json.resolveSibling(model + ".gguf");
+            if (!Files.exists(gguf)) {
+                throw new IOException(gguf + " is missing (is *.gguf under src/test/resources excluded by .gitignore?)");
+            }
+            GGMLType type = GGMLType.valueOf(model.substring(model.lastIndexOf('-') + 1).toUpperCase(Locale.ROOT));
+            return new Reference(gguf, type, tokens, c.get("n_prompt").asInt(), nVocab, logits);
+        }
+    }
+}
