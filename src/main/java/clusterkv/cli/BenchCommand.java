@@ -16,6 +16,7 @@ import picocli.CommandLine.Option;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -52,6 +53,20 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of a table.")
     boolean json;
 
+    @Option(names = "--context", paramLabel = "N",
+            description = "Also measure decode at a context of N tokens for each --kv-policy (default without -m: 32768, full and clusterkv).")
+    Integer context;
+
+    @Option(names = "--kv-fill", defaultValue = "synthetic", paramLabel = "synthetic",
+            description = "How the long context is filled: synthetic = generated keys with cluster structure, no prefill (default: ${DEFAULT-VALUE}).")
+    String kvFill;
+
+    @Option(names = "--skip-prefill", description = "Only the long-context decode measurement (with --context).")
+    boolean skipPrefill;
+
+    @picocli.CommandLine.Mixin
+    PolicyOptions policy;
+
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
 
@@ -80,56 +95,120 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private int run(Path file) throws Exception {
+        if (!kvFill.equals("synthetic")) throw new IllegalArgumentException("--kv-fill must be synthetic, got '" + kvFill + "'");
         try (LanguageModel lm = LanguageModel.load(file)) {
-            int ctx = Math.min(lm.config().contextLength(), promptTokens + decodeTokens + 1);
-            SessionOptions opts = SessionOptions.defaults().withContextSize(ctx).withKvType(KVType.parse(kvType)).withPrefillChunk(512);
-            SplittableRandom rnd = new SplittableRandom(7);
-            int[] prompt = rnd.ints(promptTokens, 0, lm.config().vocabSize()).toArray();
-            try (Session session = lm.newSession(opts)) {
-                status("warming up ...");
-                session.append(java.util.Arrays.copyOf(prompt, Math.min(64, promptTokens)), null);
-                for (int i = 0; i < 8; i++) session.append(new int[]{rnd.nextInt(lm.config().vocabSize())}, null);
-                session.truncate(0);
-
-                status("prefill %d tokens ...", promptTokens);
-                long t0 = System.nanoTime();
-                session.append(prompt, null);
-                double prefillSeconds = (System.nanoTime() - t0) / 1e9;
-
-                status("decode %d tokens ...", decodeTokens);
-                long t1 = System.nanoTime();
-                for (int i = 0; i < decodeTokens; i++) session.append(new int[]{rnd.nextInt(lm.config().vocabSize())}, null);
-                double decodeSeconds = (System.nanoTime() - t1) / 1e9;
-
-                status("measuring memory read bandwidth ...");
-                double machine = MemoryBandwidth.measureReadGBps();
-                long weightBytes = lm.model().weightBytesPerToken();
-                double decodeRate = decodeTokens / decodeSeconds;
-                double achieved = weightBytes * decodeRate / 1e9;
-                Map<String, Object> r = new LinkedHashMap<>();
-                r.put("model", file.getFileName().toString());
-                r.put("threads", Parallel.threads());
-                r.put("n_prompt", promptTokens);
-                r.put("n_decode", decodeTokens);
-                r.put("prefill_tokens_per_s", round(promptTokens / prefillSeconds));
-                r.put("decode_tokens_per_s", round(decodeRate));
-                r.put("weight_bytes_per_token", weightBytes);
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("model", file.getFileName().toString());
+            r.put("threads", Parallel.threads());
+            long weightBytes = lm.model().weightBytesPerToken();
+            r.put("weight_bytes_per_token", weightBytes);
+            if (!skipPrefill) measurePromptAndDecode(lm, r);
+            status("measuring memory read bandwidth ...");
+            double machine = MemoryBandwidth.measureReadGBps();
+            r.put("machine_read_gbps", round(machine));
+            if (r.containsKey("decode_tokens_per_s")) {
+                double achieved = weightBytes * (double) r.get("decode_tokens_per_s") / 1e9;
                 r.put("achieved_gbps", round(achieved));
-                r.put("machine_read_gbps", round(machine));
                 r.put("ratio_to_machine", round(achieved / machine));
-                if (json) {
-                    System.out.println(new ObjectMapper().writeValueAsString(r));
-                } else {
-                    System.out.printf("model            %s (%s, %d threads)%n", file.getFileName(), lm.config().architecture().ggufName, Parallel.threads());
-                    System.out.printf("prefill          %8.1f tokens/s  (%d tokens)%n", promptTokens / prefillSeconds, promptTokens);
-                    System.out.printf("decode           %8.1f tokens/s  (%d tokens)%n", decodeRate, decodeTokens);
-                    System.out.printf("weights / token  %8.3f GB%n", weightBytes / 1e9);
-                    System.out.printf("achieved         %8.1f GB/s  = %.0f%% of the machine's %.1f GB/s read bandwidth%n",
-                            achieved, 100 * achieved / machine, machine);
-                }
             }
+            int longContext = context != null ? context : (model == null ? 32768 : 0);
+            if (longContext > 0) {
+                List<String> names = context == null && policy.policies.equals(List.of("full")) ? List.of("full", "clusterkv") : policy.all();
+                List<Map<String, Object>> rows = new java.util.ArrayList<>();
+                for (String name : names) rows.add(measureLongContext(lm, name, longContext, weightBytes, machine));
+                double full = rows.stream().filter(m -> m.get("policy").equals("full")).mapToDouble(m -> (double) m.get("decode_tokens_per_s")).findFirst().orElse(Double.NaN);
+                for (Map<String, Object> row : rows) row.put("ratio_to_full", round((double) row.get("decode_tokens_per_s") / full));
+                r.put("policies", rows);
+            }
+            if (json) System.out.println(new ObjectMapper().writeValueAsString(r));
+            else printTable(r, lm);
         }
         return 0;
+    }
+
+    private void measurePromptAndDecode(LanguageModel lm, Map<String, Object> r) {
+        int ctx = Math.min(lm.config().contextLength(), promptTokens + decodeTokens + 1);
+        SessionOptions opts = SessionOptions.defaults().withContextSize(ctx).withKvType(KVType.parse(kvType)).withPrefillChunk(512);
+        SplittableRandom rnd = new SplittableRandom(7);
+        int vocab = lm.config().vocabSize();
+        int[] prompt = rnd.ints(promptTokens, 0, vocab).toArray();
+        try (Session session = lm.newSession(opts)) {
+            status("warming up ...");
+            session.append(java.util.Arrays.copyOf(prompt, Math.min(64, promptTokens)), null);
+            for (int i = 0; i < 8; i++) session.append(new int[]{rnd.nextInt(vocab)}, null);
+            session.truncate(0);
+            status("prefill %d tokens ...", promptTokens);
+            long t0 = System.nanoTime();
+            session.append(prompt, null);
+            double prefillSeconds = (System.nanoTime() - t0) / 1e9;
+            status("decode %d tokens ...", decodeTokens);
+            double decodeSeconds = decode(session, decodeTokens, rnd, vocab);
+            r.put("n_prompt", promptTokens);
+            r.put("n_decode", decodeTokens);
+            r.put("prefill_tokens_per_s", round(promptTokens / prefillSeconds));
+            r.put("decode_tokens_per_s", round(decodeTokens / decodeSeconds));
+        }
+    }
+
+    /** Decode speed at a long context filled with generated keys, for one policy. */
+    private Map<String, Object> measureLongContext(LanguageModel lm, String name, int n, long weightBytes, double machine) {
+        int steps = Math.max(8, Math.min(decodeTokens, 32));
+        n = Math.min(n, lm.config().contextLength() - 2 * steps - 8); // the model's context bounds the session
+        SessionOptions opts = SessionOptions.defaults().withContextSize(n + 2 * steps + 8).withKvType(KVType.parse(kvType))
+                .withPolicy(name, policy.config());
+        SplittableRandom rnd = new SplittableRandom(11);
+        int vocab = lm.config().vocabSize();
+        try (Session session = lm.newSession(opts)) {
+            status("%s: filling %d positions with generated keys and values ...", name, n);
+            long t0 = System.nanoTime();
+            session.fillSynthetic(n, 1);
+            double fillSeconds = (System.nanoTime() - t0) / 1e9;
+            decode(session, steps, rnd, vocab); // warm-up at this context: JIT and caches
+            long bytesBefore = session.attention().kvBytesRead();
+            status("%s: decode %d tokens at context %d ...", name, steps, n);
+            double seconds = decode(session, steps, rnd, vocab);
+            double kvBytes = (session.attention().kvBytesRead() - bytesBefore) / (double) steps;
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("policy", name);
+            row.put("context", n);
+            row.put("budget", policy.config().budget());
+            row.put("decode_tokens_per_s", round(steps / seconds));
+            row.put("kv_bytes_read_per_token", Math.round(kvBytes));
+            row.put("predicted_tokens_per_s", round(machine * 1e9 / (weightBytes + kvBytes)));
+            row.put("kv_bytes_resident", session.attention().kvBytesResident(session.length()));
+            row.put("fill_seconds", round(fillSeconds));
+            return row;
+        }
+    }
+
+    private static double decode(Session session, int steps, SplittableRandom rnd, int vocab) {
+        long t0 = System.nanoTime();
+        for (int i = 0; i < steps; i++) session.append(new int[]{rnd.nextInt(vocab)}, null);
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    @SuppressWarnings("unchecked")
+    private void printTable(Map<String, Object> r, LanguageModel lm) {
+        System.out.printf("model            %s (%s, %d threads)%n", r.get("model"), lm.config().architecture().ggufName, Parallel.threads());
+        if (r.containsKey("prefill_tokens_per_s")) {
+            System.out.printf("prefill          %8.1f tokens/s  (%d tokens)%n", r.get("prefill_tokens_per_s"), promptTokens);
+            System.out.printf("decode           %8.1f tokens/s  (%d tokens)%n", r.get("decode_tokens_per_s"), decodeTokens);
+            System.out.printf("weights / token  %8.3f GB%n", (long) r.get("weight_bytes_per_token") / 1e9);
+            System.out.printf("achieved         %8.1f GB/s  = %.0f%% of the machine's %.1f GB/s read bandwidth%n",
+                    r.get("achieved_gbps"), 100 * (double) r.get("ratio_to_machine"), r.get("machine_read_gbps"));
+        } else {
+            System.out.printf("machine read bandwidth %.1f GB/s%n", r.get("machine_read_gbps"));
+        }
+        if (r.containsKey("policies")) {
+            System.out.printf("%nlong-context decode (KV filled with generated keys, budget %d, dense layers %d):%n",
+                    policy.config().budget(), policy.config().denseLayers());
+            System.out.printf("%-10s %8s %10s %12s %12s %12s %9s%n", "policy", "context", "tokens/s", "KV MB/token", "bound tok/s", "KV MB held", "vs full");
+            for (Map<String, Object> row : (List<Map<String, Object>>) r.get("policies")) {
+                System.out.printf("%-10s %8d %10.2f %12.1f %12.2f %12.1f %8.2fx%n", row.get("policy"), row.get("context"),
+                        row.get("decode_tokens_per_s"), (long) row.get("kv_bytes_read_per_token") / 1e6,
+                        row.get("predicted_tokens_per_s"), (long) row.get("kv_bytes_resident") / 1e6, row.get("ratio_to_full"));
+            }
+        }
     }
 
     private void status(String format, Object... args) {

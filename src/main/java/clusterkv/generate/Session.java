@@ -60,6 +60,18 @@ public final class Session implements AutoCloseable {
     /** Logits after the last token fed (valid once something was fed). */
     public float[] logits() { return logits; }
 
+    /**
+     * Starts the session at {@code length} positions of generated keys and values instead of a prefilled
+     * prompt (decode benchmarks at long contexts); the token history is filled with BOS-like zeros.
+     */
+    public void fillSynthetic(int length, long seed) {
+        if (length >= contextSize) throw new ContextOverflowException(0, length, contextSize);
+        truncate(0);
+        attention.fillSynthetic(length, seed);
+        java.util.Arrays.fill(tokens, 0, length, 0);
+        this.length = length;
+    }
+
     /** Forgets everything from position n on. */
     public void truncate(int n) {
         if (n < 0 || n > length) throw new IllegalArgumentException("cannot truncate to " + n + " of " + length + " tokens");

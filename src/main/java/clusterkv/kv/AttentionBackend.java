@@ -19,6 +19,12 @@ public interface AttentionBackend extends AutoCloseable {
     /** Bytes of KV data and index held in memory for the current length. */
     long kvBytesResident(int length);
 
+    /**
+     * Fills positions [0, length) of every layer with generated keys and values (see {@link SyntheticKVFill}) and
+     * lets the policy index them as if prefilled: decode benchmarks at long contexts without the prefill.
+     */
+    void fillSynthetic(int length, long seed);
+
     /** Forgets every position from {@code position} on (e.g. to rewind a chat turn, or start over). */
     void truncate(int position);
 

@@ -25,6 +25,11 @@ public final class FullAttention implements AttentionBackend {
     }
 
     @Override
+    public void fillSynthetic(int length, long seed) {
+        SyntheticKVFill.fill(cache, length, seed);
+    }
+
+    @Override
     public long kvBytesRead() {
         return bytesRead;
     }

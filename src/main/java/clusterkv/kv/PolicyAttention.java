@@ -152,11 +152,9 @@ public final class PolicyAttention implements AttentionBackend {
         return length * cache.bytesPerPosition() + index;
     }
 
-    /**
-     * Declares slots [0, length) of every layer filled by a generator (benchmarks) instead of a prefill;
-     * components[layer][kvHead][slot] names the mixture component of each generated key.
-     */
-    public void adoptSyntheticFill(int length, int[][][] components) {
+    @Override
+    public void fillSynthetic(int length, long seed) {
+        int[][][] components = SyntheticKVFill.fill(cache, length, seed);
         for (int l = 0; l < layerPolicies.length; l++) {
             if (layerPolicies[l] == null) continue;
             layerPolicies[l].afterSyntheticFill(layers[l], length, components[l]);

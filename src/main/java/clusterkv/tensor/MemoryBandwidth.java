@@ -1,49 +1,80 @@
 package clusterkv.tensor;
 
-import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicLong;
 
-/** Measures the machine's memory-read bandwidth the way decode reads weights: a vectorized sum over a large off-heap array. */
+/**
+ * The machine's memory read bandwidth as this JVM sees it: the ceiling for decode, whose matvecs read every
+ * weight once per token.
+ */
 public final class MemoryBandwidth {
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
+    private static final VectorSpecies<Long> V = LongVector.SPECIES_PREFERRED;
+    /** Defeats dead-code elimination of the sums. */
+    private static final AtomicLong SINK = new AtomicLong();
 
     private MemoryBandwidth() {}
 
-    /** Best of a few passes over 1 GiB, split over the compute threads, in GB/s (10^9 bytes). */
+    /**
+     * Reads a 1 GiB off-heap buffer with the compute threads (Parallel, at least 2) and returns the best of a
+     * few passes in GB/s (1e9 bytes per second); takes about a second.
+     */
     public static double measureReadGBps() {
-        long bytes = 1L << 30;
+        return measureReadGBps(1L << 30, 5, Math.max(2, Parallel.threads()));
+    }
+
+    /** Best-of-{@code passes} read bandwidth over {@code bytes} with {@code threads} threads, in GB/s. */
+    public static double measureReadGBps(long bytes, int passes, int threads) {
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment seg = arena.allocate(bytes, 64);
-            seg.fill((byte) 1);
-            int parts = Parallel.threads() * 8;
-            long part = bytes / parts;
-            double best = 0;
-            float[] sink = new float[parts];
-            for (int pass = 0; pass < 5; pass++) {
-                long t0 = System.nanoTime();
-                Parallel.forEach(parts, p -> sink[p] = sum(seg, p * part, part));
-                double s = (System.nanoTime() - t0) / 1e9;
-                best = Math.max(best, bytes / s / 1e9);
-            }
-            return best;
+            MemorySegment buffer = arena.allocate(bytes, 4096);
+            buffer.fill((byte) 1); // touch every page: the passes must measure reads, not page faults
+            return measureReadGBps(buffer, passes, threads);
         }
     }
 
-    private static float sum(MemorySegment seg, long offset, long length) {
-        FloatVector a = FloatVector.zero(F), b = FloatVector.zero(F), c = FloatVector.zero(F), d = FloatVector.zero(F);
-        long step = 4L * F.vectorByteSize();
-        for (long i = offset; i < offset + length; i += step) {
-            a = a.add(FloatVector.fromMemorySegment(F, seg, i, ByteOrder.LITTLE_ENDIAN));
-            b = b.add(FloatVector.fromMemorySegment(F, seg, i + 64, ByteOrder.LITTLE_ENDIAN));
-            c = c.add(FloatVector.fromMemorySegment(F, seg, i + 128, ByteOrder.LITTLE_ENDIAN));
-            d = d.add(FloatVector.fromMemorySegment(F, seg, i + 192, ByteOrder.LITTLE_ENDIAN));
+    /** Best-of-{@code passes} bandwidth reading all of {@code buffer} with {@code threads} threads, in GB/s. */
+    public static double measureReadGBps(MemorySegment buffer, int passes, int threads) {
+        long stride = 4L * V.vectorByteSize();
+        long slices = buffer.byteSize() / stride;
+        // Warm up: the first calls run interpreted, far below memory speed.
+        for (int i = 0; i < 20; i++) SINK.addAndGet(sum(buffer, 0, Math.min(slices, 1 << 16) * stride));
+        double best = 0;
+        for (int pass = 0; pass < passes; pass++) {
+            long start = System.nanoTime();
+            Thread[] workers = new Thread[threads];
+            for (int t = 0; t < threads; t++) {
+                long from = slices * t / threads * stride, to = slices * (t + 1) / threads * stride;
+                workers[t] = Thread.ofPlatform().start(() -> SINK.addAndGet(sum(buffer, from, to)));
+            }
+            for (Thread w : workers) {
+                try {
+                    w.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted", e);
+                }
+            }
+            double seconds = (System.nanoTime() - start) * 1e-9;
+            best = Math.max(best, slices * stride / seconds / 1e9);
         }
-        return a.add(b).add(c).add(d).reduceLanes(VectorOperators.ADD);
+        return best;
+    }
+
+    /** Sums [from, to) as longs, four independent vector accumulators so that loads, not adds, set the pace. */
+    static long sum(MemorySegment s, long from, long to) {
+        long w = V.vectorByteSize();
+        LongVector a = LongVector.zero(V), b = a, c = a, d = a;
+        for (long o = from; o < to; o += 4 * w) {
+            a = a.add(LongVector.fromMemorySegment(V, s, o, Simd.LE));
+            b = b.add(LongVector.fromMemorySegment(V, s, o + w, Simd.LE));
+            c = c.add(LongVector.fromMemorySegment(V, s, o + 2 * w, Simd.LE));
+            d = d.add(LongVector.fromMemorySegment(V, s, o + 3 * w, Simd.LE));
+        }
+        return a.add(b).add(c.add(d)).reduceLanes(VectorOperators.ADD);
     }
 }

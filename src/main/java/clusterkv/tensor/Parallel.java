@@ -1,33 +1,168 @@
 package clusterkv.tensor;
 
-import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntConsumer;
-import java.util.stream.IntStream;
 
-/** The compute threads of the engine (default: all cores), shared by every kernel. */
+/**
+ * The compute threads of the engine (default: all cores), shared by every kernel.
+ *
+ * <p>Decode runs several matvecs per layer, each only tens to hundreds of microseconds long, so the
+ * cost of handing work to the threads matters. Instead of a ForkJoin pool (task objects, work stealing,
+ * a park/unpark per task) the calling thread works as one of the compute threads and the others spin on a
+ * generation counter for a while after each job, so that back-to-back jobs start without a wake-up; they
+ * park when idle for longer. Indices are handed out through one atomic counter, so a slow thread (another
+ * process on its core) only takes fewer of them.
+ */
 public final class Parallel {
 
-    private static volatile ForkJoinPool pool = new ForkJoinPool(Runtime.getRuntime().availableProcessors());
+    /** Processes indices [start, end) of a job. */
+    @FunctionalInterface
+    public interface RangeBody {
+        void run(int start, int end);
+    }
+
+    private static volatile Pool pool = new Pool(Runtime.getRuntime().availableProcessors());
 
     private Parallel() {}
 
     public static void setThreads(int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
-        ForkJoinPool old = pool;
-        pool = new ForkJoinPool(threads);
+        Pool old = pool;
+        pool = new Pool(threads);
         old.shutdown();
     }
 
     public static int threads() {
-        return pool.getParallelism();
+        return pool.threads;
     }
 
     /** Runs body(i) for i in [0, n), spread over the compute threads. */
     public static void forEach(int n, IntConsumer body) {
-        if (n == 1 || threads() == 1) {
-            for (int i = 0; i < n; i++) body.accept(i);
-            return;
+        forRange(n, 1, (start, end) -> {
+            for (int i = start; i < end; i++) body.accept(i);
+        });
+    }
+
+    /**
+     * Runs body over [0, n) cut into ranges of {@code grain} indices (the last one shorter), spread over the
+     * compute threads; each range goes to one thread.
+     */
+    public static void forRange(int n, int grain, RangeBody body) {
+        if (grain < 1) throw new IllegalArgumentException("grain must be >= 1, got " + grain);
+        if (n <= 0) return;
+        pool.run(n, grain, body);
+    }
+
+    private static final class Pool {
+        /** How long an idle worker spins before parking: longer than the gaps between the matvecs of a layer. */
+        private static final long SPIN_NANOS = 500_000;
+
+        final int threads;
+        private final Worker[] workers;
+        /** One job at a time; callers that find it busy (or that are workers themselves) run their job inline. */
+        private final ReentrantLock dispatch = new ReentrantLock();
+        /** The latest job; workers watch this field for a new one. */
+        private volatile Job job;
+        private volatile boolean shutdown;
+
+        Pool(int threads) {
+            this.threads = threads;
+            this.workers = new Worker[threads - 1];
+            for (int i = 0; i < workers.length; i++) {
+                workers[i] = new Worker(i + 1);
+                workers[i].start();
+            }
         }
-        pool.submit(() -> IntStream.range(0, n).parallel().forEach(body)).join();
+
+        void run(int n, int grain, RangeBody body) {
+            int ranges = (n - 1) / grain + 1;
+            if (ranges == 1 || workers.length == 0 || Thread.currentThread() instanceof Worker || !dispatch.tryLock()) {
+                for (int r = 0; r < ranges; r++) body.run(r * grain, r * grain + Math.min(grain, n - r * grain));
+                return;
+            }
+            try {
+                Job j = new Job(body, n, grain, ranges);
+                job = j;
+                for (Worker w : workers) {
+                    if (w.parked) LockSupport.unpark(w);
+                }
+                j.work();
+                // Completion is counted in ranges, not in workers: a worker that comes late finds nothing left.
+                while (j.done.get() != ranges) Thread.onSpinWait();
+                Throwable t = j.failure;
+                if (t instanceof RuntimeException e) throw e;
+                if (t instanceof Error e) throw e;
+                if (t != null) throw new RuntimeException(t);
+            } finally {
+                dispatch.unlock();
+            }
+        }
+
+        void shutdown() {
+            shutdown = true;
+            for (Worker w : workers) LockSupport.unpark(w);
+        }
+
+        private final class Worker extends Thread {
+            volatile boolean parked;
+
+            Worker(int index) {
+                super("clusterkv-compute-" + index);
+                setDaemon(true);
+            }
+
+            @Override
+            public void run() {
+                Job seen = job;
+                while (true) {
+                    long spinUntil = System.nanoTime() + SPIN_NANOS;
+                    int polls = 0;
+                    while (job == seen && !shutdown) {
+                        Thread.onSpinWait();
+                        if ((++polls & 255) == 0 && System.nanoTime() > spinUntil) {
+                            // Publish 'parked' before re-reading job; the dispatcher writes job before reading
+                            // 'parked', so one of the two sees the other and no wake-up is lost.
+                            parked = true;
+                            if (job == seen && !shutdown) LockSupport.park(this);
+                            parked = false;
+                        }
+                    }
+                    if (shutdown) return;
+                    seen = job;
+                    seen.work();
+                }
+            }
+        }
+    }
+
+    /** One call of forRange: its ranges are handed out by an atomic counter. */
+    private static final class Job {
+        final RangeBody body;
+        final int n, grain, ranges;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger done = new AtomicInteger();
+        volatile Throwable failure;
+
+        Job(RangeBody body, int n, int grain, int ranges) {
+            this.body = body;
+            this.n = n;
+            this.grain = grain;
+            this.ranges = ranges;
+        }
+
+        void work() {
+            int finished = 0;
+            for (int r; (r = next.getAndIncrement()) < ranges; finished++) {
+                try {
+                    int start = r * grain;
+                    if (failure == null) body.run(start, start + Math.min(grain, n - start));
+                } catch (Throwable t) {
+                    failure = t;
+                }
+            }
+            if (finished > 0) done.addAndGet(finished);
+        }
     }
 }

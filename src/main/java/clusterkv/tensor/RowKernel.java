@@ -13,4 +13,30 @@ public interface RowKernel {
 
     /** Encodes n floats (a multiple of the block size) into dst at {@code offset} (bytes). */
     void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long offset);
+
+    /**
+     * Whether {@link #dotRows} reads {@code xBlockSums}: true for the types whose values carry an additive
+     * offset per block (Q4_0's -8, Q4_1's m, the K-quants' mins), whose dot products then need
+     * offset * sum(x over the block), a sum that is the same for every row.
+     */
+    default boolean usesBlockSums() {
+        return false;
+    }
+
+    /**
+     * out[outOffset + i] = (row i) . x[xOffset .. xOffset+n) for the {@code count} rows of n values at
+     * {@code offset + i * rowBytes}. Kernels override it to compute several rows per pass over x.
+     *
+     * @param xBlockSums when {@link #usesBlockSums()}: element b is the sum of x[xOffset + 32b .. xOffset + 32b + 32)
+     *                   (see {@link #blockSums}); otherwise ignored and may be null
+     */
+    default void dotRows(MemorySegment data, long offset, long rowBytes, int count,
+                         float[] x, int xOffset, float[] xBlockSums, int n, float[] out, int outOffset) {
+        for (int i = 0; i < count; i++) out[outOffset + i] = dot(data, offset + i * rowBytes, x, xOffset, n);
+    }
+
+    /** The xBlockSums argument of {@link #dotRows} for x[xOffset .. xOffset+n); n a multiple of 32. */
+    static float[] blockSums(float[] x, int xOffset, int n) {
+        return Simd.blockSums(x, xOffset, n, 32);
+    }
 }

@@ -26,6 +26,10 @@ public final class WeightMatrix {
         this.cols = cols;
         this.data = data;
         this.kernel = RowKernels.of(name, type);
+        if (cols % type.blockSize != 0) {
+            throw new IllegalArgumentException("tensor '" + name + "': " + cols + " columns is not a multiple of the "
+                    + type + " block size " + type.blockSize);
+        }
         this.rowBytes = type.byteSize(cols);
     }
 
@@ -37,6 +41,11 @@ public final class WeightMatrix {
         return rowBytes * rows;
     }
 
+    /** The kernel of this matrix's type. */
+    public RowKernel kernel() {
+        return kernel;
+    }
+
     public float dotRow(int row, float[] x, int xOffset) {
         return kernel.dot(data, row * rowBytes, x, xOffset, cols);
     }
@@ -45,29 +54,40 @@ public final class WeightMatrix {
         kernel.dequantize(data, row * rowBytes, out, outOffset, cols);
     }
 
-    /** out[r] = row r . x, for all rows (decode: one token). */
+    /**
+     * out[r] = row r . x, for all rows (decode: one token). Rows go to the threads in chunks of
+     * {@link #MATVEC_CHUNK}; the kernel computes several rows per pass over x.
+     */
     public void matvec(float[] x, float[] out) {
-        int chunk = 64;
-        int chunks = (rows + chunk - 1) / chunk;
-        Parallel.forEach(chunks, c -> {
-            int end = Math.min(rows, (c + 1) * chunk);
-            for (int r = c * chunk; r < end; r++) out[r] = dotRow(r, x, 0);
-        });
+        float[] sums = kernel.usesBlockSums() ? RowKernel.blockSums(x, 0, cols) : null;
+        Parallel.forRange(rows, MATVEC_CHUNK, (r0, r1) ->
+                kernel.dotRows(data, r0 * rowBytes, rowBytes, r1 - r0, x, 0, sums, cols, out, r0));
     }
+
+    /** Rows per parallel task of matvec: a multiple of the kernels' 4-row step, tens of KB of weights. */
+    static final int MATVEC_CHUNK = 16;
+
+    /** Below this many tokens matmul runs the decode kernels per token (see {@link #matmul}). */
+    static final int MIN_GEMM_TOKENS = 4;
 
     /**
      * Y[t][r] = row r . X[t] for n tokens (prefill): X is [n][cols] and Y is [n][rows], row-major.
-     * Each weight row is read once per call, not once per token.
+     * Each weight row is read from memory once per call, not once per token: a few tokens go through the
+     * decode kernels one token at a time over a chunk of rows that stays in cache; more tokens go through
+     * {@link Gemm}, which decodes each weight once and then runs fp32 FMAs at the core's peak.
      */
     public void matmul(float[] x, int n, float[] y) {
-        int chunk = 16;
-        int chunks = (rows + chunk - 1) / chunk;
-        Parallel.forEach(chunks, c -> {
-            float[] row = new float[cols];
-            int end = Math.min(rows, (c + 1) * chunk);
-            for (int r = c * chunk; r < end; r++) {
-                dequantizeRow(r, row, 0);
-                for (int t = 0; t < n; t++) y[t * rows + r] = VectorMath.dot(row, 0, x, t * cols, cols);
+        if (n >= MIN_GEMM_TOKENS) {
+            Gemm.matmul(kernel, data, rowBytes, rows, cols, x, n, y);
+            return;
+        }
+        float[][] sums = new float[n][];
+        if (kernel.usesBlockSums()) {
+            for (int t = 0; t < n; t++) sums[t] = RowKernel.blockSums(x, t * cols, cols);
+        }
+        Parallel.forRange(rows, MATVEC_CHUNK, (r0, r1) -> {
+            for (int t = 0; t < n; t++) {
+                kernel.dotRows(data, r0 * rowBytes, rowBytes, r1 - r0, x, t * cols, sums[t], cols, y, t * rows + r0);
             }
         });
     }

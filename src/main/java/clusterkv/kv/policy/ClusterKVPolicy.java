@@ -107,14 +107,46 @@ public final class ClusterKVPolicy implements KVPolicy {
             Parallel.forEach(kvHeads, g -> {
                 float[] keys = new float[n * headDim];
                 kv.readKeys(g, from, n, keys, 0);
-                KMeans.Result r = KMeans.cluster(keys, 0, n, headDim, Math.min(k, n), config.kmeansIterations(), config.seed() + g);
-                int firstMember = index[g].tokenCount();
-                index[g].append(r, from);
-                int[] order = new int[n];
-                for (int i = 0; i < n; i++) order[i] = index[g].member(firstMember + i) - from;
-                kv.permute(g, from, order);
+                adopt(kv, g, from, KMeans.cluster(keys, 0, n, headDim, Math.min(k, n), config.kmeansIterations(), config.seed() + g));
             });
             clusteredEnd = from + n;
+        }
+
+        /** Appends one KV head's clusters of slots [from, from + r.keys()) and lays those slots out cluster by cluster. */
+        private void adopt(LayerKV kv, int g, int from, KMeans.Result r) {
+            int n = r.keys();
+            int firstMember = index[g].tokenCount();
+            index[g].append(r, from);
+            int[] order = new int[n];
+            for (int i = 0; i < n; i++) order[i] = index[g].member(firstMember + i) - from;
+            kv.permute(g, from, order);
+        }
+
+        /** Generated keys: their mixture components are the clusters (outliers form one more), centroids their means. */
+        @Override
+        public void afterSyntheticFill(LayerKV kv, int length, int[][] components) {
+            reset();
+            clusteredEnd = Math.min(sink, length);
+            for (int g = 0; g < kvHeads; g++) index[g] = new ClusterIndex(headDim);
+            int from = clusteredEnd, n = length - from;
+            if (n <= 0) return;
+            Parallel.forEach(kvHeads, g -> {
+                int k = 0;
+                for (int t = from; t < length; t++) k = Math.max(k, components[g][t] + 2);
+                int[] assignment = new int[n], sizes = new int[k];
+                for (int i = 0; i < n; i++) {
+                    int c = components[g][from + i];
+                    assignment[i] = c < 0 ? k - 1 : c;
+                    sizes[assignment[i]]++;
+                }
+                float[] keys = new float[n * headDim], centroids = new float[k * headDim];
+                kv.readKeys(g, from, n, keys, 0);
+                for (int i = 0; i < n; i++) {
+                    clusterkv.tensor.VectorMath.axpy(1f / sizes[assignment[i]], keys, i * headDim, centroids, assignment[i] * headDim, headDim);
+                }
+                adopt(kv, g, from, new KMeans.Result(centroids, assignment, sizes));
+            });
+            clusteredEnd = length;
         }
 
         @Override
@@ -162,6 +194,27 @@ public final class ClusterKVPolicy implements KVPolicy {
                 lastSelected[unit][c] = step;
             }
             selectedClusters += n;
+        }
+
+        @Override
+        public long indexBytesRead() {
+            // every selecting unit scores every centroid of its KV head
+            long centroids = 0;
+            int units = config.sharedGqaSelection() ? kvHeads : heads;
+            for (int u = 0; u < units; u++) {
+                ClusterIndex idx = index[config.sharedGqaSelection() ? u : u / group];
+                if (idx != null) centroids += idx.clusterCount();
+            }
+            return centroids * headDim * Float.BYTES;
+        }
+
+        @Override
+        public long indexBytesResident() {
+            long bytes = 0;
+            for (ClusterIndex idx : index) {
+                if (idx != null) bytes += (long) idx.clusterCount() * (headDim * Float.BYTES + 2 * Integer.BYTES) + (long) idx.tokenCount() * Integer.BYTES;
+            }
+            return bytes;
         }
 
         @Override

@@ -1,0 +1,85 @@
+package clusterkv.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static clusterkv.tensor.Simd.F;
+import static clusterkv.tensor.Simd.L;
+import static clusterkv.tensor.Simd.SHORT_LE;
+
+/**
+ * Q4_1 (ggml block_q4_1, 20 bytes per 32 values): fp16 d, fp16 m, then qs[16] laid out as in Q4_0;
+ * value = d * nibble + m. The dot product is d * (codes . x) + m * sum(x over the block).
+ */
+final class Q4_1Kernel implements RowKernel {
+    static final Q4_1Kernel INSTANCE = new Q4_1Kernel();
+    static final int QK = 32;
+    static final int BLOCK_BYTES = 20;
+
+    @Override
+    public boolean usesBlockSums() {
+        return true;
+    }
+
+    @Override
+    public float dot(MemorySegment data, long offset, float[] x, int xOffset, int n) {
+        return row(data, offset, x, xOffset, RowKernel.blockSums(x, xOffset, n), n / QK);
+    }
+
+    @Override
+    public void dotRows(MemorySegment data, long offset, long rowBytes, int count,
+                        float[] x, int xOffset, float[] xBlockSums, int n, float[] out, int outOffset) {
+        for (int i = 0; i < count; i++) out[outOffset + i] = row(data, offset + i * rowBytes, x, xOffset, xBlockSums, n / QK);
+    }
+
+    private static float row(MemorySegment data, long offset, float[] x, int xOffset, float[] xBlockSums, int blocks) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0; // alternating blocks, see Q8_0Kernel.dot
+        float offsets = 0;
+        for (int b = 0; b < blocks; b++) {
+            long block = offset + (long) b * BLOCK_BYTES;
+            FloatVector t = Q4_0Kernel.codeDot(data, block + 4, x, xOffset + b * QK)
+                    .fma(FloatVector.broadcast(F, Simd.half(data, block)), a1);
+            a1 = a0;
+            a0 = t;
+            offsets += Simd.half(data, block + 2) * xBlockSums[b];
+        }
+        return Simd.sum(a0.add(a1)) + offsets;
+    }
+
+    @Override
+    public void dequantize(MemorySegment data, long offset, float[] out, int outOffset, int n) {
+        for (int b = 0; b < n / QK; b++, offset += BLOCK_BYTES, outOffset += QK) {
+            FloatVector d = FloatVector.broadcast(F, Simd.half(data, offset)), m = FloatVector.broadcast(F, Simd.half(data, offset + 2));
+            for (int j = 0; j < QK / 2; j += L) {
+                IntVector v = Simd.unsignedBytes(data, offset + 4 + j);
+                Simd.toFloat(Q4_0Kernel.lowNibbles(v)).fma(d, m).intoArray(out, outOffset + j);
+                Simd.toFloat(Q4_0Kernel.highNibbles(v)).fma(d, m).intoArray(out, outOffset + QK / 2 + j);
+            }
+        }
+    }
+
+    /** ggml's quantize_row_q4_1_ref: d = (max - min) / 15, m = min, codes trunc((x - min) / d + 0.5) capped at 15. */
+    @Override
+    public void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long offset) {
+        for (int b = 0; b < n / QK; b++, srcOffset += QK, offset += BLOCK_BYTES) {
+            float min = Float.MAX_VALUE, max = -Float.MAX_VALUE;
+            for (int j = 0; j < QK; j++) { // as in C, so that a -0.0 does not replace a 0.0
+                float v = src[srcOffset + j];
+                if (v < min) min = v;
+                if (v > max) max = v;
+            }
+            float d = (max - min) / 15;
+            float id = d != 0 ? 1.0f / d : 0.0f;
+            dst.set(SHORT_LE, offset, Float.floatToFloat16(d));
+            dst.set(SHORT_LE, offset + 2, Float.floatToFloat16(min));
+            for (int j = 0; j < QK / 2; j++) {
+                int lo = Math.min(15, (byte) ((src[srcOffset + j] - min) * id + 0.5f));
+                int hi = Math.min(15, (byte) ((src[srcOffset + QK / 2 + j] - min) * id + 0.5f));
+                dst.set(ValueLayout.JAVA_BYTE, offset + 4 + j, (byte) (lo | hi << 4));
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package clusterkv.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static clusterkv.tensor.KQuants.QK_K;
+import static clusterkv.tensor.Simd.F;
+import static clusterkv.tensor.Simd.L;
+
+/**
+ * Q4_K (ggml block_q4_K, 144 bytes per 256 values): fp16 d, fp16 dmin, scales[12] (see {@link KQuants}),
+ * qs[128]. The values come in 4 groups of 64: group p uses qs[32p .. 32p+32), whose low nibbles are values
+ * 64p + l (sub-block 2p) and whose high nibbles are values 64p + 32 + l (sub-block 2p+1);
+ * value = d * scale * nibble - dmin * min.
+ */
+final class Q4_KKernel implements RowKernel {
+    static final Q4_KKernel INSTANCE = new Q4_KKernel();
+    static final int BLOCK_BYTES = 144;
+    private static final int QS = 16;
+
+    @Override
+    public boolean usesBlockSums() {
+        return true;
+    }
+
+    @Override
+    public float dot(MemorySegment data, long offset, float[] x, int xOffset, int n) {
+        return row(data, offset, x, xOffset, RowKernel.blockSums(x, xOffset, n), n / QK_K);
+    }
+
+    @Override
+    public void dotRows(MemorySegment data, long offset, long rowBytes, int count,
+                        float[] x, int xOffset, float[] xBlockSums, int n, float[] out, int outOffset) {
+        for (int i = 0; i < count; i++) out[outOffset + i] = row(data, offset + i * rowBytes, x, xOffset, xBlockSums, n / QK_K);
+    }
+
+    private static float row(MemorySegment data, long offset, float[] x, int xOffset, float[] xBlockSums, int superBlocks) {
+        // Two accumulators alternating groups of 64 values (see Q8_0Kernel.dot); the mins are summed as
+        // dmin * min * sum(x over the sub-block).
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        float mins = 0;
+        for (int b = 0; b < superBlocks; b++) {
+            long block = offset + (long) b * BLOCK_BYTES;
+            float d = Simd.half(data, block);
+            long lo = KQuants.scalesLo(data, block);
+            int hi = KQuants.scalesHi(data, block);
+            for (int p = 0; p < 4; p++) {
+                FloatVector t = group(data, block, p, x, xOffset + b * QK_K + 64 * p,
+                        d * KQuants.scale(lo, hi, 2 * p), d * KQuants.scale(lo, hi, 2 * p + 1)).add(a1);
+                a1 = a0;
+                a0 = t;
+            }
+            mins += KQuants.minTerm(data, block, xBlockSums, b * (QK_K / KQuants.SUB));
+        }
+        return Simd.sum(a0.add(a1)) - mins;
+    }
+
+    /**
+     * dLo * (low nibbles . x[xo ..+32)) + dHi * (high nibbles . x[xo+32 ..+32)) for group p (values 64p ..
+     * 64p+64) of the super-block at block.
+     */
+    private static FloatVector group(MemorySegment s, long block, int p, float[] x, int xo, float dLo, float dHi) {
+        long qs = block + QS + 32 * p;
+        FloatVector lo = FloatVector.zero(F), hi = lo;
+        for (int j = 0; j < 32; j += L) {
+            IntVector v = Simd.unsignedBytes(s, qs + j);
+            lo = Simd.toFloat(v.and(0xF)).fma(FloatVector.fromArray(F, x, xo + j), lo);
+            hi = Simd.toFloat(v.lanewise(VectorOperators.LSHR, 4)).fma(FloatVector.fromArray(F, x, xo + 32 + j), hi);
+        }
+        return lo.fma(FloatVector.broadcast(F, dLo), hi.mul(dHi));
+    }
+
+    @Override
+    public void dequantize(MemorySegment data, long offset, float[] out, int outOffset, int n) {
+        for (int b = 0; b < n / QK_K; b++, offset += BLOCK_BYTES, outOffset += QK_K) {
+            float d = Simd.half(data, offset), dmin = Simd.half(data, offset + 2);
+            long lo = KQuants.scalesLo(data, offset);
+            int hi = KQuants.scalesHi(data, offset);
+            for (int p = 0; p < 4; p++) {
+                FloatVector dLo = FloatVector.broadcast(F, d * KQuants.scale(lo, hi, 2 * p));
+                FloatVector mLo = FloatVector.broadcast(F, -dmin * KQuants.min(lo, hi, 2 * p));
+                FloatVector dHi = FloatVector.broadcast(F, d * KQuants.scale(lo, hi, 2 * p + 1));
+                FloatVector mHi = FloatVector.broadcast(F, -dmin * KQuants.min(lo, hi, 2 * p + 1));
+                for (int j = 0; j < 32; j += L) {
+                    IntVector v = Simd.unsignedBytes(data, offset + QS + 32 * p + j);
+                    Simd.toFloat(v.and(0xF)).fma(dLo, mLo).intoArray(out, outOffset + 64 * p + j);
+                    Simd.toFloat(v.lanewise(VectorOperators.LSHR, 4)).fma(dHi, mHi).intoArray(out, outOffset + 64 * p + 32 + j);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long offset) {
+        KQuants.Asymmetric e = new KQuants.Asymmetric();
+        for (int b = 0; b < n / QK_K; b++, srcOffset += QK_K, offset += BLOCK_BYTES) {
+            KQuants.encode(src, srcOffset, 15, e);
+            e.writeHeader(dst, offset);
+            for (int p = 0; p < 4; p++) {
+                for (int l = 0; l < 32; l++) {
+                    int q = e.codes[64 * p + l] | e.codes[64 * p + 32 + l] << 4;
+                    dst.set(ValueLayout.JAVA_BYTE, offset + QS + 32 * p + l, (byte) q);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+package clusterkv.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static clusterkv.tensor.KQuants.QK_K;
+import static clusterkv.tensor.Simd.F;
+import static clusterkv.tensor.Simd.L;
+import static clusterkv.tensor.Simd.LONG_LE;
+
+/**
+ * Q6_K (ggml block_q6_K, 210 bytes per 256 values): ql[128] (low 4 bits), qh[64] (high 2 bits), int8
+ * scales[16] (one per 16 values), fp16 d at the end. Each half h of 128 values uses ql[64h ..+64],
+ * qh[32h ..+32] and scales[8h ..+8]; for l in [0, 32), with is = l / 16:
+ * <pre>
+ *   value 128h + l      = d * sc[is]     * ((ql[l]      &amp; 0xF) | ((qh[l] >> 0) &amp; 3) << 4) - 32)
+ *   value 128h + l + 32 = d * sc[is + 2] * ((ql[l + 32] &amp; 0xF) | ((qh[l] >> 2) &amp; 3) << 4) - 32)
+ *   value 128h + l + 64 = d * sc[is + 4] * ((ql[l]      >> 4)  | ((qh[l] >> 4) &amp; 3) << 4) - 32)
+ *   value 128h + l + 96 = d * sc[is + 6] * ((ql[l + 32] >> 4)  | ((qh[l] >> 6) &amp; 3) << 4) - 32)
+ * </pre>
+ */
+final class Q6_KKernel implements RowKernel {
+    static final Q6_KKernel INSTANCE = new Q6_KKernel();
+    static final int BLOCK_BYTES = 210;
+    private static final int QH = 128;
+    private static final int SCALES = 192;
+    private static final int D = 208;
+
+    @Override
+    public float dot(MemorySegment data, long offset, float[] x, int xOffset, int n) {
+        FloatVector a = FloatVector.zero(F);
+        for (int b = 0; b < n / QK_K; b++) a = a.add(superBlock(data, offset + (long) b * BLOCK_BYTES, x, xOffset + b * QK_K));
+        return Simd.sum(a);
+    }
+
+    /** Lanes summing to the dot product of the super-block at block with x[xo ..+256). */
+    private static FloatVector superBlock(MemorySegment s, long block, float[] x, int xo) {
+        float d = Simd.half(s, block + D);
+        // One accumulator per quarter of each half: four independent FMA chains.
+        FloatVector q0 = FloatVector.zero(F), q1 = q0, q2 = q0, q3 = q0;
+        for (int h = 0; h < 2; h++) {
+            long ql = block + 64 * h, qh = block + QH + 32 * h;
+            long scales = s.get(LONG_LE, block + SCALES + 8 * h);
+            int xb = xo + 128 * h;
+            for (int l = 0; l < 32; l += L) {
+                int is = l / 16;
+                IntVector a = Simd.unsignedBytes(s, ql + l), b = Simd.unsignedBytes(s, ql + 32 + l);
+                IntVector hb = Simd.unsignedBytes(s, qh + l);
+                q0 = term(a.and(0xF).or(hb.and(0x03).lanewise(VectorOperators.LSHL, 4)), d * scale(scales, is), x, xb + l, q0);
+                q1 = term(b.and(0xF).or(hb.and(0x0C).lanewise(VectorOperators.LSHL, 2)), d * scale(scales, is + 2), x, xb + 32 + l, q1);
+                q2 = term(a.lanewise(VectorOperators.LSHR, 4).or(hb.and(0x30)), d * scale(scales, is + 4), x, xb + 64 + l, q2);
+                q3 = term(b.lanewise(VectorOperators.LSHR, 4).or(hb.and(0xC0).lanewise(VectorOperators.LSHR, 2)), d * scale(scales, is + 6), x, xb + 96 + l, q3);
+            }
+        }
+        return q0.add(q1).add(q2.add(q3));
+    }
+
+    /** acc + scale * (code - 32) * x[xo ..+L) for L 6-bit codes. */
+    private static FloatVector term(IntVector code, float scale, float[] x, int xo, FloatVector acc) {
+        return Simd.toFloat(code.sub(32)).mul(scale).fma(FloatVector.fromArray(F, x, xo), acc);
+    }
+
+    /** The signed 8-bit scale k of the 8 packed into a long. */
+    private static int scale(long scales, int k) {
+        return (byte) (scales >>> (8 * k));
+    }
+
+    @Override
+    public void dequantize(MemorySegment data, long offset, float[] out, int outOffset, int n) {
+        for (int b = 0; b < n / QK_K; b++, offset += BLOCK_BYTES, outOffset += QK_K) {
+            float d = Simd.half(data, offset + D);
+            for (int h = 0; h < 2; h++) {
+                long ql = offset + 64 * h, qh = offset + QH + 32 * h;
+                long scales = data.get(LONG_LE, offset + SCALES + 8 * h);
+                int ob = outOffset + 128 * h;
+                for (int l = 0; l < 32; l += L) {
+                    int is = l / 16;
+                    IntVector a = Simd.unsignedBytes(data, ql + l), c = Simd.unsignedBytes(data, ql + 32 + l);
+                    IntVector hb = Simd.unsignedBytes(data, qh + l);
+                    decode(a.and(0xF).or(hb.and(0x03).lanewise(VectorOperators.LSHL, 4)), d * scale(scales, is), out, ob + l);
+                    decode(c.and(0xF).or(hb.and(0x0C).lanewise(VectorOperators.LSHL, 2)), d * scale(scales, is + 2), out, ob + 32 + l);
+                    decode(a.lanewise(VectorOperators.LSHR, 4).or(hb.and(0x30)), d * scale(scales, is + 4), out, ob + 64 + l);
+                    decode(c.lanewise(VectorOperators.LSHR, 4).or(hb.and(0xC0).lanewise(VectorOperators.LSHR, 2)), d * scale(scales, is + 6), out, ob + 96 + l);
+                }
+            }
+        }
+    }
+
+    private static void decode(IntVector code, float scale, float[] out, int at) {
+        Simd.toFloat(code.sub(32)).mul(scale).intoArray(out, at);
+    }
+
+    /**
+     * A simple symmetric encoder: per group of 16 the step is max|x| / 31 (codes within [-31, 31], never
+     * clipped), stored as an int8 multiple (rounded up) of the fp16 unit d = largest step / 127.
+     */
+    @Override
+    public void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long offset) {
+        float[] steps = new float[16];
+        int[] codes = new int[QK_K];
+        for (int b = 0; b < n / QK_K; b++, srcOffset += QK_K, offset += BLOCK_BYTES) {
+            float maxStep = 0;
+            for (int g = 0; g < 16; g++) {
+                float amax = 0;
+                for (int i = 0; i < 16; i++) amax = Math.max(amax, Math.abs(src[srcOffset + 16 * g + i]));
+                steps[g] = amax / 31;
+                maxStep = Math.max(maxStep, steps[g]);
+            }
+            short dBits = KQuants.halfAtLeast(maxStep / 127);
+            float d = Float.float16ToFloat(dBits);
+            dst.set(Simd.SHORT_LE, offset + D, dBits);
+            for (int g = 0; g < 16; g++) {
+                int sc = d > 0 ? Math.min(127, (int) Math.ceil(steps[g] / d)) : 0;
+                dst.set(ValueLayout.JAVA_BYTE, offset + SCALES + g, (byte) sc);
+                float step = d * sc;
+                for (int i = 0; i < 16; i++) {
+                    int q = step > 0 ? Math.round(src[srcOffset + 16 * g + i] / step) : 0;
+                    codes[16 * g + i] = Math.max(-32, Math.min(31, q)) + 32;
+                }
+            }
+            for (int h = 0; h < 2; h++) {
+                int[] c = new int[4];
+                for (int l = 0; l < 32; l++) {
+                    for (int k = 0; k < 4; k++) c[k] = codes[128 * h + 32 * k + l];
+                    dst.set(ValueLayout.JAVA_BYTE, offset + 64 * h + l, (byte) ((c[0] & 0xF) | (c[2] & 0xF) << 4));
+                    dst.set(ValueLayout.JAVA_BYTE, offset + 64 * h + 32 + l, (byte) ((c[1] & 0xF) | (c[3] & 0xF) << 4));
+                    dst.set(ValueLayout.JAVA_BYTE, offset + QH + 32 * h + l,
+                            (byte) (c[0] >> 4 | (c[1] >> 4) << 2 | (c[2] >> 4) << 4 | (c[3] >> 4) << 6));
+                }
+            }
+        }
+    }
+}

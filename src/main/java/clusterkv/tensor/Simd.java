@@ -1,0 +1,115 @@
+package clusterkv.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Vector shapes and the loads shared by the row kernels.
+ *
+ * <p>Every kernel works in chunks of {@link #L} values: one float vector, fed by L bytes (or L shorts)
+ * widened to L ints. The quant blocks hold 16 or 32 values per scale, so L must divide 16; we use the
+ * preferred float shape when it has 8 or 16 lanes (AVX2, AVX-512) and fall back to 256 bits otherwise
+ * (correct everywhere, fast where the hardware has that shape).
+ */
+final class Simd {
+
+    static final VectorSpecies<Float> F = floatSpecies();
+    /** Floats per vector: 16 with AVX-512, 8 with AVX2. */
+    static final int L = F.length();
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    /** L bytes: the source of one float vector of 8-bit codes. */
+    static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
+    /** L shorts: the source of one float vector of 16-bit floats. */
+    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
+
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    static final ValueLayout.OfInt INT_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
+    static final ValueLayout.OfLong LONG_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
+    static final ValueLayout.OfFloat FLOAT_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+
+    private Simd() {}
+
+    private static VectorSpecies<Float> floatSpecies() {
+        VectorSpecies<Float> preferred = FloatVector.SPECIES_PREFERRED;
+        return preferred.length() == 8 || preferred.length() == 16 ? preferred : FloatVector.SPECIES_256;
+    }
+
+    /** The IEEE half-precision float at {@code offset} (ggml_half: a little-endian fp16). */
+    static float half(MemorySegment s, long offset) {
+        return Float.float16ToFloat(s.get(SHORT_LE, offset));
+    }
+
+    static int u8(MemorySegment s, long offset) {
+        return s.get(ValueLayout.JAVA_BYTE, offset) & 0xFF;
+    }
+
+    /** L bytes at offset, zero-extended to ints (the codes of the 4/5/6-bit formats are unsigned bit fields). */
+    static IntVector unsignedBytes(MemorySegment s, long offset) {
+        return (IntVector) ByteVector.fromMemorySegment(B, s, offset, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+    }
+
+    /** L signed bytes at offset as floats (Q8_0 codes). */
+    static FloatVector signedBytes(MemorySegment s, long offset) {
+        return (FloatVector) ByteVector.fromMemorySegment(B, s, offset, LE).convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    static FloatVector toFloat(IntVector v) {
+        return (FloatVector) v.convert(VectorOperators.I2F, 0);
+    }
+
+    /** L little-endian floats at offset. */
+    static FloatVector floats(MemorySegment s, long offset) {
+        return FloatVector.fromMemorySegment(F, s, offset, LE);
+    }
+
+    /** L bfloat16 values at offset: a bfloat16 is the top half of a float32. */
+    static FloatVector bf16(MemorySegment s, long offset) {
+        IntVector bits = (IntVector) ShortVector.fromMemorySegment(S, s, offset, LE).convertShape(VectorOperators.S2I, I, 0);
+        return bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /**
+     * L IEEE half floats at offset. The Vector API has no fp16 conversion, so this is the classic
+     * bit-level one: move exponent and mantissa into float position and rescale by 2^112, which turns the
+     * 5-bit exponent bias (15) into the 8-bit one (127) and makes fp16 subnormals come out exact;
+     * infinities and NaNs (exponent all ones) get the float exponent all ones instead.
+     */
+    static FloatVector f16(MemorySegment s, long offset) {
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, s, offset, LE).convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+        IntVector magnitude = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
+        FloatVector finite = magnitude.reinterpretAsFloats().mul(0x1p112f);
+        IntVector bits = finite.reinterpretAsInts()
+                .blend(magnitude.or(0x7F800000), h.and(0x7C00).compare(VectorOperators.EQ, 0x7C00));
+        return bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+    }
+
+    /**
+     * Sums of x over consecutive blocks of {@code block} values: the offset terms of the formats whose
+     * values are {@code scale * code + offset} (Q4_0's -8, Q4_1's m, the K-quants' mins) reduce to
+     * {@code offset * sum(x over the block)}, the same for every row of a matrix.
+     */
+    static float[] blockSums(float[] x, int xOffset, int n, int block) {
+        float[] sums = new float[n / block];
+        for (int b = 0; b < sums.length; b++) {
+            int base = xOffset + b * block;
+            FloatVector acc = FloatVector.fromArray(F, x, base);
+            for (int j = L; j < block; j += L) acc = acc.add(FloatVector.fromArray(F, x, base + j));
+            sums[b] = acc.reduceLanes(VectorOperators.ADD);
+        }
+        return sums;
+    }
+
+    static float sum(FloatVector v) {
+        return v.reduceLanes(VectorOperators.ADD);
+    }
+}

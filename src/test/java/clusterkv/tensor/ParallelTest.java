@@ -1,0 +1,83 @@
+package clusterkv.tensor;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ParallelTest {
+
+    @AfterAll
+    static void restoreThreads() {
+        Parallel.setThreads(Runtime.getRuntime().availableProcessors());
+    }
+
+    @Test
+    void forEachVisitsEveryIndexOnce() {
+        for (int threads = 1; threads <= 3; threads++) {
+            Parallel.setThreads(threads);
+            assertEquals(threads, Parallel.threads());
+            for (int n : new int[] {0, 1, 2, 17, 1000}) {
+                for (int rep = 0; rep < 20; rep++) {
+                    AtomicIntegerArray seen = new AtomicIntegerArray(n);
+                    Parallel.forEach(n, seen::incrementAndGet);
+                    for (int i = 0; i < n; i++) assertEquals(1, seen.get(i), "index " + i + " of " + n + ", threads " + threads);
+                }
+            }
+        }
+    }
+
+    @Test
+    void forRangeCoversWithDisjointRanges() {
+        Parallel.setThreads(2);
+        for (int grain : new int[] {1, 3, 16, 100}) {
+            int n = 257;
+            AtomicIntegerArray seen = new AtomicIntegerArray(n);
+            AtomicInteger ranges = new AtomicInteger();
+            Parallel.forRange(n, grain, (start, end) -> {
+                assertTrue(end - start >= 1 && end - start <= grain && start % grain == 0);
+                ranges.incrementAndGet();
+                for (int i = start; i < end; i++) seen.incrementAndGet(i);
+            });
+            for (int i = 0; i < n; i++) assertEquals(1, seen.get(i));
+            assertEquals((n + grain - 1) / grain, ranges.get());
+        }
+    }
+
+    @Test
+    void exceptionsReachTheCallerAndThePoolStaysUsable() {
+        Parallel.setThreads(2);
+        IllegalStateException boom = new IllegalStateException("boom");
+        IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> Parallel.forEach(100, i -> {
+            if (i == 57) throw boom;
+        }));
+        assertSame(boom, thrown);
+        AtomicInteger count = new AtomicInteger();
+        Parallel.forEach(100, i -> count.incrementAndGet());
+        assertEquals(100, count.get());
+    }
+
+    @Test
+    void nestedAndConcurrentCallsComplete() throws Exception {
+        Parallel.setThreads(2);
+        AtomicInteger count = new AtomicInteger();
+        Parallel.forEach(8, i -> Parallel.forEach(8, j -> count.incrementAndGet()));
+        assertEquals(64, count.get());
+
+        AtomicInteger total = new AtomicInteger();
+        Thread[] callers = new Thread[3];
+        for (int c = 0; c < callers.length; c++) {
+            callers[c] = Thread.ofPlatform().start(() -> {
+                for (int rep = 0; rep < 200; rep++) Parallel.forEach(10, i -> total.incrementAndGet());
+            });
+        }
+        for (Thread t : callers) t.join();
+        assertEquals(3 * 200 * 10, total.get());
+    }
+}

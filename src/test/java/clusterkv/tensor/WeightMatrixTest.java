@@ -1,0 +1,97 @@
+package clusterkv.tensor;
+
+import clusterkv.gguf.GGMLType;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** matvec and matmul against the double-precision reference, for odd shapes and 1 or 2 threads. */
+class WeightMatrixTest {
+
+    private static final String ALL = "F32|F16|BF16|Q8_0|Q4_0|Q4_1|Q4_K|Q5_K|Q6_K";
+    /** Row counts around the 16-row matvec chunks, 4-row kernel steps and 12-row gemm panels. */
+    private static final int[] ROWS = {1, 3, 13, 37, 101};
+
+    @AfterAll
+    static void restoreThreads() {
+        Parallel.setThreads(Runtime.getRuntime().availableProcessors());
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GGMLType.class, names = ALL, mode = EnumSource.Mode.MATCH_ANY)
+    void matvecEqualsReference(GGMLType type) {
+        Random rnd = new Random(type.ordinal());
+        for (int threads = 1; threads <= 2; threads++) {
+            Parallel.setThreads(threads);
+            for (int rows : ROWS) {
+                Matrix m = new Matrix(type, rows, TestData.length(type), rnd);
+                float[] x = TestData.gaussian(rnd, m.cols);
+                float[] out = new float[rows];
+                m.w.matvec(x, out);
+                for (int r = 0; r < rows; r++) {
+                    assertEquals(m.expected(r, x, 0), out[r], m.tolerance(r, x, 0), type + " " + rows + "x" + m.cols + " row " + r + ", threads " + threads);
+                    assertEquals(m.w.dotRow(r, x, 0), out[r], 2 * m.tolerance(r, x, 0));
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GGMLType.class, names = ALL, mode = EnumSource.Mode.MATCH_ANY)
+    void matmulEqualsReference(GGMLType type) {
+        Random rnd = new Random(50 + type.ordinal());
+        int[] tokens = {1, 2, 3, 4, 5, 6, 7, 33, 70};
+        for (int threads = 1; threads <= 2; threads++) {
+            Parallel.setThreads(threads);
+            for (int rows : ROWS) {
+                Matrix m = new Matrix(type, rows, TestData.length(type), rnd);
+                for (int n : tokens) {
+                    float[] x = TestData.gaussian(rnd, n * m.cols);
+                    float[] y = new float[n * rows];
+                    m.w.matmul(x, n, y);
+                    for (int t = 0; t < n; t++) {
+                        for (int r = 0; r < rows; r++) {
+                            assertEquals(m.expected(r, x, t * m.cols), y[t * rows + r], m.tolerance(r, x, t * m.cols),
+                                    type + " " + rows + "x" + m.cols + ", n=" + n + ", token " + t + ", row " + r + ", threads " + threads);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** A random matrix with its reference values. */
+    private static final class Matrix {
+        final int cols;
+        final WeightMatrix w;
+        final double[][] values, magnitudes;
+
+        Matrix(GGMLType type, int rows, int cols, Random rnd) {
+            this.cols = cols;
+            long rowBytes = type.byteSize(cols);
+            byte[] raw = TestData.randomBlocks(type, rows * cols, rnd, false);
+            MemorySegment seg = TestData.segment(raw, 1, 0).asSlice(1);
+            w = new WeightMatrix("test", type, rows, cols, seg);
+            values = new double[rows][];
+            magnitudes = new double[rows][];
+            for (int r = 0; r < rows; r++) {
+                byte[] row = TestData.slice(raw, r * rowBytes, rowBytes);
+                values[r] = GgmlReference.dequantize(type, row, cols);
+                magnitudes[r] = GgmlReference.magnitudes(type, row, cols);
+            }
+        }
+
+        double expected(int r, float[] x, int xOffset) {
+            return TestData.referenceDot(values[r], x, xOffset, cols);
+        }
+
+        double tolerance(int r, float[] x, int xOffset) {
+            return TestData.tolerance(magnitudes[r], x, xOffset, cols);
+        }
+    }
+}

@@ -1,0 +1,219 @@
+package clusterkv.tensor.bench;
+
+import clusterkv.gguf.GGMLType;
+import clusterkv.tensor.MemoryBandwidth;
+import clusterkv.tensor.Parallel;
+import clusterkv.tensor.WeightMatrix;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Decode (matvec) and prefill (matmul) throughput against the machine's read bandwidth, measured in the same
+ * run. Not a unit test: run it on the test classpath, e.g.
+ * <pre>
+ *   mvn -q -DbuildDir=/tmp/build-tensor test-compile
+ *   java --add-modules jdk.incubator.vector -cp /tmp/build-tensor/classes:/tmp/build-tensor/test-classes \
+ *        clusterkv.tensor.bench.KernelBench [matvec|decode|matmul|dispatch|all] [types, e.g. Q8_0,Q4_0]
+ * </pre>
+ * Matrices are rotated through a working set well above the 105 MB L3 so that matvec reads come from DRAM.
+ */
+public final class KernelBench {
+
+    private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Shapes of llama-3.2-1B: (rows, cols) of attn_q/o, ffn_gate/up, ffn_down, output; and a 1 GiB-class one. */
+    private static final int[][] MATVEC_SHAPES = {{2048, 2048}, {8192, 2048}, {2048, 8192}, {128256, 2048}, {32768, 32768}};
+    private static final long WORKING_SET = 512L << 20;
+
+    public static void main(String[] args) {
+        String what = args.length > 0 ? args[0] : "all";
+        List<GGMLType> types = new ArrayList<>();
+        String list = args.length > 1 ? args[1] : "Q8_0,Q4_0,Q4_1,Q4_K,Q5_K,Q6_K,F16,BF16,F32";
+        for (String t : list.split(",")) types.add(GGMLType.valueOf(t));
+        System.out.printf("threads %d, %s%n", Parallel.threads(), jdk.incubator.vector.FloatVector.SPECIES_PREFERRED);
+        if (what.equals("dispatch") || what.equals("all")) dispatch();
+        if (what.equals("cached") || what.equals("all")) {
+            for (GGMLType type : types) cached(type);
+        }
+        if (what.equals("matvec") || what.equals("all")) {
+            for (GGMLType type : types) matvec(type);
+        }
+        if (what.equals("decode") || what.equals("all")) {
+            for (GGMLType type : types) decode(type);
+        }
+        if (what.equals("matmul") || what.equals("all")) {
+            for (GGMLType type : types) matmul(type);
+        }
+    }
+
+    static double bandwidth() {
+        return MemoryBandwidth.measureReadGBps();
+    }
+
+    /** Cost of one parallel job of two trivial ranges, the fixed overhead paid by every matvec. */
+    static void dispatch() {
+        float[] sink = new float[2];
+        for (int rep = 0; rep < 3; rep++) {
+            int calls = 200_000;
+            long t0 = System.nanoTime();
+            for (int i = 0; i < calls; i++) Parallel.forRange(2, 1, (a, b) -> sink[a] += 1);
+            System.out.printf("dispatch: %.2f us per forRange of 2 ranges%n", (System.nanoTime() - t0) / 1e3 / calls);
+        }
+    }
+
+    static void matvec(GGMLType type) {
+        double bw = bandwidth();
+        System.out.printf("%n%s matvec, measured read bandwidth %.1f GB/s%n", type, bw);
+        for (int[] shape : MATVEC_SHAPES) {
+            int rows = shape[0], cols = shape[1];
+            long bytes = type.byteSize((long) rows * cols);
+            if (bytes > (2L << 30)) continue; // F32 of the largest shape
+            int copies = (int) Math.max(1, Math.min(64, WORKING_SET / bytes));
+            try (Arena arena = Arena.ofShared()) {
+                WeightMatrix[] ms = new WeightMatrix[copies];
+                for (int c = 0; c < copies; c++) ms[c] = random(arena, type, rows, cols, c);
+                float[] x = gaussian(cols, 1), out = new float[rows];
+                int reps = (int) Math.max(copies * 3L, Math.min(3000, (20L << 30) / bytes / 4));
+                for (int i = 0; i < Math.max(20, reps / 4); i++) ms[i % copies].matvec(x, out); // JIT warm-up
+                double[] secs = new double[reps];
+                for (int i = 0; i < reps; i++) {
+                    long t0 = System.nanoTime();
+                    ms[i % copies].matvec(x, out);
+                    secs[i] = (System.nanoTime() - t0) * 1e-9;
+                }
+                Arrays.sort(secs);
+                double median = bytes / secs[reps / 2] / 1e9, best = bytes / secs[0] / 1e9;
+                System.out.printf("  %6d x %-6d %8.1f MB  median %5.1f GB/s (%3.0f%%)  best %5.1f GB/s  (%.0f us)%n",
+                        rows, cols, bytes / 1e6, median, 100 * median / bw, best, secs[reps / 2] * 1e6);
+            }
+        }
+    }
+
+    /**
+     * One thread's matvec on a matrix that fits in its L2 cache: the kernel's compute speed, free of DRAM
+     * (and, as a best-of-many, mostly free of other processes on the machine).
+     */
+    static void cached(GGMLType type) {
+        int rows = 256, cols = 2048;
+        int threads = Parallel.threads();
+        Parallel.setThreads(1);
+        try (Arena arena = Arena.ofShared()) {
+            WeightMatrix m = random(arena, type, rows, cols, 1);
+            float[] x = gaussian(cols, 1), out = new float[rows];
+            double best = Double.MAX_VALUE;
+            for (int i = 0; i < 20000; i++) {
+                long t0 = System.nanoTime();
+                m.matvec(x, out);
+                if (i > 5000) best = Math.min(best, (System.nanoTime() - t0) * 1e-9);
+            }
+            System.out.printf("%s matvec from L2, 1 thread: %.1f GB/s of weights, %.2f Gweights/s%n",
+                    type, m.byteSize() / best / 1e9, (double) rows * cols / best / 1e9);
+        } finally {
+            Parallel.setThreads(threads);
+        }
+    }
+
+    /** A llama-3.2-1B-shaped decode step: 16 layers of 7 matvecs plus the output matrix, each its own memory. */
+    static void decode(GGMLType type) {
+        int hidden = 2048, kv = 512, ffn = 8192, vocab = 128256, layers = 16;
+        try (Arena arena = Arena.ofShared()) {
+            List<WeightMatrix> ms = new ArrayList<>();
+            int seed = 0;
+            for (int l = 0; l < layers; l++) {
+                ms.add(random(arena, type, hidden, hidden, seed++));
+                ms.add(random(arena, type, kv, hidden, seed++));
+                ms.add(random(arena, type, kv, hidden, seed++));
+                ms.add(random(arena, type, hidden, hidden, seed++));
+                ms.add(random(arena, type, ffn, hidden, seed++));
+                ms.add(random(arena, type, ffn, hidden, seed++));
+                ms.add(random(arena, type, hidden, ffn, seed++));
+            }
+            ms.add(random(arena, type, vocab, hidden, seed));
+            long bytes = ms.stream().mapToLong(WeightMatrix::byteSize).sum();
+            float[] xh = gaussian(ffn, 2), out = new float[vocab];
+            double bw = bandwidth();
+            double best = Double.MAX_VALUE;
+            List<Double> all = new ArrayList<>();
+            for (int step = 0; step < 40; step++) {
+                long t0 = System.nanoTime();
+                for (WeightMatrix m : ms) m.matvec(xh, out);
+                double s = (System.nanoTime() - t0) * 1e-9;
+                if (step >= 10) all.add(s);
+                best = Math.min(best, s);
+            }
+            all.sort(null);
+            double median = all.get(all.size() / 2);
+            System.out.printf("%n%s decode step (1B-shaped, %d matvecs, %.0f MB): median %.1f ms = %.1f tok/s, %.1f GB/s (%.0f%% of %.1f GB/s); best %.1f ms%n",
+                    type, ms.size(), bytes / 1e6, median * 1e3, 1 / median, bytes / median / 1e9, 100 * bytes / median / 1e9 / bw, bw, best * 1e3);
+        }
+    }
+
+    static void matmul(GGMLType type) {
+        System.out.printf("%n%s matmul%n", type);
+        int[][] shapes = {{2048, 2048}, {8192, 2048}, {2048, 8192}};
+        for (int[] shape : shapes) {
+            int rows = shape[0], cols = shape[1];
+            try (Arena arena = Arena.ofShared()) {
+                WeightMatrix m = random(arena, type, rows, cols, 7);
+                for (int n : new int[] {4, 16, 64, 128, 512}) {
+                    float[] x = gaussian(n * cols, 3), y = new float[n * rows];
+                    double flops = 2.0 * rows * cols * n;
+                    int reps = (int) Math.max(3, Math.min(50, 40e9 / flops));
+                    for (int i = 0; i < Math.max(2, reps / 3); i++) m.matmul(x, n, y);
+                    double best = Double.MAX_VALUE;
+                    for (int i = 0; i < reps; i++) {
+                        long t0 = System.nanoTime();
+                        m.matmul(x, n, y);
+                        best = Math.min(best, (System.nanoTime() - t0) * 1e-9);
+                    }
+                    System.out.printf("  %5d x %-5d n=%-4d %6.1f GFLOP/s  (%.2f ms)%n", rows, cols, n, flops / best / 1e9, best * 1e3);
+                }
+            }
+        }
+    }
+
+    /** A rows x cols matrix of random codes with sane scale fields (random fp16 scales could be subnormal, which is slow). */
+    static WeightMatrix random(Arena arena, GGMLType type, int rows, int cols, int seed) {
+        long bytes = type.byteSize((long) rows * cols);
+        MemorySegment s = arena.allocate(bytes, 64);
+        Random rnd = new Random(seed);
+        byte[] chunk = new byte[1 << 20];
+        rnd.nextBytes(chunk);
+        for (long o = 0; o < bytes; o += chunk.length) {
+            MemorySegment.copy(chunk, 0, s, ValueLayout.JAVA_BYTE, o, (int) Math.min(chunk.length, bytes - o));
+        }
+        short scale = Float.floatToFloat16(0.01f);
+        long block = type.bytesPerBlock;
+        switch (type) {
+            case Q8_0, Q4_0 -> { for (long b = 0; b < bytes; b += block) s.set(HALF, b, scale); }
+            case Q4_1, Q4_K, Q5_K -> {
+                for (long b = 0; b < bytes; b += block) {
+                    s.set(HALF, b, scale);
+                    s.set(HALF, b + 2, scale);
+                }
+            }
+            case Q6_K -> { for (long b = 0; b < bytes; b += block) s.set(HALF, b + 208, scale); }
+            case F16 -> { for (long b = 0; b < bytes; b += 2) s.set(HALF, b, (short) (s.get(HALF, b) & 0xBBFF)); }
+            case BF16 -> { for (long b = 0; b < bytes; b += 2) s.set(HALF, b, (short) ((s.get(HALF, b) & 0xBFFF) | 0x2000)); }
+            case F32 -> {
+                ValueLayout.OfFloat f = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+                for (long b = 0; b < bytes; b += 4) s.set(f, b, (float) ((b * 2654435761L % 1000) / 1000.0 - 0.5));
+            }
+            default -> throw new IllegalArgumentException(type.toString());
+        }
+        return new WeightMatrix(type + "-" + seed, type, rows, cols, s);
+    }
+
+    static float[] gaussian(int n, long seed) {
+        Random rnd = new Random(seed);
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) rnd.nextGaussian();
+        return x;
+    }
+}
