@@ -37,11 +37,7 @@ class PolicyEndToEndTest {
     private static final Map<String, Function<PolicyConfig, KVPolicy>> POLICIES = new LinkedHashMap<>();
 
     static {
-        POLICIES.put("full", FullPolicy::new);
-        POLICIES.put("streaming", StreamingPolicy::new);
-        POLICIES.put("quest", QuestPolicy::new);
-        POLICIES.put("h2o", H2OPolicy::new);
-        POLICIES.put("snapkv", SnapKVPolicy::new);
+        for (String name : KVPolicies.NAMES) POLICIES.put(name, c -> KVPolicies.create(name, c));
     }
 
     private static Model model;
