@@ -4,6 +4,7 @@ import clusterkv.generate.GenerationResult;
 import clusterkv.generate.LanguageModel;
 import clusterkv.generate.Session;
 import clusterkv.generate.SessionOptions;
+import clusterkv.kv.KVStats;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -36,6 +37,8 @@ final class GenerateCommand implements Callable<Integer> {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         try (LanguageModel lm = LanguageModel.load(options.resolveModel());
              Session session = lm.newSession(policy.apply(SessionOptions.defaults().withContextSize(options.contextSize).withKvType(options.kvType())))) {
+            KVStats stats = policy.kvStats && session.attention() instanceof clusterkv.kv.PolicyAttention ? new KVStats(lm.config().layers()) : null;
+            if (stats != null) session.trackFidelity(stats);
             int[] ids = lm.tokenizer().encode(prompt, true, false);
             GenerationResult r;
             try (PrefillProgress progress = PrefillProgress.start(ids.length)) {
@@ -48,6 +51,7 @@ final class GenerateCommand implements Callable<Integer> {
             System.err.printf("%nprompt: %d tokens, %.1f tokens/s | generated: %d tokens, %.1f tokens/s | stop: %s%n",
                     r.promptTokens(), r.prefillTokensPerSecond(), r.generatedTokens(), r.decodeTokensPerSecond(),
                     r.stopReason().name().toLowerCase());
+            if (stats != null) KVStatsReport.print(stats.toMap());
         }
         return 0;
     }

@@ -32,9 +32,6 @@ final class PerplexityCommand implements Callable<Integer> {
     @Option(names = {"-f", "--file"}, required = true, paramLabel = "FILE", description = "Text file (UTF-8).")
     Path file;
 
-    @Option(names = "--kv-stats", description = "Measure the selection's fidelity against exact attention and the KL divergence from full attention.")
-    boolean kvStats;
-
     @Option(names = "--json", description = "Print one JSON object {ppl, n_scored, policy, budget, ctx, kv_stats}.")
     boolean json;
 
@@ -45,7 +42,7 @@ final class PerplexityCommand implements Callable<Integer> {
         try (LanguageModel lm = LanguageModel.load(options.resolveModel())) {
             int ctx = options.contextSize > 0 ? options.contextSize : lm.config().contextLength();
             SessionOptions session = policy.apply(SessionOptions.defaults().withContextSize(ctx).withKvType(options.kvType()));
-            KVStats stats = kvStats ? new KVStats(lm.config().layers()) : null;
+            KVStats stats = policy.kvStats && session.sparse() ? new KVStats(lm.config().layers()) : null;
             Perplexity.Result r = Perplexity.compute(lm, text, session,
                     (chunk, chunks, running) -> System.err.printf("[%d/%d] running PPL = %.4f%n", chunk, chunks, running), stats);
             System.out.printf("PPL = %.4f +/- %.5f (%d chunks of %d tokens, %d predictions scored, kv-policy %s, budget %d)%n",

@@ -43,6 +43,9 @@ final class PolicyOptions {
     @Option(names = "--kmeans-seed", defaultValue = "0", paramLabel = "N", description = "K-means initialisation seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--kv-stats", description = "Measure the selection's fidelity against exact attention computed alongside, and the KL divergence from full attention (costs a full pass).")
+    boolean kvStats;
+
     PolicyConfig config() {
         boolean shared = switch (gqaSelect) {
             case "per-head" -> false;

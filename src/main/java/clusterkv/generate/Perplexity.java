@@ -1,7 +1,6 @@
 package clusterkv.generate;
 
 import clusterkv.kv.KVStats;
-import clusterkv.kv.PolicyAttention;
 
 /**
  * Perplexity with llama.cpp's protocol (llama-perplexity): tokenize the whole text once with BOS,
@@ -33,9 +32,8 @@ public final class Perplexity {
     public static Result compute(LanguageModel lm, String text, SessionOptions options, Progress progress, KVStats stats) {
         int[] ids = lm.tokenizer().encode(text, true, false);
         boolean measure = stats != null && options.sparse();
-        try (Session session = lm.newSession(options);
-             Session reference = measure ? lm.newSession(options.withPolicy("full", options.policyConfig())) : null) {
-            if (measure) ((PolicyAttention) session.attention()).collectStats(stats);
+        try (Session session = lm.newSession(options)) {
+            if (measure) session.trackFidelity(stats);
             int ctx = session.contextSize();
             int chunks = ids.length / ctx;
             if (chunks == 0) {
@@ -62,17 +60,9 @@ public final class Perplexity {
                 if (options.sparse()) {
                     // sparse decoding: full-attention prefill of the first half, then one token at a time through the policy
                     session.append(java.util.Arrays.copyOf(chunk, first), null);
-                    if (measure) {
-                        reference.truncate(0);
-                        reference.append(java.util.Arrays.copyOf(chunk, first), null);
-                    }
                     for (int i = first; i < ctx - 1; i++) {
                         session.append(new int[]{chunk[i]}, null);
                         score.accept(i, session.logits(), 0);
-                        if (measure) {
-                            reference.append(new int[]{chunk[i]}, null);
-                            stats.addKl(KVStats.kl(reference.logits(), session.logits()));
-                        }
                     }
                 } else {
                     session.append(chunk, null, score);

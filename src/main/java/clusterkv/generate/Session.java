@@ -4,6 +4,7 @@ import clusterkv.kv.AttentionBackend;
 import clusterkv.kv.FullAttention;
 import clusterkv.kv.KVCache;
 import clusterkv.kv.KVPolicy;
+import clusterkv.kv.KVStats;
 import clusterkv.kv.PolicyAttention;
 import clusterkv.kv.policy.KVPolicies;
 import clusterkv.model.ForwardBuffers;
@@ -24,6 +25,7 @@ import java.util.function.IntConsumer;
 public final class Session implements AutoCloseable {
 
     private final LanguageModel lm;
+    private final SessionOptions options;
     private final Transformer transformer;
     private final AttentionBackend attention;
     private final ForwardBuffers buffers;
@@ -32,9 +34,13 @@ public final class Session implements AutoCloseable {
     private final float[] logits;
     private final int[] tokens;
     private int length;
+    /** With --kv-stats: a full-attention twin fed the same tokens, for the KL of each decode step. */
+    private Session reference;
+    private KVStats stats;
 
     Session(LanguageModel lm, SessionOptions options) {
         this.lm = lm;
+        this.options = options;
         this.transformer = lm.transformer();
         ModelConfig c = lm.config();
         int modelContext = c.contextLength();
@@ -61,6 +67,19 @@ public final class Session implements AutoCloseable {
     public float[] logits() { return logits; }
 
     /**
+     * Measures the policy's fidelity from now on: selection statistics per layer against exact attention, and
+     * the KL divergence of every decode step's next-token distribution from a full-attention twin session fed
+     * the same tokens (which doubles the cost). Only for sparse policies; the session must be empty.
+     */
+    public void trackFidelity(KVStats stats) {
+        if (!(attention instanceof PolicyAttention pa)) throw new IllegalStateException("fidelity needs a sparse KV policy");
+        if (length != 0) throw new IllegalStateException("start tracking fidelity on an empty session");
+        pa.collectStats(stats);
+        this.stats = stats;
+        this.reference = lm.newSession(options.withPolicy("full", options.policyConfig()));
+    }
+
+    /**
      * Starts the session at {@code length} positions of generated keys and values instead of a prefilled
      * prompt (decode benchmarks at long contexts); the token history is filled with BOS-like zeros.
      */
@@ -77,6 +96,7 @@ public final class Session implements AutoCloseable {
         if (n < 0 || n > length) throw new IllegalArgumentException("cannot truncate to " + n + " of " + length + " tokens");
         length = n;
         attention.truncate(n);
+        if (reference != null) reference.truncate(n);
     }
 
     /**
@@ -110,8 +130,16 @@ public final class Session implements AutoCloseable {
             }
             length += n;
             done += n;
+            mirror(tokens, length - n, n);
             if (progress != null) progress.accept(done);
         }
+    }
+
+    /** Feeds the twin the same tokens; after a single decoded token, records the KL of the two predictions. */
+    private void mirror(int[] ids, int from, int n) {
+        if (reference == null) return;
+        reference.append(java.util.Arrays.copyOfRange(ids, from, from + n), null);
+        if (n == 1) stats.addKl(KVStats.kl(reference.logits, logits));
     }
 
     /** Generates from the current end of the session, streaming text; the prompt must already be appended. */
@@ -145,6 +173,7 @@ public final class Session implements AutoCloseable {
             tokens[length] = next;
             transformer.forward(buffers, attention, tokens, length, 1, length, logits, false);
             length++;
+            mirror(tokens, length - 1, 1);
             if (filter.accept(decoder.accept(next))) { reason = StopReason.STOP_STRING; break; }
         }
         if (reason != StopReason.STOP_STRING) {
@@ -157,6 +186,7 @@ public final class Session implements AutoCloseable {
 
     @Override
     public void close() {
+        if (reference != null) reference.close();
         attention.close();
     }
 }
