@@ -61,10 +61,12 @@ public final class SyntheticModel {
         List<PendingTensor> tensors = new ArrayList<>();
         List<String> fallbacks = new ArrayList<>();
         Tensors t = new Tensors(tensors, type, seed, fallbacks);
-        t.matrix("token_embd.weight", shape.vocabSize(), shape.dim(), 1.0f);
         int q = shape.heads() * shape.headDim();
         int kv = shape.kvHeads() * shape.headDim();
         float attnScale = (float) (1 / Math.sqrt(shape.dim()));
+        // 1/sqrt(dim), not 1: with tied embeddings a unit-variance table makes each token's own row dominate
+        // its logits, and greedy decoding would only repeat the last token
+        t.matrix("token_embd.weight", shape.vocabSize(), shape.dim(), attnScale);
         for (int l = 0; l < shape.layers(); l++) {
             String b = "blk." + l + ".";
             t.ones(b + "attn_norm.weight", shape.dim());
