@@ -56,23 +56,29 @@ public final class ClusterIndex {
     public void append(KMeans.Result r, int firstToken) {
         if (r.dim() != dim) throw new IllegalArgumentException("dimension " + r.dim() + " != " + dim);
         int k = r.clusters(), n = r.keys();
+        checkSizes(r);
         ensureCapacity(clusters + k, tokens + n);
         for (int c = 0; c < k; c++) {
             int base = packedBase(clusters + c);
             for (int j = 0; j < dim; j++) packed[base + j * LANES] = r.centroids()[c * dim + j];
         }
-        int base = tokens;
         for (int c = 0; c < k; c++) {
             sizes[clusters + c] = r.sizes()[c];
             offsets[clusters + c + 1] = offsets[clusters + c] + r.sizes()[c];
         }
-        if (offsets[clusters + k] != base + n) throw new IllegalArgumentException("sizes do not add up to the keys");
         // Counting sort: scanning positions in order leaves each cluster's members ascending.
         int[] next = Arrays.copyOfRange(offsets, clusters, clusters + k);
         int[] assignment = r.assignment();
         for (int i = 0; i < n; i++) members[next[assignment[i]]++] = firstToken + i;
         clusters += k;
         tokens += n;
+    }
+
+    /** The sizes must be the counts of the assignment, or the CSR fill above would overrun clusters. */
+    private static void checkSizes(KMeans.Result r) {
+        int[] counts = new int[r.clusters()];
+        for (int c : r.assignment()) counts[c]++;
+        if (!Arrays.equals(counts, r.sizes())) throw new IllegalArgumentException("sizes do not match the assignment");
     }
 
     private void ensureCapacity(int k, int n) {

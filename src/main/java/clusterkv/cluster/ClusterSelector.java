@@ -1,10 +1,6 @@
 package clusterkv.cluster;
 
 import clusterkv.tensor.VectorMath;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
 
@@ -17,7 +13,8 @@ import java.util.Arrays;
  * than seen before) and no full sort. The budget usually covers a few dozen of hundreds or thousands of
  * clusters, so the selection first finds the cut with a size-weighted histogram of the scores (one pass,
  * no data-dependent branches), and only sorts the clusters at or above the bucket where the budget runs
- * out. A heap did the same job 3x slower: its sift-downs mispredict a branch per level.
+ * out. (A binary heap popped until the budget was covered took about 3x as long at k = 400: its sift-downs
+ * mispredict a branch per level.)
  *
  * <p>One instance per thread.
  */
@@ -25,8 +22,6 @@ public final class ClusterSelector {
 
     /** At most this many histogram buckets; fewer for few clusters (about one per cluster). */
     private static final int MAX_BUCKETS = 1024;
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
 
     private float[] scores = new float[0];
     private int[] bucketOf = new int[0];
@@ -53,6 +48,7 @@ public final class ClusterSelector {
      * is computed as (sum of the queries) . centroid, the same quantity at a fraction of the cost.
      */
     public int selectShared(float[] q, int qOff, int heads, ClusterIndex idx, int tokenBudget, int[] clusterOut, int[] takeOut) {
+        if (heads < 1) throw new IllegalArgumentException("heads must be >= 1, got " + heads);
         int d = idx.dim();
         ensureCapacity(idx.clusterCount(), d);
         System.arraycopy(q, qOff, qSum, 0, d);
@@ -77,7 +73,7 @@ public final class ClusterSelector {
         for (int c = 0; c < k; c++) {
             if (bucketOf[c] >= cut && sizes[c] > 0) candidates[m++] = order(scores[c], c);
         }
-        Arrays.sort(candidates, 0, m);
+        sort(candidates, m);
         int chosen = 0, remaining = tokenBudget;
         for (int i = 0; i < m && remaining > 0; i++) {
             int c = (int) candidates[i];   // the low 32 bits hold the cluster id
@@ -114,38 +110,65 @@ public final class ClusterSelector {
         return cut;
     }
 
-    /** bucketOf[c] = min(top, (int) ((scores[c] - lo) * scale)), vectorized (the histogram pass is not). */
+    /** bucketOf[c] = min(top, (int) ((scores[c] - lo) * scale)): no dependency between iterations. */
     private void bucketize(int k, float lo, float scale, int top) {
-        FloatVector vlo = FloatVector.broadcast(F, lo), vscale = FloatVector.broadcast(F, scale);
-        IntVector vtop = IntVector.broadcast(I, top);
-        int c = 0;
-        for (int upper = F.loopBound(k); c < upper; c += F.length()) {
-            IntVector b = (IntVector) FloatVector.fromArray(F, scores, c).sub(vlo).mul(vscale).convert(VectorOperators.F2I, 0);
-            b.min(vtop).intoArray(bucketOf, c);
-        }
-        for (; c < k; c++) bucketOf[c] = Math.min(top, (int) ((scores[c] - lo) * scale));
+        for (int c = 0; c < k; c++) bucketOf[c] = Math.min(top, (int) ((scores[c] - lo) * scale));
     }
 
     /**
-     * The smallest of a[0..k). Math.min in a scalar loop is a chain of ~5-cycle steps (it handles NaN and -0);
-     * lane-wise minima break the chain.
+     * The smallest of a[0..k). A compare-and-branch rather than Math.min: Math.min (which handles NaN and -0)
+     * makes a chain of multi-cycle steps, while the branch is rarely taken once the minimum is near. (The Vector
+     * API was tried here and is faster once compiled, but in some compile orders C2 left its loads
+     * un-intrinsified inside the inlined caller, allocating on every call.)
      */
     private static float min(float[] a, int k) {
-        FloatVector m = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
-        int i = 0;
-        for (int upper = F.loopBound(k); i < upper; i += F.length()) m = m.min(FloatVector.fromArray(F, a, i));
-        float r = m.reduceLanes(VectorOperators.MIN);
-        for (; i < k; i++) r = Math.min(r, a[i]);
-        return r;
+        float m = Float.POSITIVE_INFINITY;
+        for (int i = 0; i < k; i++) {
+            if (a[i] < m) m = a[i];
+        }
+        return m;
     }
 
     private static float max(float[] a, int k) {
-        FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        int i = 0;
-        for (int upper = F.loopBound(k); i < upper; i += F.length()) m = m.max(FloatVector.fromArray(F, a, i));
-        float r = m.reduceLanes(VectorOperators.MAX);
-        for (; i < k; i++) r = Math.max(r, a[i]);
-        return r;
+        float m = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < k; i++) {
+            if (a[i] > m) m = a[i];
+        }
+        return m;
+    }
+
+    /**
+     * Sorts a[0..m) ascending in place. Usually m is a few dozen: insertion sort. Not Arrays.sort, which may
+     * allocate (run merging) for nearly sorted input, e.g. many equal scores. Heapsort for the rare large m.
+     */
+    static void sort(long[] a, int m) {
+        if (m <= 48) {
+            for (int i = 1; i < m; i++) {
+                long x = a[i];
+                int j = i - 1;
+                for (; j >= 0 && a[j] > x; j--) a[j + 1] = a[j];
+                a[j + 1] = x;
+            }
+            return;
+        }
+        for (int i = m / 2 - 1; i >= 0; i--) siftDown(a, i, m);
+        for (int end = m - 1; end > 0; end--) {
+            long top = a[0];
+            a[0] = a[end];
+            a[end] = top;
+            siftDown(a, 0, end);
+        }
+    }
+
+    /** Max-heap sift-down of a[i] within a[0..size). */
+    private static void siftDown(long[] a, int i, int size) {
+        long x = a[i];
+        for (int child; (child = 2 * i + 1) < size; i = child) {
+            if (child + 1 < size && a[child + 1] > a[child]) child++;
+            if (a[child] <= x) break;
+            a[i] = a[child];
+        }
+        a[i] = x;
     }
 
     /**

@@ -1,6 +1,11 @@
 package clusterkv.cluster;
 
 import clusterkv.tensor.Parallel;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -74,6 +79,11 @@ public final class KMeans {
 
     /** K-means from the given initial positions (the test's entry point for an independent reference). */
     static Result cluster(float[] keys, int off, int n, int d, int[] initial, int iterations) {
+        return cluster(keys, off, n, d, initial, iterations, true);
+    }
+
+    /** As above; without {@code earlyStop} every round runs (for benchmarks and for testing the early stop). */
+    static Result cluster(float[] keys, int off, int n, int d, int[] initial, int iterations, boolean earlyStop) {
         int k = initial.length;
         float[] centroids = new float[k * d];
         for (int c = 0; c < k; c++) System.arraycopy(keys, off + initial[c] * d, centroids, c * d, d);
@@ -88,7 +98,7 @@ public final class KMeans {
             // The first round has no previous assignment to compare with, so it always counts as a change.
             boolean changed = argmax.assign(normalized, n, assignment) || it == 0;
             group(assignment, k, sizes, offsets, members);
-            if (!changed) break;
+            if (!changed && earlyStop) break;
             updateCentroids(keys, off, d, offsets, members, centroids);
         }
         return new Result(centroids, assignment, sizes);
@@ -123,17 +133,34 @@ public final class KMeans {
     private static void updateCentroids(float[] keys, int off, int d, int[] offsets, int[] members, float[] centroids) {
         int k = offsets.length - 1;
         Parallel.forRange(k, 8, (from, to) -> {
-            double[] sum = new double[d];
             for (int c = from; c < to; c++) {
-                int size = offsets[c + 1] - offsets[c];
-                if (size == 0) continue;
-                Arrays.fill(sum, 0);
-                for (int m = offsets[c]; m < offsets[c + 1]; m++) {
-                    int row = off + members[m] * d;
-                    for (int j = 0; j < d; j++) sum[j] += keys[row + j];
-                }
-                for (int j = 0; j < d; j++) centroids[c * d + j] = (float) (sum[j] / size);
+                if (offsets[c + 1] > offsets[c]) mean(keys, off, d, members, offsets[c], offsets[c + 1], centroids, c * d);
             }
         });
+    }
+
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    /** As many floats as D has doubles, so that one load widens to one double vector. */
+    private static final VectorSpecies<Float> FD = VectorSpecies.of(float.class, VectorShape.forBitSize(D.length() * 32));
+
+    /**
+     * out[outOff..+d) = mean of the keys members[from..to). A chunk of D.length() components at a time over all
+     * members: the member rows of one cluster stay in L1 across the chunks, and the sums stay in a register.
+     */
+    private static void mean(float[] keys, int off, int d, int[] members, int from, int to, float[] out, int outOff) {
+        double size = to - from;
+        int j = 0;
+        for (; j + D.length() <= d; j += D.length()) {
+            DoubleVector sum = DoubleVector.zero(D);
+            for (int m = from; m < to; m++) {
+                sum = sum.add(FloatVector.fromArray(FD, keys, off + members[m] * d + j).convertShape(VectorOperators.F2D, D, 0));
+            }
+            ((FloatVector) sum.div(size).convertShape(VectorOperators.D2F, FD, 0)).intoArray(out, outOff + j);
+        }
+        for (; j < d; j++) {
+            double sum = 0;
+            for (int m = from; m < to; m++) sum += keys[off + members[m] * d + j];
+            out[outOff + j] = (float) (sum / size);
+        }
     }
 }

@@ -101,4 +101,12 @@ class ClusterIndexTest {
         KMeans.Result r = new KMeans.Result(new float[] {1, 2}, new int[] {0}, new int[] {1});
         assertThrows(IllegalArgumentException.class, () -> idx.append(r, 0));
     }
+
+    @Test
+    void appendRejectsSizesThatDoNotMatchTheAssignment() {
+        ClusterIndex idx = new ClusterIndex(1);
+        KMeans.Result r = new KMeans.Result(new float[] {1, 2}, new int[] {0, 0, 1}, new int[] {1, 2});
+        assertThrows(IllegalArgumentException.class, () -> idx.append(r, 0));
+        assertEquals(0, idx.clusterCount());
+    }
 }

@@ -246,6 +246,19 @@ class ClusterSelectorTest {
     }
 
     @Test
+    void sortsSmallAndLargeRanges() {
+        SplittableRandom r = new SplittableRandom(21);
+        for (int m : new int[] {0, 1, 2, 47, 48, 49, 50, 1000}) {
+            long[] a = new long[m + 5];
+            for (int i = 0; i < a.length; i++) a[i] = r.nextLong(-50, 50);   // duplicates included
+            long[] expected = a.clone();
+            java.util.Arrays.sort(expected, 0, m);
+            ClusterSelector.sort(a, m);
+            assertArrayEquals(expected, a, "m = " + m);
+        }
+    }
+
+    @Test
     void orderKeyIsDescendingScoreThenAscendingId() {
         float[] values = {Float.NEGATIVE_INFINITY, -1e30f, -2.5f, -1f, -Float.MIN_VALUE, -0f, 0f, Float.MIN_VALUE, 1f, 2.5f, 1e30f,
                 Float.POSITIVE_INFINITY};

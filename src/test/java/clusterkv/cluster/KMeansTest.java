@@ -185,6 +185,18 @@ class KMeansTest {
     }
 
     @Test
+    void earlyStopGivesTheSameResultAsAllRounds() {
+        int n = 3000, d = 32, k = 20;
+        float[] keys = clusteredKeys(n, d, 8, 12);   // converges well within 50 rounds
+        int[] init = KMeans.initialPositions(n, k, 3);
+        KMeans.Result early = KMeans.cluster(keys, 0, n, d, init, 50, true);
+        KMeans.Result all = KMeans.cluster(keys, 0, n, d, init, 50, false);
+        assertArrayEquals(all.assignment(), early.assignment());
+        assertArrayEquals(all.centroids(), early.centroids());
+        assertArrayEquals(all.sizes(), early.sizes());
+    }
+
+    @Test
     void sameSeedSameResult() {
         float[] keys = clusteredKeys(2000, 32, 10, 5);
         KMeans.Result a = KMeans.cluster(keys, 0, 2000, 32, 20, 99);
