@@ -153,8 +153,8 @@ final class BenchCommand implements Callable<Integer> {
     /** Decode speed at a long context filled with generated keys, for one policy. */
     private Map<String, Object> measureLongContext(LanguageModel lm, String name, int n, long weightBytes, double machine) {
         int steps = Math.max(8, Math.min(decodeTokens, 32));
-        n = Math.min(n, lm.config().contextLength() - 2 * steps - 8); // the model's context bounds the session
-        SessionOptions opts = SessionOptions.defaults().withContextSize(n + 2 * steps + 8).withKvType(KVType.parse(kvType))
+        n = Math.min(n, lm.config().contextLength() - steps - steps / 2 - 8); // the model's context bounds the session
+        SessionOptions opts = SessionOptions.defaults().withContextSize(n + steps + steps / 2 + 8).withKvType(KVType.parse(kvType))
                 .withPolicy(name, policy.config());
         SplittableRandom rnd = new SplittableRandom(11);
         int vocab = lm.config().vocabSize();
@@ -163,7 +163,7 @@ final class BenchCommand implements Callable<Integer> {
             long t0 = System.nanoTime();
             session.fillSynthetic(n, 1);
             double fillSeconds = (System.nanoTime() - t0) / 1e9;
-            decode(session, steps, rnd, vocab); // warm-up at this context: JIT and caches
+            decode(session, steps / 2, rnd, vocab); // warm-up at this context: JIT and caches
             long bytesBefore = session.attention().kvBytesRead();
             status("%s: decode %d tokens at context %d ...", name, steps, n);
             double seconds = decode(session, steps, rnd, vocab);

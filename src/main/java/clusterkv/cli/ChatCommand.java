@@ -50,7 +50,7 @@ final class ChatCommand implements Callable<Integer> {
             var md = lm.model().file().metadata();
             ChatTemplate template = ChatTemplate.of(md.getString("tokenizer.chat_template", null),
                     tok.bos() >= 0 ? tok.tokenText(tok.bos()) : "", tok.eos() >= 0 ? tok.tokenText(tok.eos()) : "");
-            if (template.isFallback()) System.err.println("note: " + template.fallbackReason() + "; using a plain built-in chat format");
+            if (template.isFallback()) System.err.println("note: " + template.fallbackReason());
             List<ChatMessage> messages = new ArrayList<>();
             if (system != null) messages.add(new ChatMessage("system", system));
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
