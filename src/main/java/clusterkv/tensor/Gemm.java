@@ -1,145 +1,211 @@
 package clusterkv.tensor;
 
+import clusterkv.gguf.GGMLType;
 import jdk.incubator.vector.FloatVector;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 
 import static clusterkv.tensor.Simd.F;
 import static clusterkv.tensor.Simd.L;
 
 /**
- * Prefill's matrix product Y[t][r] = W[r] . X[t] for any weight type: each thread dequantizes a panel of
- * {@link #PANEL} rows into floats (so each weight is decoded once per call) and multiplies it with all
- * tokens in an fp32 register-blocked micro-kernel.
+ * Prefill's matrix product Y[t][r] = W[r] . X[t] for any weight type, as a blocked fp32 GEMM: weights are
+ * decoded to floats once per call, a group of rows and a chunk of columns at a time, and multiplied with
+ * all tokens by a register-blocked micro-kernel.
  *
- * <p>The micro-kernel holds a 12-row x 2L-token tile of Y in 24 vector registers and walks k: per step it
- * loads the 2L tokens' x[k] as two vectors and broadcasts each row's w[k], 24 FMAs for 14 loads. Vectors run
- * over tokens, not over k, so no horizontal sums are needed; for that X is first repacked token-block-major
- * ({@code xt[block][k][token]}), a cost of one pass over X per call.
+ * <p>Micro-kernel: a tile of {@value #MR} rows x 2L tokens of Y lives in 24 vector registers; per column k it
+ * loads the 2L tokens' x[k] (two vectors) and broadcasts each row's w[k]: 24 FMAs for 14 loads, and since the
+ * vectors run over tokens no horizontal sums are needed. That needs X transposed: it is repacked once per
+ * call into blocks of L tokens, {@code xt[block][k][token]}.
+ *
+ * <p>Blocking, per thread: a group of {@value #GROUP} rows is decoded {@value #KC} columns at a time (48 KB of
+ * floats, stays in L1/L2); for each 2L-token block, whose {@value #KC} x 2L slice of xt (32 KB) is then read
+ * by each of the group's 4 tiles from L1/L2, the tiles accumulate into the group's partial results, which
+ * are loaded and stored once per chunk. Without the grouping each 12-row tile streamed all of X from L3:
+ * 55-80 GFLOP/s on 2048 x 8192 instead of about 170 (2 threads, same machine state).
  */
 final class Gemm {
-    static final int PANEL = 12;
-    /** Tokens per micro-kernel tile: two vectors. */
-    static final int TB = 2 * L;
+    /** Rows per micro-tile. */
+    static final int MR = 12;
+    /** Rows decoded together: four micro-tiles share each slice of X. */
+    static final int GROUP = 4 * MR;
+    /** Columns per chunk: a multiple of every block size (1, 32, 256). */
+    static final int KC = 256;
 
     private static final ThreadLocal<float[]> PACKED_X = new ThreadLocal<>();
-    private static final ThreadLocal<float[]> PANEL_W = new ThreadLocal<>();
-    private static final ThreadLocal<float[]> TILE = new ThreadLocal<>();
+    private static final ThreadLocal<float[]> DECODED = new ThreadLocal<>();
+    private static final ThreadLocal<float[]> ACC = new ThreadLocal<>();
 
     private Gemm() {}
 
-    static void matmul(RowKernel kernel, MemorySegment data, long rowBytes, int rows, int cols, float[] x, int n, float[] y) {
-        int blocks = (n + TB - 1) / TB;
-        float[] xt = scratch(PACKED_X, blocks * cols * TB);
+    static void matmul(RowKernel kernel, GGMLType type, MemorySegment data, long rowBytes, int rows, int cols,
+                       float[] x, int n, float[] y) {
+        int blocks = (n + L - 1) / L;
+        float[] xt = scratch(PACKED_X, blocks * cols * L);
         Parallel.forEach(blocks, blk -> pack(x, n, cols, blk, xt));
-        int panels = (rows + PANEL - 1) / PANEL;
-        Parallel.forEach(panels, p -> {
-            float[] wp = scratch(PANEL_W, PANEL * cols);
-            float[] tile = scratch(TILE, PANEL * TB);
-            int r0 = p * PANEL, count = Math.min(PANEL, rows - r0);
-            for (int i = 0; i < count; i++) kernel.dequantize(data, (r0 + i) * rowBytes, wp, i * cols, cols);
-            if (count < PANEL) java.util.Arrays.fill(wp, count * cols, PANEL * cols, 0f);
-            for (int blk = 0; blk < blocks; blk++) {
-                tile(wp, cols, xt, blk * cols * TB, tile);
-                int t0 = blk * TB, tokens = Math.min(TB, n - t0);
-                for (int i = 0; i < count; i++) {
-                    for (int j = 0; j < tokens; j++) y[(t0 + j) * rows + r0 + i] = tile[i * TB + j];
+        int groups = (rows + GROUP - 1) / GROUP;
+        int cStride = blocks * L; // partial results: row-major [GROUP][tokens, padded]
+        Parallel.forEach(groups, g -> {
+            float[] wp = scratch(DECODED, GROUP * KC);
+            float[] c = scratch(ACC, GROUP * cStride);
+            int r0 = g * GROUP, count = Math.min(GROUP, rows - r0), tiles = (count + MR - 1) / MR;
+            Arrays.fill(c, 0, GROUP * cStride, 0f);
+            if (count < tiles * MR) Arrays.fill(wp, 0f); // rows past the matrix stay zero
+            for (int k0 = 0; k0 < cols; k0 += KC) {
+                int len = Math.min(KC, cols - k0);
+                long chunk = type.byteSize(k0);
+                for (int i = 0; i < count; i++) kernel.dequantize(data, (r0 + i) * rowBytes + chunk, wp, i * KC, len);
+                for (int blk = 0; blk < blocks; blk += 2) {
+                    int x0 = (blk * cols + k0) * L;
+                    for (int t = 0; t < tiles; t++) {
+                        if (blk + 1 < blocks) wide(wp, t * MR * KC, len, xt, x0, x0 + cols * L, c, t * MR * cStride + blk * L, cStride);
+                        else narrow(wp, t * MR * KC, len, xt, x0, c, t * MR * cStride + blk * L, cStride);
+                    }
                 }
+            }
+            for (int i = 0; i < count; i++) {
+                for (int t = 0; t < n; t++) y[t * rows + r0 + i] = c[i * cStride + t];
             }
         });
     }
 
-    /** xt[blk][k][j] = x[blk * TB + j][k], zero for the tokens past n. */
+    /** xt[blk][k][j] = x[blk * L + j][k], zero for the tokens past n. */
     private static void pack(float[] x, int n, int cols, int blk, float[] xt) {
-        int base = blk * cols * TB;
-        for (int j = 0; j < TB; j++) {
-            int t = blk * TB + j;
+        int base = blk * cols * L;
+        for (int j = 0; j < L; j++) {
+            int t = blk * L + j;
             if (t < n) {
-                for (int k = 0; k < cols; k++) xt[base + k * TB + j] = x[t * cols + k];
+                for (int k = 0; k < cols; k++) xt[base + k * L + j] = x[t * cols + k];
             } else {
-                for (int k = 0; k < cols; k++) xt[base + k * TB + j] = 0f;
+                for (int k = 0; k < cols; k++) xt[base + k * L + j] = 0f;
             }
         }
     }
 
-    /** tile[r][j] = wp[r] . xt-block[.][j] for the PANEL rows of wp and the TB tokens of the block at xBase. */
-    private static void tile(float[] wp, int cols, float[] xt, int xBase, float[] tile) {
-        FloatVector zero = FloatVector.zero(F);
-        FloatVector c0a = zero, c0b = zero;
-        FloatVector c1a = zero, c1b = zero;
-        FloatVector c2a = zero, c2b = zero;
-        FloatVector c3a = zero, c3b = zero;
-        FloatVector c4a = zero, c4b = zero;
-        FloatVector c5a = zero, c5b = zero;
-        FloatVector c6a = zero, c6b = zero;
-        FloatVector c7a = zero, c7b = zero;
-        FloatVector c8a = zero, c8b = zero;
-        FloatVector c9a = zero, c9b = zero;
-        FloatVector c10a = zero, c10b = zero;
-        FloatVector c11a = zero, c11b = zero;
-        for (int k = 0, xo = xBase; k < cols; k++, xo += TB) {
-            FloatVector xa = FloatVector.fromArray(F, xt, xo), xb = FloatVector.fromArray(F, xt, xo + L), w;
-            w = FloatVector.broadcast(F, wp[k]);
+    /**
+     * c[r][0 .. 2L) += sum over k &lt; len of wp[wBase + r * KC + k] * (the 2L tokens' x[k]), for the MR rows of a
+     * tile; the tokens' x[k] are at xt[x0 + k * L] (first L) and xt[x1 + k * L] (next L).
+     */
+    private static void wide(float[] wp, int wBase, int len, float[] xt, int x0, int x1, float[] c, int cBase, int cStride) {
+        FloatVector c0a = FloatVector.fromArray(F, c, cBase), c0b = FloatVector.fromArray(F, c, cBase + L);
+        FloatVector c1a = FloatVector.fromArray(F, c, cBase + 1 * cStride), c1b = FloatVector.fromArray(F, c, cBase + 1 * cStride + L);
+        FloatVector c2a = FloatVector.fromArray(F, c, cBase + 2 * cStride), c2b = FloatVector.fromArray(F, c, cBase + 2 * cStride + L);
+        FloatVector c3a = FloatVector.fromArray(F, c, cBase + 3 * cStride), c3b = FloatVector.fromArray(F, c, cBase + 3 * cStride + L);
+        FloatVector c4a = FloatVector.fromArray(F, c, cBase + 4 * cStride), c4b = FloatVector.fromArray(F, c, cBase + 4 * cStride + L);
+        FloatVector c5a = FloatVector.fromArray(F, c, cBase + 5 * cStride), c5b = FloatVector.fromArray(F, c, cBase + 5 * cStride + L);
+        FloatVector c6a = FloatVector.fromArray(F, c, cBase + 6 * cStride), c6b = FloatVector.fromArray(F, c, cBase + 6 * cStride + L);
+        FloatVector c7a = FloatVector.fromArray(F, c, cBase + 7 * cStride), c7b = FloatVector.fromArray(F, c, cBase + 7 * cStride + L);
+        FloatVector c8a = FloatVector.fromArray(F, c, cBase + 8 * cStride), c8b = FloatVector.fromArray(F, c, cBase + 8 * cStride + L);
+        FloatVector c9a = FloatVector.fromArray(F, c, cBase + 9 * cStride), c9b = FloatVector.fromArray(F, c, cBase + 9 * cStride + L);
+        FloatVector c10a = FloatVector.fromArray(F, c, cBase + 10 * cStride), c10b = FloatVector.fromArray(F, c, cBase + 10 * cStride + L);
+        FloatVector c11a = FloatVector.fromArray(F, c, cBase + 11 * cStride), c11b = FloatVector.fromArray(F, c, cBase + 11 * cStride + L);
+        for (int k = 0; k < len; k++) {
+            FloatVector xa = FloatVector.fromArray(F, xt, x0 + k * L), xb = FloatVector.fromArray(F, xt, x1 + k * L), w;
+            w = FloatVector.broadcast(F, wp[wBase + k]);
             c0a = xa.fma(w, c0a);
             c0b = xb.fma(w, c0b);
-            w = FloatVector.broadcast(F, wp[k + 1 * cols]);
+            w = FloatVector.broadcast(F, wp[wBase + 1 * KC + k]);
             c1a = xa.fma(w, c1a);
             c1b = xb.fma(w, c1b);
-            w = FloatVector.broadcast(F, wp[k + 2 * cols]);
+            w = FloatVector.broadcast(F, wp[wBase + 2 * KC + k]);
             c2a = xa.fma(w, c2a);
             c2b = xb.fma(w, c2b);
-            w = FloatVector.broadcast(F, wp[k + 3 * cols]);
+            w = FloatVector.broadcast(F, wp[wBase + 3 * KC + k]);
             c3a = xa.fma(w, c3a);
             c3b = xb.fma(w, c3b);
-            w = FloatVector.broadcast(F, wp[k + 4 * cols]);
+            w = FloatVector.broadcast(F, wp[wBase + 4 * KC + k]);
             c4a = xa.fma(w, c4a);
             c4b = xb.fma(w, c4b);
-            w = FloatVector.broadcast(F, wp[k + 5 * cols]);
+            w = FloatVector.broadcast(F, wp[wBase + 5 * KC + k]);
             c5a = xa.fma(w, c5a);
             c5b = xb.fma(w, c5b);
-            w = FloatVector.broadcast(F, wp[k + 6 * cols]);
+            w = FloatVector.broadcast(F, wp[wBase + 6 * KC + k]);
             c6a = xa.fma(w, c6a);
             c6b = xb.fma(w, c6b);
-            w = FloatVector.broadcast(F, wp[k + 7 * cols]);
+            w = FloatVector.broadcast(F, wp[wBase + 7 * KC + k]);
             c7a = xa.fma(w, c7a);
             c7b = xb.fma(w, c7b);
-            w = FloatVector.broadcast(F, wp[k + 8 * cols]);
+            w = FloatVector.broadcast(F, wp[wBase + 8 * KC + k]);
             c8a = xa.fma(w, c8a);
             c8b = xb.fma(w, c8b);
-            w = FloatVector.broadcast(F, wp[k + 9 * cols]);
+            w = FloatVector.broadcast(F, wp[wBase + 9 * KC + k]);
             c9a = xa.fma(w, c9a);
             c9b = xb.fma(w, c9b);
-            w = FloatVector.broadcast(F, wp[k + 10 * cols]);
+            w = FloatVector.broadcast(F, wp[wBase + 10 * KC + k]);
             c10a = xa.fma(w, c10a);
             c10b = xb.fma(w, c10b);
-            w = FloatVector.broadcast(F, wp[k + 11 * cols]);
+            w = FloatVector.broadcast(F, wp[wBase + 11 * KC + k]);
             c11a = xa.fma(w, c11a);
             c11b = xb.fma(w, c11b);
         }
-        c0a.intoArray(tile, 0);
-        c0b.intoArray(tile, L);
-        c1a.intoArray(tile, 1 * TB);
-        c1b.intoArray(tile, 1 * TB + L);
-        c2a.intoArray(tile, 2 * TB);
-        c2b.intoArray(tile, 2 * TB + L);
-        c3a.intoArray(tile, 3 * TB);
-        c3b.intoArray(tile, 3 * TB + L);
-        c4a.intoArray(tile, 4 * TB);
-        c4b.intoArray(tile, 4 * TB + L);
-        c5a.intoArray(tile, 5 * TB);
-        c5b.intoArray(tile, 5 * TB + L);
-        c6a.intoArray(tile, 6 * TB);
-        c6b.intoArray(tile, 6 * TB + L);
-        c7a.intoArray(tile, 7 * TB);
-        c7b.intoArray(tile, 7 * TB + L);
-        c8a.intoArray(tile, 8 * TB);
-        c8b.intoArray(tile, 8 * TB + L);
-        c9a.intoArray(tile, 9 * TB);
-        c9b.intoArray(tile, 9 * TB + L);
-        c10a.intoArray(tile, 10 * TB);
-        c10b.intoArray(tile, 10 * TB + L);
-        c11a.intoArray(tile, 11 * TB);
-        c11b.intoArray(tile, 11 * TB + L);
+        c0a.intoArray(c, cBase);
+        c0b.intoArray(c, cBase + L);
+        c1a.intoArray(c, cBase + 1 * cStride);
+        c1b.intoArray(c, cBase + 1 * cStride + L);
+        c2a.intoArray(c, cBase + 2 * cStride);
+        c2b.intoArray(c, cBase + 2 * cStride + L);
+        c3a.intoArray(c, cBase + 3 * cStride);
+        c3b.intoArray(c, cBase + 3 * cStride + L);
+        c4a.intoArray(c, cBase + 4 * cStride);
+        c4b.intoArray(c, cBase + 4 * cStride + L);
+        c5a.intoArray(c, cBase + 5 * cStride);
+        c5b.intoArray(c, cBase + 5 * cStride + L);
+        c6a.intoArray(c, cBase + 6 * cStride);
+        c6b.intoArray(c, cBase + 6 * cStride + L);
+        c7a.intoArray(c, cBase + 7 * cStride);
+        c7b.intoArray(c, cBase + 7 * cStride + L);
+        c8a.intoArray(c, cBase + 8 * cStride);
+        c8b.intoArray(c, cBase + 8 * cStride + L);
+        c9a.intoArray(c, cBase + 9 * cStride);
+        c9b.intoArray(c, cBase + 9 * cStride + L);
+        c10a.intoArray(c, cBase + 10 * cStride);
+        c10b.intoArray(c, cBase + 10 * cStride + L);
+        c11a.intoArray(c, cBase + 11 * cStride);
+        c11b.intoArray(c, cBase + 11 * cStride + L);
+    }
+
+    /** {@link #wide} for a last block of L tokens. */
+    private static void narrow(float[] wp, int wBase, int len, float[] xt, int x0, float[] c, int cBase, int cStride) {
+        FloatVector c0 = FloatVector.fromArray(F, c, cBase);
+        FloatVector c1 = FloatVector.fromArray(F, c, cBase + 1 * cStride);
+        FloatVector c2 = FloatVector.fromArray(F, c, cBase + 2 * cStride);
+        FloatVector c3 = FloatVector.fromArray(F, c, cBase + 3 * cStride);
+        FloatVector c4 = FloatVector.fromArray(F, c, cBase + 4 * cStride);
+        FloatVector c5 = FloatVector.fromArray(F, c, cBase + 5 * cStride);
+        FloatVector c6 = FloatVector.fromArray(F, c, cBase + 6 * cStride);
+        FloatVector c7 = FloatVector.fromArray(F, c, cBase + 7 * cStride);
+        FloatVector c8 = FloatVector.fromArray(F, c, cBase + 8 * cStride);
+        FloatVector c9 = FloatVector.fromArray(F, c, cBase + 9 * cStride);
+        FloatVector c10 = FloatVector.fromArray(F, c, cBase + 10 * cStride);
+        FloatVector c11 = FloatVector.fromArray(F, c, cBase + 11 * cStride);
+        for (int k = 0; k < len; k++) {
+            FloatVector xa = FloatVector.fromArray(F, xt, x0 + k * L);
+            c0 = xa.fma(FloatVector.broadcast(F, wp[wBase + k]), c0);
+            c1 = xa.fma(FloatVector.broadcast(F, wp[wBase + 1 * KC + k]), c1);
+            c2 = xa.fma(FloatVector.broadcast(F, wp[wBase + 2 * KC + k]), c2);
+            c3 = xa.fma(FloatVector.broadcast(F, wp[wBase + 3 * KC + k]), c3);
+            c4 = xa.fma(FloatVector.broadcast(F, wp[wBase + 4 * KC + k]), c4);
+            c5 = xa.fma(FloatVector.broadcast(F, wp[wBase + 5 * KC + k]), c5);
+            c6 = xa.fma(FloatVector.broadcast(F, wp[wBase + 6 * KC + k]), c6);
+            c7 = xa.fma(FloatVector.broadcast(F, wp[wBase + 7 * KC + k]), c7);
+            c8 = xa.fma(FloatVector.broadcast(F, wp[wBase + 8 * KC + k]), c8);
+            c9 = xa.fma(FloatVector.broadcast(F, wp[wBase + 9 * KC + k]), c9);
+            c10 = xa.fma(FloatVector.broadcast(F, wp[wBase + 10 * KC + k]), c10);
+            c11 = xa.fma(FloatVector.broadcast(F, wp[wBase + 11 * KC + k]), c11);
+        }
+        c0.intoArray(c, cBase);
+        c1.intoArray(c, cBase + 1 * cStride);
+        c2.intoArray(c, cBase + 2 * cStride);
+        c3.intoArray(c, cBase + 3 * cStride);
+        c4.intoArray(c, cBase + 4 * cStride);
+        c5.intoArray(c, cBase + 5 * cStride);
+        c6.intoArray(c, cBase + 6 * cStride);
+        c7.intoArray(c, cBase + 7 * cStride);
+        c8.intoArray(c, cBase + 8 * cStride);
+        c9.intoArray(c, cBase + 9 * cStride);
+        c10.intoArray(c, cBase + 10 * cStride);
+        c11.intoArray(c, cBase + 11 * cStride);
     }
 
     private static float[] scratch(ThreadLocal<float[]> local, int size) {

@@ -20,24 +20,28 @@ final class KQuants {
 
     private KQuants() {}
 
-    // ggml's get_scale_min_k4 over the 12 scale bytes q, read as lo = q[0..8) and hi = q[8..12) (little-endian):
-    //   j < 4:  scale = q[j] & 63,                          min = q[j + 4] & 63
+    // ggml's get_scale_min_k4 over the 12 scale bytes q:
+    //   j < 4:  scale = q[j] & 63,                                min = q[j + 4] & 63
     //   j >= 4: scale = (q[j + 4] & 0xF) | (q[j - 4] >> 6) << 4,  min = (q[j + 4] >> 4) | (q[j] >> 6) << 4
+    // computed for all eight at once on lo = q[0..8) and hi = q[8..12) (little-endian), one per byte.
 
-    static int scale(long lo, int hi, int j) {
-        return j < 4 ? loByte(lo, j) & 63 : (hiByte(hi, j - 4) & 0xF) | (loByte(lo, j - 4) >> 6) << 4;
+    /** The eight 6-bit scales, scale j in byte j. */
+    static long scales(long lo, int hi) {
+        long first = lo & 0x3F3F3F3FL;
+        long last = (hi & 0x0F0F0F0FL) | ((lo >>> 2) & 0x30303030L);
+        return first | last << 32;
     }
 
-    static int min(long lo, int hi, int j) {
-        return j < 4 ? loByte(lo, j + 4) & 63 : (hiByte(hi, j - 4) >> 4) | (loByte(lo, j) >> 6) << 4;
+    /** The eight 6-bit mins, min j in byte j. */
+    static long mins(long lo, int hi) {
+        long first = (lo >>> 32) & 0x3F3F3F3FL;
+        long last = ((hi >>> 4) & 0x0F0F0F0FL) | ((lo >>> 34) & 0x30303030L);
+        return first | last << 32;
     }
 
-    private static int loByte(long lo, int k) {
-        return (int) (lo >>> (8 * k)) & 0xFF;
-    }
-
-    private static int hiByte(int hi, int k) {
-        return (hi >>> (8 * k)) & 0xFF;
+    /** Byte j of eight packed by {@link #scales} or {@link #mins}. */
+    static int at(long packed, int j) {
+        return (int) (packed >>> (8 * j)) & 0xFF;
     }
 
     static long scalesLo(MemorySegment s, long block) {
@@ -53,10 +57,9 @@ final class KQuants {
      * super-block at {@code block}; xBlockSums[firstSub ..] are the sums of x over its 8 sub-blocks.
      */
     static float minTerm(MemorySegment s, long block, float[] xBlockSums, int firstSub) {
-        long lo = scalesLo(s, block);
-        int hi = scalesHi(s, block);
+        long mins = mins(scalesLo(s, block), scalesHi(s, block));
         float t = 0;
-        for (int j = 0; j < QK_K / SUB; j++) t += min(lo, hi, j) * xBlockSums[firstSub + j];
+        for (int j = 0; j < QK_K / SUB; j++) t += at(mins, j) * xBlockSums[firstSub + j];
         return Simd.half(s, block + 2) * t;
     }
 

@@ -10,10 +10,12 @@ import java.util.function.IntConsumer;
  *
  * <p>Decode runs several matvecs per layer, each only tens to hundreds of microseconds long, so the
  * cost of handing work to the threads matters. Instead of a ForkJoin pool (task objects, work stealing,
- * a park/unpark per task) the calling thread works as one of the compute threads and the others spin on a
- * generation counter for a while after each job, so that back-to-back jobs start without a wake-up; they
- * park when idle for longer. Indices are handed out through one atomic counter, so a slow thread (another
- * process on its core) only takes fewer of them.
+ * a park/unpark per task) the calling thread works as one of the compute threads and the others spin on
+ * the current-job field for a while after each job, so that back-to-back jobs start without a wake-up
+ * (about 0.5 us per job against 10+ us for a ForkJoin parallel stream); they park when idle for longer.
+ * Ranges are handed out through one atomic counter, so a slow thread (another process on its core) only
+ * takes fewer of them. A call made from inside a job, or while another thread's job runs, runs inline on
+ * the calling thread.
  */
 public final class Parallel {
 

@@ -41,12 +41,13 @@ final class Q4_0Kernel implements RowKernel {
 
     private static float row(MemorySegment data, long offset, float[] x, int xOffset, float[] xBlockSums, int blocks) {
         // Two accumulators alternating blocks (see Q8_0Kernel.dot); the -8 offsets are summed as d * sum(x).
+        MemorySegment row = data.asSlice(offset, (long) blocks * BLOCK_BYTES); // see Q8_0Kernel.dot
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         float offsets = 0;
-        for (int b = 0; b < blocks; b++) {
-            long block = offset + (long) b * BLOCK_BYTES;
-            float d = Simd.half(data, block);
-            FloatVector t = codeDot(data, block + 2, x, xOffset + b * QK).fma(FloatVector.broadcast(F, d), a1);
+        long block = 0;
+        for (int b = 0; b < blocks; b++, block += BLOCK_BYTES) {
+            float d = Simd.half(row, block);
+            FloatVector t = codeDot(row, block + 2, x, xOffset + b * QK).fma(FloatVector.broadcast(F, d), a1);
             a1 = a0;
             a0 = t;
             offsets += d * xBlockSums[b];
@@ -68,11 +69,12 @@ final class Q4_0Kernel implements RowKernel {
         return t;
     }
 
-    /** The 16 bytes at qs (values j and j + 16 of a Q4_0/Q4_1 block) split into two vectors of L nibbles each. */
+    /** The low nibbles of L zero-extended bytes (values j of a Q4_0/Q4_1 block). */
     static IntVector lowNibbles(IntVector bytes) {
         return bytes.and(0xF);
     }
 
+    /** The high nibbles of L zero-extended bytes (values j + 16 of a Q4_0/Q4_1 block). */
     static IntVector highNibbles(IntVector bytes) {
         return bytes.lanewise(VectorOperators.LSHR, 4);
     }

@@ -36,15 +36,16 @@ final class Q4_1Kernel implements RowKernel {
     }
 
     private static float row(MemorySegment data, long offset, float[] x, int xOffset, float[] xBlockSums, int blocks) {
+        MemorySegment row = data.asSlice(offset, (long) blocks * BLOCK_BYTES); // see Q8_0Kernel.dot
         FloatVector a0 = FloatVector.zero(F), a1 = a0; // alternating blocks, see Q8_0Kernel.dot
         float offsets = 0;
-        for (int b = 0; b < blocks; b++) {
-            long block = offset + (long) b * BLOCK_BYTES;
-            FloatVector t = Q4_0Kernel.codeDot(data, block + 4, x, xOffset + b * QK)
-                    .fma(FloatVector.broadcast(F, Simd.half(data, block)), a1);
+        long block = 0;
+        for (int b = 0; b < blocks; b++, block += BLOCK_BYTES) {
+            FloatVector t = Q4_0Kernel.codeDot(row, block + 4, x, xOffset + b * QK)
+                    .fma(FloatVector.broadcast(F, Simd.half(row, block)), a1);
             a1 = a0;
             a0 = t;
-            offsets += Simd.half(data, block + 2) * xBlockSums[b];
+            offsets += Simd.half(row, block + 2) * xBlockSums[b];
         }
         return Simd.sum(a0.add(a1)) + offsets;
     }

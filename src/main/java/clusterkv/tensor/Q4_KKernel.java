@@ -2,7 +2,6 @@ package clusterkv.tensor;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -41,37 +40,37 @@ final class Q4_KKernel implements RowKernel {
     private static float row(MemorySegment data, long offset, float[] x, int xOffset, float[] xBlockSums, int superBlocks) {
         // Two accumulators alternating groups of 64 values (see Q8_0Kernel.dot); the mins are summed as
         // dmin * min * sum(x over the sub-block).
+        MemorySegment row = data.asSlice(offset, (long) superBlocks * BLOCK_BYTES); // see Q8_0Kernel.dot
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         float mins = 0;
-        for (int b = 0; b < superBlocks; b++) {
-            long block = offset + (long) b * BLOCK_BYTES;
-            float d = Simd.half(data, block);
-            long lo = KQuants.scalesLo(data, block);
-            int hi = KQuants.scalesHi(data, block);
+        long block = 0;
+        for (int b = 0; b < superBlocks; b++, block += BLOCK_BYTES) {
+            float d = Simd.half(row, block);
+            long scales = KQuants.scales(KQuants.scalesLo(row, block), KQuants.scalesHi(row, block));
             for (int p = 0; p < 4; p++) {
-                FloatVector t = group(data, block, p, x, xOffset + b * QK_K + 64 * p,
-                        d * KQuants.scale(lo, hi, 2 * p), d * KQuants.scale(lo, hi, 2 * p + 1)).add(a1);
+                FloatVector t = group(row, block, p, x, xOffset + b * QK_K + 64 * p,
+                        d * KQuants.at(scales, 2 * p), d * KQuants.at(scales, 2 * p + 1), a1);
                 a1 = a0;
                 a0 = t;
             }
-            mins += KQuants.minTerm(data, block, xBlockSums, b * (QK_K / KQuants.SUB));
+            mins += KQuants.minTerm(row, block, xBlockSums, b * (QK_K / KQuants.SUB));
         }
         return Simd.sum(a0.add(a1)) - mins;
     }
 
     /**
-     * dLo * (low nibbles . x[xo ..+32)) + dHi * (high nibbles . x[xo+32 ..+32)) for group p (values 64p ..
-     * 64p+64) of the super-block at block.
+     * acc + dLo * (low nibbles . x[xo ..+32)) + dHi * (high nibbles . x[xo+32 ..+32)) for group p (values
+     * 64p .. 64p+64) of the super-block at block.
      */
-    private static FloatVector group(MemorySegment s, long block, int p, float[] x, int xo, float dLo, float dHi) {
+    private static FloatVector group(MemorySegment s, long block, int p, float[] x, int xo, float dLo, float dHi, FloatVector acc) {
         long qs = block + QS + 32 * p;
         FloatVector lo = FloatVector.zero(F), hi = lo;
         for (int j = 0; j < 32; j += L) {
             IntVector v = Simd.unsignedBytes(s, qs + j);
-            lo = Simd.toFloat(v.and(0xF)).fma(FloatVector.fromArray(F, x, xo + j), lo);
-            hi = Simd.toFloat(v.lanewise(VectorOperators.LSHR, 4)).fma(FloatVector.fromArray(F, x, xo + 32 + j), hi);
+            lo = Simd.toFloat(Q4_0Kernel.lowNibbles(v)).fma(FloatVector.fromArray(F, x, xo + j), lo);
+            hi = Simd.toFloat(Q4_0Kernel.highNibbles(v)).fma(FloatVector.fromArray(F, x, xo + 32 + j), hi);
         }
-        return lo.fma(FloatVector.broadcast(F, dLo), hi.mul(dHi));
+        return lo.fma(FloatVector.broadcast(F, dLo), hi.fma(FloatVector.broadcast(F, dHi), acc));
     }
 
     @Override
@@ -80,15 +79,16 @@ final class Q4_KKernel implements RowKernel {
             float d = Simd.half(data, offset), dmin = Simd.half(data, offset + 2);
             long lo = KQuants.scalesLo(data, offset);
             int hi = KQuants.scalesHi(data, offset);
+            long scales = KQuants.scales(lo, hi), mins = KQuants.mins(lo, hi);
             for (int p = 0; p < 4; p++) {
-                FloatVector dLo = FloatVector.broadcast(F, d * KQuants.scale(lo, hi, 2 * p));
-                FloatVector mLo = FloatVector.broadcast(F, -dmin * KQuants.min(lo, hi, 2 * p));
-                FloatVector dHi = FloatVector.broadcast(F, d * KQuants.scale(lo, hi, 2 * p + 1));
-                FloatVector mHi = FloatVector.broadcast(F, -dmin * KQuants.min(lo, hi, 2 * p + 1));
+                FloatVector dLo = FloatVector.broadcast(F, d * KQuants.at(scales, 2 * p));
+                FloatVector mLo = FloatVector.broadcast(F, -dmin * KQuants.at(mins, 2 * p));
+                FloatVector dHi = FloatVector.broadcast(F, d * KQuants.at(scales, 2 * p + 1));
+                FloatVector mHi = FloatVector.broadcast(F, -dmin * KQuants.at(mins, 2 * p + 1));
                 for (int j = 0; j < 32; j += L) {
                     IntVector v = Simd.unsignedBytes(data, offset + QS + 32 * p + j);
-                    Simd.toFloat(v.and(0xF)).fma(dLo, mLo).intoArray(out, outOffset + 64 * p + j);
-                    Simd.toFloat(v.lanewise(VectorOperators.LSHR, 4)).fma(dHi, mHi).intoArray(out, outOffset + 64 * p + 32 + j);
+                    Simd.toFloat(Q4_0Kernel.lowNibbles(v)).fma(dLo, mLo).intoArray(out, outOffset + 64 * p + j);
+                    Simd.toFloat(Q4_0Kernel.highNibbles(v)).fma(dHi, mHi).intoArray(out, outOffset + 64 * p + 32 + j);
                 }
             }
         }

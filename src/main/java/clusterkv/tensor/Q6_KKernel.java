@@ -32,31 +32,31 @@ final class Q6_KKernel implements RowKernel {
 
     @Override
     public float dot(MemorySegment data, long offset, float[] x, int xOffset, int n) {
-        FloatVector a = FloatVector.zero(F);
-        for (int b = 0; b < n / QK_K; b++) a = a.add(superBlock(data, offset + (long) b * BLOCK_BYTES, x, xOffset + b * QK_K));
-        return Simd.sum(a);
-    }
-
-    /** Lanes summing to the dot product of the super-block at block with x[xo ..+256). */
-    private static FloatVector superBlock(MemorySegment s, long block, float[] x, int xo) {
-        float d = Simd.half(s, block + D);
-        // One accumulator per quarter of each half: four independent FMA chains.
-        FloatVector q0 = FloatVector.zero(F), q1 = q0, q2 = q0, q3 = q0;
-        for (int h = 0; h < 2; h++) {
+        MemorySegment row = data.asSlice(offset, (long) n / QK_K * BLOCK_BYTES); // see Q8_0Kernel.dot
+        // Four accumulators, rotated so that consecutive FMAs go to different ones (independent chains)
+        // while the loop body holds a single call site: vector code is large in the JIT's intermediate
+        // form, and a body with four calls exceeds its inlining budget (the fourth call's vectors would
+        // then be boxed objects).
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int half = 0; half < n / 128; half++) {
+            long block = (long) (half >> 1) * BLOCK_BYTES, h = half & 1;
             long ql = block + 64 * h, qh = block + QH + 32 * h;
-            long scales = s.get(LONG_LE, block + SCALES + 8 * h);
-            int xb = xo + 128 * h;
+            float d = Simd.half(row, block + D);
+            long scales = row.get(LONG_LE, block + SCALES + 8 * h);
+            int xb = xOffset + 128 * half;
             for (int l = 0; l < 32; l += L) {
-                int is = l / 16;
-                IntVector a = Simd.unsignedBytes(s, ql + l), b = Simd.unsignedBytes(s, ql + 32 + l);
-                IntVector hb = Simd.unsignedBytes(s, qh + l);
-                q0 = term(a.and(0xF).or(hb.and(0x03).lanewise(VectorOperators.LSHL, 4)), d * scale(scales, is), x, xb + l, q0);
-                q1 = term(b.and(0xF).or(hb.and(0x0C).lanewise(VectorOperators.LSHL, 2)), d * scale(scales, is + 2), x, xb + 32 + l, q1);
-                q2 = term(a.lanewise(VectorOperators.LSHR, 4).or(hb.and(0x30)), d * scale(scales, is + 4), x, xb + 64 + l, q2);
-                q3 = term(b.lanewise(VectorOperators.LSHR, 4).or(hb.and(0xC0).lanewise(VectorOperators.LSHR, 2)), d * scale(scales, is + 6), x, xb + 96 + l, q3);
+                for (int k = 0; k < 4; k++) { // values 32k + l of the half: see the class comment
+                    IntVector low = Simd.unsignedBytes(row, ql + 32 * (k & 1) + l).lanewise(VectorOperators.LSHR, 4 * (k >> 1)).and(0xF);
+                    IntVector high = Simd.unsignedBytes(row, qh + l).lanewise(VectorOperators.LSHR, 2 * k).and(3);
+                    FloatVector t = term(low.or(high.lanewise(VectorOperators.LSHL, 4)), d * scale(scales, l / 16 + 2 * k), x, xb + 32 * k + l, a3);
+                    a3 = a2;
+                    a2 = a1;
+                    a1 = a0;
+                    a0 = t;
+                }
             }
         }
-        return q0.add(q1).add(q2.add(q3));
+        return Simd.sum(a0.add(a1).add(a2.add(a3)));
     }
 
     /** acc + scale * (code - 32) * x[xo ..+L) for L 6-bit codes. */

@@ -22,11 +22,17 @@ final class Q8_0Kernel implements RowKernel {
 
     @Override
     public float dot(MemorySegment data, long offset, float[] x, int xOffset, int n) {
-        // Two accumulators, alternating blocks (the swap keeps one call site, so the JIT inlines it once):
-        // with one, every block's FMA would wait for the previous block's.
+        // The row as its own segment, indexed from 0 by a running offset: the bounds checks and address
+        // arithmetic the JIT emits per access are then cheapest.
+        // Two accumulators, alternating blocks: with one, every block's FMA would wait for the previous
+        // block's. They swap rather than being written out twice so that the loop has a single call site:
+        // vector code is large in the JIT's intermediate form, and a second copy can exceed its inlining
+        // budget, after which the vectors become boxed objects (many times slower).
+        MemorySegment row = data.asSlice(offset, (long) n / QK * BLOCK_BYTES);
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
-        for (int b = 0; b < n / QK; b++) {
-            FloatVector t = scaled(data, offset + (long) b * BLOCK_BYTES, x, xOffset + b * QK, a1);
+        long block = 0;
+        for (int b = 0; b < n / QK; b++, block += BLOCK_BYTES) {
+            FloatVector t = scaled(row, block, x, xOffset + b * QK, a1);
             a1 = a0;
             a0 = t;
         }

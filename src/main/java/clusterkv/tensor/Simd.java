@@ -19,6 +19,12 @@ import java.nio.ByteOrder;
  * widened to L ints. The quant blocks hold 16 or 32 values per scale, so L must divide 16; we use the
  * preferred float shape when it has 8 or 16 lanes (AVX2, AVX-512) and fall back to 256 bits otherwise
  * (correct everywhere, fast where the hardware has that shape).
+ *
+ * <p>Two JIT constraints shape all kernels (C2, JDK 25): a vector stays in registers only if every method
+ * handling it is inlined, so hot loops call a single small helper per step rather than several copies (a
+ * method body that grows too large in the JIT's intermediate form stops being inlined into, and its
+ * vectors turn into heap objects, ten times slower or worse); and MemorySegment accesses are cheapest
+ * on a slice indexed from 0 by a running offset.
  */
 final class Simd {
 
@@ -28,7 +34,7 @@ final class Simd {
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     /** L bytes: the source of one float vector of 8-bit codes. */
     static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
-    /** L shorts: the source of one float vector of 16-bit floats. */
+    /** L shorts: the source of one float vector of bfloat16s or fp16s. */
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
 
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -47,10 +53,6 @@ final class Simd {
     /** The IEEE half-precision float at {@code offset} (ggml_half: a little-endian fp16). */
     static float half(MemorySegment s, long offset) {
         return Float.float16ToFloat(s.get(SHORT_LE, offset));
-    }
-
-    static int u8(MemorySegment s, long offset) {
-        return s.get(ValueLayout.JAVA_BYTE, offset) & 0xFF;
     }
 
     /** L bytes at offset, zero-extended to ints (the codes of the 4/5/6-bit formats are unsigned bit fields). */
@@ -79,18 +81,17 @@ final class Simd {
     }
 
     /**
-     * L IEEE half floats at offset. The Vector API has no fp16 conversion, so this is the classic
-     * bit-level one: move exponent and mantissa into float position and rescale by 2^112, which turns the
-     * 5-bit exponent bias (15) into the 8-bit one (127) and makes fp16 subnormals come out exact;
-     * infinities and NaNs (exponent all ones) get the float exponent all ones instead.
+     * L IEEE half floats at offset, without float arithmetic on subnormals (a multiply with a subnormal
+     * operand takes a slow microcode path on x86): normal halves move their bits into place and rebias the
+     * exponent (+112), zero and subnormal halves (m * 2^-24) go through an int conversion and a multiply of
+     * normal numbers, infinities and NaNs get the float exponent all ones.
      */
-    static FloatVector f16(MemorySegment s, long offset) {
+    static FloatVector halfs(MemorySegment s, long offset) {
         IntVector h = (IntVector) ShortVector.fromMemorySegment(S, s, offset, LE).convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-        IntVector magnitude = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
-        FloatVector finite = magnitude.reinterpretAsFloats().mul(0x1p112f);
-        IntVector bits = finite.reinterpretAsInts()
-                .blend(magnitude.or(0x7F800000), h.and(0x7C00).compare(VectorOperators.EQ, 0x7C00));
-        return bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+        IntVector m = h.and(0x7FFF), shifted = m.lanewise(VectorOperators.LSHL, 13);
+        IntVector bits = shifted.add(0x38000000).blend(shifted.or(0x7F800000), m.compare(VectorOperators.GE, 0x7C00));
+        FloatVector v = bits.reinterpretAsFloats().blend(toFloat(m).mul(0x1p-24f), m.compare(VectorOperators.LT, 0x400).cast(F));
+        return v.reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
     }
 
     /**

@@ -13,11 +13,16 @@ public final class VectorMath {
 
     public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
         int i = 0;
-        FloatVector acc = FloatVector.zero(F);
+        // Two accumulators: with one, each FMA would wait for the previous one's result.
+        FloatVector acc = FloatVector.zero(F), acc2 = acc;
+        for (int upper = n - 2 * F.length(); i <= upper; i += 2 * F.length()) {
+            acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
+            acc2 = FloatVector.fromArray(F, a, aOff + i + F.length()).fma(FloatVector.fromArray(F, b, bOff + i + F.length()), acc2);
+        }
         for (int upper = F.loopBound(n); i < upper; i += F.length()) {
             acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = acc.add(acc2).reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) sum += a[aOff + i] * b[bOff + i];
         return sum;
     }

@@ -18,6 +18,13 @@ public final class WeightMatrix {
     public final MemorySegment data;
     private final long rowBytes;
     private final RowKernel kernel;
+    private final int chunkRows;
+    /**
+     * The decode layout of Q8_0 and Q4_0 matrices (see PackedRows), built by the first matvec: a second copy
+     * of the matrix, for faster decode. {@code -Dclusterkv.tensor.pack=false} turns it off to save memory.
+     */
+    private volatile PackedRows packed;
+    private static final boolean PACK = !"false".equals(System.getProperty("clusterkv.tensor.pack"));
 
     public WeightMatrix(String name, GGMLType type, int rows, int cols, MemorySegment data) {
         this.name = name;
@@ -31,6 +38,7 @@ public final class WeightMatrix {
                     + type + " block size " + type.blockSize);
         }
         this.rowBytes = type.byteSize(cols);
+        this.chunkRows = (int) Math.max(1, Math.min(256, CHUNK_BYTES / Math.max(1, rowBytes)));
     }
 
     public static WeightMatrix of(GGUFTensor t) {
@@ -55,17 +63,36 @@ public final class WeightMatrix {
     }
 
     /**
-     * out[r] = row r . x, for all rows (decode: one token). Rows go to the threads in chunks of
-     * {@link #MATVEC_CHUNK}; the kernel computes several rows per pass over x.
+     * out[r] = row r . x, for all rows (decode: one token). Memory-bound: the threads stream the matrix in
+     * ranges of rows of about {@link #CHUNK_BYTES} each.
      */
     public void matvec(float[] x, float[] out) {
         float[] sums = kernel.usesBlockSums() ? RowKernel.blockSums(x, 0, cols) : null;
-        Parallel.forRange(rows, MATVEC_CHUNK, (r0, r1) ->
-                kernel.dotRows(data, r0 * rowBytes, rowBytes, r1 - r0, x, 0, sums, cols, out, r0));
+        PackedRows p = packed();
+        if (p != null) {
+            Parallel.forRange(rows, chunkRows, (r0, r1) -> p.dotRows(r0, r1, x, sums, out));
+        } else {
+            Parallel.forRange(rows, chunkRows, (r0, r1) ->
+                    kernel.dotRows(data, r0 * rowBytes, rowBytes, r1 - r0, x, 0, sums, cols, out, r0));
+        }
     }
 
-    /** Rows per parallel task of matvec: a multiple of the kernels' 4-row step, tens of KB of weights. */
-    static final int MATVEC_CHUNK = 16;
+    private PackedRows packed() {
+        PackedRows p = packed;
+        if (p == null && PACK && (type == GGMLType.Q8_0 || type == GGMLType.Q4_0)) {
+            synchronized (this) {
+                p = packed;
+                if (p == null) packed = p = PackedRows.of(type, data, rowBytes, rows, cols);
+            }
+        }
+        return p;
+    }
+
+    /**
+     * Bytes of weights per parallel task of matvec and small matmuls: long enough sequential runs for the
+     * prefetchers and little per-task overhead, small enough that two threads balance on small matrices.
+     */
+    static final long CHUNK_BYTES = 64 << 10;
 
     /** Below this many tokens matmul runs the decode kernels per token (see {@link #matmul}). */
     static final int MIN_GEMM_TOKENS = 4;
@@ -78,14 +105,14 @@ public final class WeightMatrix {
      */
     public void matmul(float[] x, int n, float[] y) {
         if (n >= MIN_GEMM_TOKENS) {
-            Gemm.matmul(kernel, data, rowBytes, rows, cols, x, n, y);
+            Gemm.matmul(kernel, type, data, rowBytes, rows, cols, x, n, y);
             return;
         }
         float[][] sums = new float[n][];
         if (kernel.usesBlockSums()) {
             for (int t = 0; t < n; t++) sums[t] = RowKernel.blockSums(x, t * cols, cols);
         }
-        Parallel.forRange(rows, MATVEC_CHUNK, (r0, r1) -> {
+        Parallel.forRange(rows, chunkRows, (r0, r1) -> { // the chunk stays in cache across the tokens
             for (int t = 0; t < n; t++) {
                 kernel.dotRows(data, r0 * rowBytes, rowBytes, r1 - r0, x, t * cols, sums[t], cols, y, t * rows + r0);
             }

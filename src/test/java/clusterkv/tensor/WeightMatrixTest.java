@@ -14,8 +14,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class WeightMatrixTest {
 
     private static final String ALL = "F32|F16|BF16|Q8_0|Q4_0|Q4_1|Q4_K|Q5_K|Q6_K";
-    /** Row counts around the 16-row matvec chunks, 4-row kernel steps and 12-row gemm panels. */
-    private static final int[] ROWS = {1, 3, 13, 37, 101};
+    /**
+     * Row counts around the 12-row gemm tiles and 48-row groups, and above matvec's 256-row maximum chunk
+     * (so that two threads share the rows).
+     */
+    private static final int[] ROWS = {1, 3, 13, 37, 101, 601};
 
     @AfterAll
     static void restoreThreads() {

@@ -3,6 +3,7 @@ package clusterkv.tensor.bench;
 import clusterkv.gguf.GGMLType;
 import clusterkv.tensor.MemoryBandwidth;
 import clusterkv.tensor.Parallel;
+import clusterkv.tensor.RowKernel;
 import clusterkv.tensor.WeightMatrix;
 
 import java.lang.foreign.Arena;
@@ -47,6 +48,9 @@ public final class KernelBench {
         if (what.equals("decode") || what.equals("all")) {
             for (GGMLType type : types) decode(type);
         }
+        if (what.equals("crossover")) {
+            for (GGMLType type : types) crossover(type);
+        }
         if (what.equals("matmul") || what.equals("all")) {
             for (GGMLType type : types) matmul(type);
         }
@@ -56,15 +60,64 @@ public final class KernelBench {
         return MemoryBandwidth.measureReadGBps();
     }
 
-    /** Cost of one parallel job of two trivial ranges, the fixed overhead paid by every matvec. */
+    /** CPU time of this process so far, in ns (all threads). */
+    static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
+    /** The share of the compute threads' cores this process got over a wall-clock interval (1.0 = all of them). */
+    static double cpuShare(long cpuNanos, long wallNanos) {
+        return (double) cpuNanos / wallNanos / Parallel.threads();
+    }
+
+    /** fp32 FMA throughput of the compute threads on register-only work, in GFLOP/s (best of a few runs). */
+    static double fmaPeak() {
+        double best = 0;
+        int threads = Parallel.threads();
+        for (int rep = 0; rep < 5; rep++) {
+            long iters = 20_000_000;
+            float[] sink = new float[threads];
+            long t0 = System.nanoTime();
+            Parallel.forRange(threads, 1, (a, b) -> sink[a] = fmaChains(iters));
+            double s = (System.nanoTime() - t0) * 1e-9;
+            best = Math.max(best, threads * iters * 12.0 * 2 * jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length() / s / 1e9);
+        }
+        return best;
+    }
+
+    /** 12 independent FMA chains: enough to cover FMA latency on two FMA ports. */
+    static float fmaChains(long iters) {
+        var F = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
+        var a0 = jdk.incubator.vector.FloatVector.broadcast(F, 1f);
+        var a1 = a0; var a2 = a0; var a3 = a0; var a4 = a0; var a5 = a0; var a6 = a0; var a7 = a0; var a8 = a0; var a9 = a0; var a10 = a0; var a11 = a0;
+        var m = jdk.incubator.vector.FloatVector.broadcast(F, 0.9999f);
+        var c = jdk.incubator.vector.FloatVector.broadcast(F, 0.0001f);
+        for (long i = 0; i < iters; i++) {
+            a0 = a0.fma(m, c); a1 = a1.fma(m, c); a2 = a2.fma(m, c); a3 = a3.fma(m, c); a4 = a4.fma(m, c); a5 = a5.fma(m, c);
+            a6 = a6.fma(m, c); a7 = a7.fma(m, c); a8 = a8.fma(m, c); a9 = a9.fma(m, c); a10 = a10.fma(m, c); a11 = a11.fma(m, c);
+        }
+        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11)
+                .reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+    }
+
+    /**
+     * Cost of one parallel job of two trivial ranges, the fixed overhead paid by every matvec; compared with
+     * the ForkJoin parallel stream the engine used before.
+     */
     static void dispatch() {
         float[] sink = new float[2];
+        java.util.concurrent.ForkJoinPool fj = new java.util.concurrent.ForkJoinPool(Parallel.threads());
         for (int rep = 0; rep < 3; rep++) {
-            int calls = 200_000;
+            int calls = 100_000;
             long t0 = System.nanoTime();
             for (int i = 0; i < calls; i++) Parallel.forRange(2, 1, (a, b) -> sink[a] += 1);
-            System.out.printf("dispatch: %.2f us per forRange of 2 ranges%n", (System.nanoTime() - t0) / 1e3 / calls);
+            long t1 = System.nanoTime();
+            for (int i = 0; i < calls; i++) fj.submit(() -> java.util.stream.IntStream.range(0, 2).parallel().forEach(a -> sink[a] += 1)).join();
+            long t2 = System.nanoTime();
+            System.out.printf("dispatch of 2 ranges: Parallel %.2f us, ForkJoin parallel stream %.2f us%n",
+                    (t1 - t0) / 1e3 / calls, (t2 - t1) / 1e3 / calls);
         }
+        fj.shutdown();
     }
 
     static void matvec(GGMLType type) {
@@ -97,7 +150,8 @@ public final class KernelBench {
 
     /**
      * One thread's matvec on a matrix that fits in its L2 cache: the kernel's compute speed, free of DRAM
-     * (and, as a best-of-many, mostly free of other processes on the machine).
+     * (and, as a best-of-many, mostly free of other processes on the machine). Alternates WeightMatrix.matvec
+     * (which uses the packed decode layout for Q8_0/Q4_0) with the ggml-layout RowKernel.dotRows.
      */
     static void cached(GGMLType type) {
         int rows = 256, cols = 2048;
@@ -105,15 +159,24 @@ public final class KernelBench {
         Parallel.setThreads(1);
         try (Arena arena = Arena.ofShared()) {
             WeightMatrix m = random(arena, type, rows, cols, 1);
+            RowKernel k = m.kernel();
             float[] x = gaussian(cols, 1), out = new float[rows];
-            double best = Double.MAX_VALUE;
+            long rowBytes = type.byteSize(cols);
+            double bestMatvec = Double.MAX_VALUE, bestKernel = Double.MAX_VALUE;
             for (int i = 0; i < 20000; i++) {
                 long t0 = System.nanoTime();
                 m.matvec(x, out);
-                if (i > 5000) best = Math.min(best, (System.nanoTime() - t0) * 1e-9);
+                long t1 = System.nanoTime();
+                float[] sums = k.usesBlockSums() ? RowKernel.blockSums(x, 0, cols) : null;
+                k.dotRows(m.data, 0, rowBytes, rows, x, 0, sums, cols, out, 0);
+                long t2 = System.nanoTime();
+                if (i > 5000) {
+                    bestMatvec = Math.min(bestMatvec, (t1 - t0) * 1e-9);
+                    bestKernel = Math.min(bestKernel, (t2 - t1) * 1e-9);
+                }
             }
-            System.out.printf("%s matvec from L2, 1 thread: %.1f GB/s of weights, %.2f Gweights/s%n",
-                    type, m.byteSize() / best / 1e9, (double) rows * cols / best / 1e9);
+            System.out.printf("%-5s from L2, 1 thread: matvec %5.1f GB/s (%5.2f Gweights/s), ggml-layout kernel %5.1f GB/s%n",
+                    type, m.byteSize() / bestMatvec / 1e9, (double) rows * cols / bestMatvec / 1e9, m.byteSize() / bestKernel / 1e9);
         } finally {
             Parallel.setThreads(threads);
         }
@@ -140,22 +203,29 @@ public final class KernelBench {
             double bw = bandwidth();
             double best = Double.MAX_VALUE;
             List<Double> all = new ArrayList<>();
+            long cpu = 0, wall = 0;
             for (int step = 0; step < 40; step++) {
-                long t0 = System.nanoTime();
+                long c0 = cpuNanos(), t0 = System.nanoTime();
                 for (WeightMatrix m : ms) m.matvec(xh, out);
-                double s = (System.nanoTime() - t0) * 1e-9;
-                if (step >= 10) all.add(s);
+                long t1 = System.nanoTime();
+                double s = (t1 - t0) * 1e-9;
+                if (step >= 10) {
+                    all.add(s);
+                    cpu += cpuNanos() - c0;
+                    wall += t1 - t0;
+                }
                 best = Math.min(best, s);
             }
             all.sort(null);
             double median = all.get(all.size() / 2);
-            System.out.printf("%n%s decode step (1B-shaped, %d matvecs, %.0f MB): median %.1f ms = %.1f tok/s, %.1f GB/s (%.0f%% of %.1f GB/s); best %.1f ms%n",
-                    type, ms.size(), bytes / 1e6, median * 1e3, 1 / median, bytes / median / 1e9, 100 * bytes / median / 1e9 / bw, bw, best * 1e3);
+            System.out.printf("%n%s decode step (1B-shaped, %d matvecs, %.0f MB): median %.1f ms = %.1f tok/s, %.1f GB/s (%.0f%% of %.1f GB/s); best %.1f ms = %.1f GB/s; CPU share %.2f%n",
+                    type, ms.size(), bytes / 1e6, median * 1e3, 1 / median, bytes / median / 1e9, 100 * bytes / median / 1e9 / bw, bw,
+                    best * 1e3, bytes / best / 1e9, cpuShare(cpu, wall));
         }
     }
 
     static void matmul(GGMLType type) {
-        System.out.printf("%n%s matmul%n", type);
+        System.out.printf("%n%s matmul (fp32 FMA peak of the compute threads, measured now: %.1f GFLOP/s)%n", type, fmaPeak());
         int[][] shapes = {{2048, 2048}, {8192, 2048}, {2048, 8192}};
         for (int[] shape : shapes) {
             int rows = shape[0], cols = shape[1];
@@ -174,6 +244,33 @@ public final class KernelBench {
                     }
                     System.out.printf("  %5d x %-5d n=%-4d %6.1f GFLOP/s  (%.2f ms)%n", rows, cols, n, flops / best / 1e9, best * 1e3);
                 }
+            }
+        }
+    }
+
+    /** matmul of n tokens against n matvecs (the per-token path of small matmuls), for small n. */
+    static void crossover(GGMLType type) {
+        int rows = 2048, cols = 2048;
+        try (Arena arena = Arena.ofShared()) {
+            WeightMatrix m = random(arena, type, rows, cols, 7);
+            for (int n = 1; n <= 12; n++) {
+                float[] x = gaussian(n * cols, 3), y = new float[n * rows], xt = new float[cols], yt = new float[rows];
+                double bestMatmul = Double.MAX_VALUE, bestMatvecs = Double.MAX_VALUE;
+                for (int i = 0; i < 300; i++) {
+                    long t0 = System.nanoTime();
+                    m.matmul(x, n, y);
+                    long t1 = System.nanoTime();
+                    for (int t = 0; t < n; t++) {
+                        System.arraycopy(x, t * cols, xt, 0, cols);
+                        m.matvec(xt, yt);
+                    }
+                    long t2 = System.nanoTime();
+                    if (i > 50) {
+                        bestMatmul = Math.min(bestMatmul, t1 - t0);
+                        bestMatvecs = Math.min(bestMatvecs, t2 - t1);
+                    }
+                }
+                System.out.printf("%s n=%-2d matmul %.3f ms, n matvecs %.3f ms%n", type, n, bestMatmul / 1e6, bestMatvecs / 1e6);
             }
         }
     }
