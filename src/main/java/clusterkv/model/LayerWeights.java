@@ -9,4 +9,10 @@ public record LayerWeights(
         float[] bq, float[] bk, float[] bv,
         float[] qNorm, float[] kNorm,
         float[] ffnNorm,
-        WeightMatrix wGate, WeightMatrix wUp, WeightMatrix wDown) {}
+        WeightMatrix wGate, WeightMatrix wUp, WeightMatrix wDown) {
+
+    /** The block's matrices: what one decode step reads from it. */
+    public java.util.List<WeightMatrix> matrices() {
+        return java.util.List.of(wq, wk, wv, wo, wGate, wUp, wDown);
+    }
+}

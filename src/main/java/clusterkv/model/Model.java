@@ -1,6 +1,7 @@
 package clusterkv.model;
 
 import clusterkv.gguf.GGUFFile;
+import clusterkv.tensor.WeightMatrix;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -38,8 +39,7 @@ public final class Model implements AutoCloseable {
     public long weightBytesPerToken() {
         long total = 0;
         for (LayerWeights l : weights.layers()) {
-            total += l.wq().byteSize() + l.wk().byteSize() + l.wv().byteSize() + l.wo().byteSize()
-                    + l.wGate().byteSize() + l.wUp().byteSize() + l.wDown().byteSize();
+            for (WeightMatrix m : l.matrices()) total += m.byteSize();
         }
         total += weights.output().byteSize();
         if (weights.output() != weights.tokenEmbedding()) total += weights.tokenEmbedding().byteSize() / config.vocabSize();
@@ -48,6 +48,9 @@ public final class Model implements AutoCloseable {
 
     @Override
     public void close() {
+        for (LayerWeights l : weights.layers()) l.matrices().forEach(WeightMatrix::close);
+        weights.output().close();
+        weights.tokenEmbedding().close();
         file.close();
     }
 }

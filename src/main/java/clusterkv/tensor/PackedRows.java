@@ -24,6 +24,8 @@ import static clusterkv.tensor.Simd.SHORT_LE;
  */
 abstract class PackedRows {
     final MemorySegment packed;
+    /** Owns the packed copy, so that closing the model frees it at once rather than at some GC. */
+    private final Arena arena;
     final long rowStride;
     final int cols;
     final int blocks;
@@ -47,7 +49,8 @@ abstract class PackedRows {
         this.blocks = cols / 32;
         this.scales = (long) blocks * codeBytes;
         this.rowStride = (scales + 2L * paddedBlocks() + 63) & -64L; // zero scales pad to whole vectors
-        this.packed = Arena.ofAuto().allocate(rowStride * rows, 64);
+        this.arena = Arena.ofShared();
+        this.packed = arena.allocate(rowStride * rows, 64);
         VectorSpecies<Byte> codeVector = codeBytes == 32 ? ByteVector.SPECIES_256 : ByteVector.SPECIES_128;
         Parallel.forRange(rows, 64, (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
@@ -75,6 +78,10 @@ abstract class PackedRows {
 
     private int paddedBlocks() {
         return (blocks + Simd.L - 1) / Simd.L * Simd.L;
+    }
+
+    void close() {
+        arena.close();
     }
 
     /** The scales of packed row r as floats, L at a time. */

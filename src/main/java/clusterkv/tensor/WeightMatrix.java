@@ -77,6 +77,14 @@ public final class WeightMatrix {
         }
     }
 
+    /** Frees the packed decode copy, if one was made; the matrix must not be used afterwards. */
+    public synchronized void close() {
+        if (packed != null) {
+            packed.close();
+            packed = null;
+        }
+    }
+
     private PackedRows packed() {
         PackedRows p = packed;
         if (p == null && PACK && (type == GGMLType.Q8_0 || type == GGMLType.Q4_0)) {
