@@ -18,7 +18,8 @@ final class Q4_0Packed extends PackedRows {
 
     @Override
     void dotRows(int start, int end, float[] x, float[] xBlockSums, float[] out) {
-        for (int r = start; r < end; r++) out[r] = row(packed.asSlice(r * rowStride, scales), decodeScales(r), x, xBlockSums, blocks);
+        float[] d = scaleBuffer();
+        for (int r = start; r < end; r++) out[r] = row(packed.asSlice(r * rowStride, scales), decodeScales(r, d), x, xBlockSums, blocks);
     }
 
     private static float row(MemorySegment row, float[] d, float[] x, float[] xBlockSums, int blocks) {
