@@ -1,0 +1,19 @@
+package clusterkv.eval;
+
+/** How generated text is scored. */
+public final class Scoring {
+
+    private Scoring() {}
+
+    /** 1 when the first run of digits in the generated text is exactly the expected number, else 0. */
+    public static double exactDigits(String generated, String expected) {
+        int i = 0;
+        while (i < generated.length() && !Character.isDigit(generated.charAt(i))) {
+            if (!Character.isWhitespace(generated.charAt(i))) return 0; // the answer must come first
+            i++;
+        }
+        int j = i;
+        while (j < generated.length() && Character.isDigit(generated.charAt(j))) j++;
+        return generated.substring(i, j).equals(expected) ? 1 : 0;
+    }
+}

@@ -1,0 +1,92 @@
+package clusterkv.eval;
+
+import clusterkv.gguf.GGUFFile;
+import clusterkv.tokenizer.Tokenizer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The retrieval generators: deterministic under a seed, exact lengths, needles where asked, and scoring. */
+class RetrievalTasksTest {
+
+    private static Tokenizer tok;
+    private static String corpus;
+
+    @BeforeAll
+    static void load() throws Exception {
+        try (GGUFFile f = GGUFFile.open(Path.of("../shared/models/ckv-tiny-2k.gguf"))) {
+            tok = Tokenizer.fromMetadata(f.metadata());
+        }
+        corpus = Files.readString(Path.of("../shared/corpus/war_and_peace.txt")).substring(0, 400_000);
+    }
+
+    @ParameterizedTest
+    @ValueSource(doubles = {0, 0.25, 0.5, 0.75, 1})
+    void passkeyNeedleSitsAtTheRequestedDepth(double depth) {
+        RetrievalCase c = PasskeyTask.generate(tok, 1024, depth, 7);
+        assertTrue(c.tokens().length <= 1024 - 5, "room for the answer: " + c.tokens().length);
+        assertTrue(c.tokens().length > 900, "the context is filled: " + c.tokens().length);
+        assertEquals(tok.bos(), c.tokens()[0]);
+        assertEquals(depth, c.depth(), 0.02, "placed depth");
+        String needle = tok.decode(Arrays.copyOfRange(c.tokens(), c.needleStart(), c.needleStart() + 40));
+        assertTrue(needle.strip().startsWith("The pass key is " + c.answer() + "."), needle);
+        assertTrue(tok.decode(c.tokens()).endsWith("What is the pass key? The pass key is"));
+        assertEquals(1, count(tok.decode(c.tokens()), "The pass key is " + c.answer()), "one needle");
+    }
+
+    @Test
+    void generatorsAreDeterministicUnderASeed() {
+        assertArrayEquals(PasskeyTask.generate(tok, 512, 0.3, 11).tokens(), PasskeyTask.generate(tok, 512, 0.3, 11).tokens());
+        assertNotEquals(PasskeyTask.generate(tok, 512, 0.3, 11).answer(), PasskeyTask.generate(tok, 512, 0.3, 12).answer());
+        assertArrayEquals(FactsTask.generate(tok, corpus, 2048, 3, 5).tokens(), FactsTask.generate(tok, corpus, 2048, 3, 5).tokens());
+        assertFalse(Arrays.equals(FactsTask.generate(tok, corpus, 2048, 3, 5).tokens(), FactsTask.generate(tok, corpus, 2048, 3, 6).tokens()));
+    }
+
+    @Test
+    void factsHideEachNumberOnceAndAskForOneOfThem() {
+        for (long seed = 0; seed < 5; seed++) {
+            RetrievalCase c = FactsTask.generate(tok, corpus, 2048, 3, seed);
+            assertTrue(c.tokens().length <= 2048 - 5 && c.tokens().length > 1800, "length " + c.tokens().length);
+            String text = tok.decode(c.tokens());
+            Matcher m = Pattern.compile("The secret number of (\\w+) is$").matcher(text);
+            assertTrue(m.find(), "ends with the query: ..." + text.substring(text.length() - 60));
+            String name = m.group(1);
+            assertEquals(1, count(text, "The secret number of " + name + " is " + c.answer() + "."), "the asked fact, once");
+            assertEquals(4, count(text, "The secret number of "), "three facts and the query");
+            String atNeedle = tok.decode(Arrays.copyOfRange(c.tokens(), c.needleStart(), c.needleStart() + 40));
+            assertTrue(atNeedle.strip().startsWith("The secret number of " + name), atNeedle);
+        }
+    }
+
+    @Test
+    void badArgumentsAreRejected() {
+        assertThrows(IllegalArgumentException.class, () -> PasskeyTask.generate(tok, 1024, 1.5, 1));
+        assertThrows(IllegalArgumentException.class, () -> PasskeyTask.generate(tok, 20, 0.5, 1));
+        assertThrows(IllegalArgumentException.class, () -> FactsTask.generate(tok, corpus, 1024, 0, 1));
+    }
+
+    @Test
+    void exactDigitsScoring() {
+        assertEquals(1, Scoring.exactDigits(" 12345. Remember", "12345"));
+        assertEquals(1, Scoring.exactDigits("12345", "12345"));
+        assertEquals(0, Scoring.exactDigits(" 123456", "12345"), "extra digits");
+        assertEquals(0, Scoring.exactDigits(" 1234", "12345"));
+        assertEquals(0, Scoring.exactDigits(" is 12345", "12345"), "the number must come first");
+        assertEquals(0, Scoring.exactDigits("", "12345"));
+    }
+
+    private static int count(String s, String part) {
+        int n = 0;
+        for (int i = s.indexOf(part); i >= 0; i = s.indexOf(part, i + 1)) n++;
+        return n;
+    }
+}
