@@ -10,6 +10,7 @@ public final class Sampler {
 
     private final SamplingParams params;
     private final Random random;
+    private final TopK topK = new TopK();
 
     public Sampler(SamplingParams params) {
         this.params = params;
@@ -20,7 +21,7 @@ public final class Sampler {
     public int sample(float[] logits, int[] history, int historyLength) {
         applyRepeatPenalty(logits, history, historyLength);
         if (params.greedy()) return argmax(logits);
-        int[] order = TopK.indicesDescending(logits, params.topK() > 0 ? params.topK() : logits.length);
+        int[] order = topK.indicesDescending(logits, params.topK() > 0 ? params.topK() : logits.length);
         int keep = order.length;
         // probabilities of the kept candidates at temperature 1, for top-p and min-p
         double[] p = softmax(logits, order, keep, 1f);

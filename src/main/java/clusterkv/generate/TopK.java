@@ -2,15 +2,19 @@ package clusterkv.generate;
 
 import java.util.Arrays;
 
-/** Indices of the largest values, largest first, without boxing (a vocabulary can hold 150k entries). */
+/**
+ * Indices of the largest values, largest first, without boxing (a vocabulary can hold 150k entries).
+ * One instance per sampler: the vocabulary-sized work array is reused from token to token.
+ */
 final class TopK {
 
-    private TopK() {}
+    private long[] keyed = new long[0];
 
-    static int[] indicesDescending(float[] values, int k) {
+    int[] indicesDescending(float[] values, int k) {
         int n = values.length;
         k = Math.min(k, n);
-        long[] keyed = new long[n];
+        if (keyed.length != n) keyed = new long[n];
+        long[] keyed = this.keyed;
         for (int i = 0; i < n; i++) keyed[i] = ((long) sortableBits(values[i]) << 32) | i;
         if (k < n / 8) {
             // partial: keep a running threshold with a min-heap of size k

@@ -17,6 +17,27 @@ public final class CausalAttention {
 
     private CausalAttention() {}
 
+    /** Per-thread tile and softmax-state buffers, so that a decode step allocates nothing. */
+    private static final class Scratch {
+        float[] max = new float[0], sum = new float[0], acc = new float[0], keys = new float[0], values = new float[0];
+        final float[] scores = new float[KEY_TILE];
+
+        Scratch ensure(int rows, int d) {
+            if (max.length < rows || acc.length < rows * d) {
+                max = new float[rows];
+                sum = new float[rows];
+                acc = new float[rows * d];
+            }
+            if (keys.length < KEY_TILE * d) {
+                keys = new float[KEY_TILE * d];
+                values = new float[KEY_TILE * d];
+            }
+            return this;
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
     /**
      * out[t] = softmax(q[t] K^T / sqrt(d)) V over positions [0, p0 + t], for t in [0, n).
      * q and out are [n][heads * headDim]; the keys and values of positions up to p0 + n - 1 are in the cache.
@@ -47,13 +68,11 @@ public final class CausalAttention {
         int queryDim = heads * d;
         float scale = (float) (1.0 / Math.sqrt(d));
         int rows = (t1 - t0) * group;
-        float[] max = new float[rows];
-        float[] sum = new float[rows];
-        float[] acc = new float[rows * d];
-        float[] keys = new float[KEY_TILE * d];
-        float[] values = new float[KEY_TILE * d];
-        float[] scores = new float[KEY_TILE];
-        Arrays.fill(max, Float.NEGATIVE_INFINITY);
+        Scratch s = SCRATCH.get().ensure(rows, d);
+        float[] max = s.max, sum = s.sum, acc = s.acc, keys = s.keys, values = s.values, scores = s.scores;
+        Arrays.fill(max, 0, rows, Float.NEGATIVE_INFINITY);
+        Arrays.fill(sum, 0, rows, 0f);
+        Arrays.fill(acc, 0, rows * d, 0f);
         int lastPosition = p0 + t1 - 1;
         for (int j0 = 0; j0 <= lastPosition; j0 += KEY_TILE) {
             int tile = Math.min(KEY_TILE, lastPosition + 1 - j0);

@@ -1,5 +1,6 @@
 package clusterkv.kv;
 
+import clusterkv.tensor.VectorMath;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -32,7 +33,7 @@ final class OnlineSoftmax {
         }
         sum[row] += expInPlace(scores, count, newMax);
         for (int j = 0; j < count; j++) {
-            axpy(scores[j], values, j * d, acc, row * d, d);
+            VectorMath.axpy(scores[j], values, j * d, acc, row * d, d);
         }
     }
 
@@ -64,10 +65,6 @@ final class OnlineSoftmax {
 
     private static void scale(float[] v, int off, int n, float factor) {
         for (int i = 0; i < n; i++) v[off + i] *= factor;
-    }
-
-    private static void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n) {
-        clusterkv.tensor.VectorMath.axpy(a, x, xOff, y, yOff, n);
     }
 
     /** Writes acc[row] / sum[row] into out[outOffset ..]. */

@@ -22,6 +22,11 @@ record LlamaCppReference(String name, String prompt, int[] tokens, int nPrompt, 
         return out;
     }
 
+    /** A file holding a single case (as dump-logits writes it). */
+    static LlamaCppReference loadOne(Path json) throws IOException {
+        return of(new ObjectMapper().readTree(json.toFile()), json.getParent());
+    }
+
     private static LlamaCppReference of(JsonNode c, Path dir) throws IOException {
         int[] tokens = new int[c.get("tokens").size()];
         for (int i = 0; i < tokens.length; i++) tokens[i] = c.get("tokens").get(i).asInt();
@@ -35,6 +40,6 @@ record LlamaCppReference(String name, String prompt, int[] tokens, int nPrompt, 
         float[][] logits = new float[rows][nVocab];
         var fb = bb.asFloatBuffer();
         for (float[] row : logits) fb.get(row);
-        return new LlamaCppReference(c.get("name").asText(), c.path("prompt").asText(""), tokens, nPrompt, nGenerated, nVocab, logits);
+        return new LlamaCppReference(c.path("name").asText(""), c.path("prompt").asText(""), tokens, nPrompt, nGenerated, nVocab, logits);
     }
 }

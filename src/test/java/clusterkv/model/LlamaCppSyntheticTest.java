@@ -365,23 +365,13 @@ class LlamaCppSyntheticTest {
         /** The logits of {@code <name>.json}, for the model {@code <model>.gguf} (named {@code <shape>-<type>}). */
         static Reference load(String name, String model) throws IOException {
             Path json = dir().resolve(name + ".json");
-            JsonNode c = new ObjectMapper().readTree(json.toFile());
-            int[] tokens = new int[c.get("tokens").size()];
-            for (int i = 0; i < tokens.length; i++) tokens[i] = c.get("tokens").get(i).asInt();
-            int nVocab = c.get("n_vocab").asInt();
-            byte[] raw = Files.readAllBytes(json.resolveSibling(c.get("logits_file").asText()));
-            if (raw.length != 4L * tokens.length * nVocab) {
-                throw new IOException(name + ": " + raw.length + " logits bytes for " + tokens.length + " tokens");
-            }
-            float[][] logits = new float[tokens.length][nVocab];
-            var fb = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
-            for (float[] row : logits) fb.get(row);
+            LlamaCppReference r = LlamaCppReference.loadOne(json);
             Path gguf = json.resolveSibling(model + ".gguf");
             if (!Files.exists(gguf)) {
                 throw new IOException(gguf + " is missing (is *.gguf under src/test/resources excluded by .gitignore?)");
             }
             GGMLType type = GGMLType.valueOf(model.substring(model.lastIndexOf('-') + 1).toUpperCase(Locale.ROOT));
-            return new Reference(gguf, type, tokens, c.get("n_prompt").asInt(), nVocab, logits);
+            return new Reference(gguf, type, r.tokens(), r.nPrompt(), r.nVocab(), r.logits());
         }
     }
 }
