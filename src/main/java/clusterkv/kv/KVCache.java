@@ -116,14 +116,6 @@ public final class KVCache implements AutoCloseable {
         }
     }
 
-    /** Raw segment of one layer's keys ([kvHead][capacity][headDim]), for policies that index the cache. */
-    public MemorySegment keySegment(int layer) {
-        return keys[layer];
-    }
-
-    public MemorySegment valueSegment(int layer) {
-        return values[layer];
-    }
 
     @Override
     public void close() {

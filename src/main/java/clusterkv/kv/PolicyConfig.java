@@ -37,7 +37,4 @@ public record PolicyConfig(int budget, int sink, int window, int clusters, int k
         return new PolicyConfig(b, sink, window, clusters, kmeansIterations, denseLayers, sharedGqaSelection, pageSize, seed);
     }
 
-    public PolicyConfig withDenseLayers(int d) {
-        return new PolicyConfig(budget, sink, window, clusters, kmeansIterations, d, sharedGqaSelection, pageSize, seed);
-    }
 }

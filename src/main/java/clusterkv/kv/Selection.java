@@ -35,9 +35,6 @@ public final class Selection {
         count++;
     }
 
-    public void addAll(Selection other) {
-        for (int i = 0; i < other.count; i++) add(other.starts[i], other.ends[i]);
-    }
 
     public int ranges() { return count; }
     public int start(int i) { return starts[i]; }

@@ -3,11 +3,9 @@ package clusterkv.model;
 /** Activation buffers of the forward pass, sized for the largest chunk; reused across calls (no allocation per token). */
 public final class ForwardBuffers {
 
-    public final int maxChunk;
     final float[] x, xb, q, k, v, att, gate, up;
 
     public ForwardBuffers(ModelConfig c, int maxChunk) {
-        this.maxChunk = maxChunk;
         int n = maxChunk;
         x = new float[n * c.dim()];
         xb = new float[n * Math.max(c.dim(), c.queryDim())];
