@@ -116,7 +116,6 @@ public final class KVCache implements AutoCloseable {
         }
     }
 
-
     @Override
     public void close() {
         arena.close();

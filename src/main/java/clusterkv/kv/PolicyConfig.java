@@ -36,5 +36,4 @@ public record PolicyConfig(int budget, int sink, int window, int clusters, int k
     public PolicyConfig withBudget(int b) {
         return new PolicyConfig(b, sink, window, clusters, kmeansIterations, denseLayers, sharedGqaSelection, pageSize, seed);
     }
-
 }

@@ -35,7 +35,6 @@ public final class Selection {
         count++;
     }
 
-
     public int ranges() { return count; }
     public int start(int i) { return starts[i]; }
     public int end(int i) { return ends[i]; }
