@@ -96,8 +96,10 @@ public final class SyntheticModel {
                     dst -> RowKernels.of("rope_freqs.weight", GGMLType.F32).quantize(factors, 0, factors.length, dst, 0)));
         }
         GGUFWriter.write(out, md, tensors);
-        return fallbacks.isEmpty() ? null
-                : "rows of " + String.join(", ", fallbacks) + " are not a multiple of the " + type + " block; those tensors are Q8_0";
+        if (fallbacks.isEmpty()) return null;
+        String examples = String.join(", ", fallbacks.subList(0, Math.min(3, fallbacks.size())));
+        return fallbacks.size() + " tensors (" + examples + (fallbacks.size() > 3 ? ", ..." : "")
+                + ") have rows that are not a multiple of the " + type + " block; they are Q8_0";
     }
 
     /** Llama 3.1's frequency divisors (low_freq_factor 1, high_freq_factor 4, original context 8192), as its GGUF converter computes them. */
