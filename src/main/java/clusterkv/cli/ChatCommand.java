@@ -1,6 +1,7 @@
 package clusterkv.cli;
 
 import clusterkv.chat.ChatMessage;
+import clusterkv.chat.ChatPrompt;
 import clusterkv.chat.ChatTemplate;
 import clusterkv.generate.GenerationResult;
 import clusterkv.generate.LanguageModel;
@@ -48,8 +49,7 @@ final class ChatCommand implements Callable<Integer> {
              Session session = lm.newSession(policy.apply(SessionOptions.defaults().withContextSize(options.contextSize).withKvType(options.kvType())))) {
             Tokenizer tok = lm.tokenizer();
             var md = lm.model().file().metadata();
-            ChatTemplate template = ChatTemplate.of(md.getString("tokenizer.chat_template", null),
-                    tok.bos() >= 0 ? tok.tokenText(tok.bos()) : "", tok.eos() >= 0 ? tok.tokenText(tok.eos()) : "");
+            ChatTemplate template = ChatPrompt.templateOf(md, tok);
             if (template.isFallback()) System.err.println("note: " + template.fallbackReason());
             List<ChatMessage> messages = new ArrayList<>();
             if (system != null) messages.add(new ChatMessage("system", system));
@@ -66,7 +66,7 @@ final class ChatCommand implements Callable<Integer> {
                     continue;
                 }
                 messages.add(new ChatMessage("user", line));
-                int[] ids = encode(tok, template.render(messages, true));
+                int[] ids = ChatPrompt.encode(tok, template.render(messages, true));
                 if (ids.length + 1 > session.contextSize()) {
                     System.err.printf("the conversation (%d tokens) would outgrow the context of %d tokens. Clear it and continue with this message? [y/N] ",
                             ids.length, session.contextSize());
@@ -75,7 +75,7 @@ final class ChatCommand implements Callable<Integer> {
                     if (answer == null || !answer.strip().toLowerCase().startsWith("y")) continue;
                     clear(messages, session);
                     messages.add(new ChatMessage("user", line));
-                    ids = encode(tok, template.render(messages, true));
+                    ids = ChatPrompt.encode(tok, template.render(messages, true));
                     if (ids.length + 1 > session.contextSize()) {
                         System.err.println("this message alone does not fit in the context; it was dropped");
                         messages.removeLast();
@@ -100,18 +100,6 @@ final class ChatCommand implements Callable<Integer> {
     private void clear(List<ChatMessage> messages, Session session) {
         messages.removeIf(m -> !m.role().equals("system"));
         session.truncate(0);
-    }
-
-    /** The rendered conversation as tokens: special-token texts recognised, BOS added once if the model wants it. */
-    private static int[] encode(Tokenizer tok, String rendered) {
-        int[] ids = tok.encode(rendered, false, true);
-        if (tok.addBos() && tok.bos() >= 0 && (ids.length == 0 || ids[0] != tok.bos())) {
-            int[] withBos = new int[ids.length + 1];
-            withBos[0] = tok.bos();
-            System.arraycopy(ids, 0, withBos, 1, ids.length);
-            return withBos;
-        }
-        return ids;
     }
 
     private static int commonPrefix(int[] a, int[] b) {

@@ -14,9 +14,9 @@ final class PolicyOptions {
             description = "Which cached tokens decode attends to: full, clusterkv, quest, streaming, h2o, snapkv (default: ${DEFAULT-VALUE}).")
     List<String> policies;
 
-    @Option(names = "--kv-budget", defaultValue = "1024", paramLabel = "N",
+    @Option(names = "--kv-budget", defaultValue = "1024", split = ",", paramLabel = "N",
             description = "Tokens attended per query head per step, sink included; a budget >= the context is full attention (default: ${DEFAULT-VALUE}).")
-    int budget;
+    List<Integer> budgets;
 
     @Option(names = "--sink", defaultValue = "-1", paramLabel = "N", description = "Attention-sink tokens always attended (default: clusterkv 16, streaming 4).")
     int sink;
@@ -46,7 +46,13 @@ final class PolicyOptions {
     @Option(names = "--kv-stats", description = "Measure the selection's fidelity against exact attention computed alongside, and the KL divergence from full attention (costs a full pass).")
     boolean kvStats;
 
+    /** The knobs with the single --kv-budget of a generating command. */
     PolicyConfig config() {
+        if (budgets.size() != 1) throw new IllegalArgumentException("this command takes one --kv-budget, got " + budgets);
+        return config(budgets.getFirst());
+    }
+
+    PolicyConfig config(int budget) {
         boolean shared = switch (gqaSelect) {
             case "per-head" -> false;
             case "shared" -> true;

@@ -49,4 +49,11 @@ final class Corpus {
     private static boolean isEnd(char c) {
         return c == '.' || c == '!' || c == '?';
     }
+
+    /** The last {@code fraction} of the text, from the first sentence start in it. */
+    static String tail(String text, double fraction) {
+        int from = (int) (text.length() * (1 - fraction));
+        int start = nextSentenceStart(text, from);
+        return text.substring(start == 0 ? from : start);
+    }
 }

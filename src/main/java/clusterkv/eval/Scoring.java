@@ -16,4 +16,9 @@ public final class Scoring {
         while (j < generated.length() && Character.isDigit(generated.charAt(j))) j++;
         return generated.substring(i, j).equals(expected) ? 1 : 0;
     }
+
+    /** 1 when the expected phrase appears in the generated text (case-insensitive), else 0. */
+    public static double containsPhrase(String generated, String expected) {
+        return generated.toLowerCase(java.util.Locale.ROOT).contains(expected.toLowerCase(java.util.Locale.ROOT)) ? 1 : 0;
+    }
 }

@@ -30,7 +30,11 @@ public final class Perplexity {
      * of each scored prediction from full attention's.
      */
     public static Result compute(LanguageModel lm, String text, SessionOptions options, Progress progress, KVStats stats) {
-        int[] ids = lm.tokenizer().encode(text, true, false);
+        return compute(lm, lm.tokenizer().encode(text, true, false), options, progress, stats);
+    }
+
+    /** As {@link #compute(LanguageModel, String, SessionOptions, Progress, KVStats)} on text already tokenized (BOS first). */
+    public static Result compute(LanguageModel lm, int[] ids, SessionOptions options, Progress progress, KVStats stats) {
         boolean measure = stats != null && options.sparse();
         try (Session session = lm.newSession(options)) {
             if (measure) session.trackFidelity(stats);
@@ -81,7 +85,7 @@ public final class Perplexity {
     }
 
     /** log p(target) under softmax(logits[off .. off+n)), in double precision. */
-    static double logSoftmax(float[] logits, int off, int n, int target) {
+    public static double logSoftmax(float[] logits, int off, int n, int target) {
         double max = Double.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) max = Math.max(max, logits[off + i]);
         double sum = 0;

@@ -1,0 +1,204 @@
+package clusterkv.cli;
+
+import clusterkv.eval.EvalCase;
+import clusterkv.eval.EvalContext;
+import clusterkv.eval.EvalGrid;
+import clusterkv.eval.EvalResult;
+import clusterkv.eval.EvalRunner;
+import clusterkv.eval.EvalTasks;
+import clusterkv.eval.Merge;
+import clusterkv.eval.Report;
+import clusterkv.eval.ResultsLog;
+import clusterkv.generate.LanguageModel;
+import clusterkv.generate.SessionOptions;
+import clusterkv.kv.KVType;
+import clusterkv.tensor.Parallel;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/**
+ * Runs an accuracy grid (tasks × policies × budgets × contexts × depths × samples), appending every finished
+ * case to results.jsonl, then writes summary.md, summary.json and the charts. With --merge, merges the results
+ * folders of shards instead.
+ */
+@Command(name = "eval", description = "Evaluate KV policies on retrieval, copy and perplexity tasks over budgets and contexts.")
+final class EvalCommand implements Callable<Integer> {
+
+    @Option(names = {"-m", "--model"}, paramLabel = "FILE", description = "GGUF model (not needed with --merge).")
+    String model;
+
+    @Option(names = "--task", split = ",", defaultValue = "passkey", paramLabel = "NAME",
+            description = "Tasks: passkey, facts, niah, copy, ppl (default: ${DEFAULT-VALUE}).")
+    List<String> tasks;
+
+    @Mixin
+    PolicyOptions policy;
+
+    @Option(names = "--context", split = ",", defaultValue = "1024", paramLabel = "N", description = "Context lengths in tokens (default: ${DEFAULT-VALUE}).")
+    List<Integer> contexts;
+
+    @Option(names = "--depths", split = ",", defaultValue = "0,0.25,0.5,0.75,1", paramLabel = "D",
+            description = "Needle depths for passkey and niah, 0 = start (default: ${DEFAULT-VALUE}).")
+    List<Double> depths;
+
+    @Option(names = "--samples", defaultValue = "4", paramLabel = "N", description = "Prompts (ppl: chunks) per grid cell (default: ${DEFAULT-VALUE}).")
+    int samples;
+
+    @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Seed of the generated prompts (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--corpus", paramLabel = "FILE", description = "Real text for facts, niah, copy and ppl (e.g. War and Peace).")
+    Path corpus;
+
+    @Option(names = {"-o", "--output"}, defaultValue = "results", paramLabel = "DIR", description = "Results folder (default: ${DEFAULT-VALUE}).")
+    Path output;
+
+    @Option(names = "--resume", description = "Continue the run in DIR: skip the cases already in results.jsonl.")
+    boolean resume;
+
+    @Option(names = "--shard", paramLabel = "i/n", description = "Run only the i-th of n interleaved slices of the grid.")
+    String shard;
+
+    @Option(names = "--merge", arity = "1..*", paramLabel = "DIR", description = "Merge these results folders into -o and render the report.")
+    List<Path> merge;
+
+    @Option(names = "--no-kv-stats", description = "Skip the fidelity statistics (they run full attention alongside, about doubling the cost).")
+    boolean noKvStats;
+
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Compute threads (default: all cores).")
+    Integer threads;
+
+    @Option(names = "--kv-type", defaultValue = "f16", paramLabel = "f16|f32", description = "KV cache type (default: ${DEFAULT-VALUE}).")
+    String kvType;
+
+    @Option(names = "--verbose", description = "Print stack traces on errors.")
+    boolean verbose;
+
+    @Override
+    public Integer call() throws Exception {
+        if (merge != null) return merge();
+        if (model == null) throw new IllegalArgumentException("eval needs -m MODEL (or --merge DIR...)");
+        if (threads != null) Parallel.setThreads(threads);
+        EvalGrid grid = new EvalGrid(tasks, policy.all(), policy.budgets, contexts, depths, samples);
+        String text = corpusText();
+        prepareOutput();
+        try (LanguageModel lm = LanguageModel.load(ModelSource.resolve(model))) {
+            for (int c : contexts) {
+                if (c > lm.config().contextLength()) {
+                    throw new IllegalArgumentException("--context " + c + " is longer than the model's context of " + lm.config().contextLength());
+                }
+            }
+            List<EvalCase> cases = grid.cases();
+            if (shard != null) cases = EvalGrid.shard(cases, shardPart(0), shardPart(1));
+            Set<String> done = new HashSet<>();
+            Path log = output.resolve(ResultsLog.FILE);
+            if (resume && Files.exists(log)) for (EvalResult r : ResultsLog.read(log)) done.add(r.evalCase().key());
+            List<EvalCase> pending = cases.stream().filter(c -> !done.contains(c.key())).toList();
+            System.err.printf("eval: %d cases in the grid%s, %d already done, %d to run%n", cases.size(),
+                    shard == null ? "" : " slice " + shard, cases.size() - pending.size(), pending.size());
+            EvalContext context = new EvalContext(lm, text, SessionOptions.defaults().withKvType(KVType.parse(kvType)),
+                    policy.config(policy.budgets.getFirst()), !noKvStats, seed);
+            try (ResultsLog results = ResultsLog.open(output, resume); Progress progress = new Progress()) {
+                EvalRunner.run(context, pending, results, Path.of(model).getFileName().toString(), progress);
+            }
+        }
+        report();
+        return 0;
+    }
+
+    private int merge() throws IOException {
+        int n = Merge.merge(merge, output);
+        System.err.printf("merged %d cases from %d folders into %s%n", n, merge.size(), output);
+        report();
+        return 0;
+    }
+
+    private void report() throws IOException {
+        List<String> files = Report.render(output);
+        System.err.println("wrote " + output.resolve("summary.md") + " and " + (files.size() - 1) + " more files in " + output);
+    }
+
+    private String corpusText() throws IOException {
+        boolean needed = tasks.stream().anyMatch(t -> EvalTasks.create(t).needsCorpus());
+        if (corpus == null) {
+            if (needed) throw new IllegalArgumentException("tasks " + tasks + " need real text: pass --corpus FILE (e.g. War and Peace)");
+            return null;
+        }
+        return Files.readString(corpus, StandardCharsets.UTF_8);
+    }
+
+    /** Fails before any work when the folder cannot be written, or would mix a new run into old results. */
+    private void prepareOutput() throws IOException {
+        try {
+            Files.createDirectories(output);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot create the output folder " + output + ": " + Main.describe(e));
+        }
+        if (!Files.isWritable(output)) throw new IllegalArgumentException("the output folder " + output + " is not writable");
+        Path log = output.resolve(ResultsLog.FILE);
+        if (!resume && Files.exists(log) && Files.size(log) > 0) {
+            throw new IllegalArgumentException(log + " already holds results: pass --resume to continue that run, or choose another -o folder");
+        }
+        if (resume && Files.exists(log)) ResultsLog.read(log); // a corrupt file fails here, before the model loads
+    }
+
+    private int shardPart(int which) {
+        String[] parts = shard.split("/");
+        try {
+            if (parts.length != 2) throw new NumberFormatException();
+            return Integer.parseInt(parts[which].strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--shard must look like i/n (e.g. 2/4), got '" + shard + "'");
+        }
+    }
+
+    /** A progress bar with the time left when stderr is a terminal; one line per case otherwise. */
+    private static final class Progress implements EvalRunner.Listener, AutoCloseable {
+        private ProgressBar bar;
+        private String current = "";
+
+        @Override
+        public void caseStarted(EvalCase c, int index, int total) {
+            current = String.format("[%d/%d] %s %s%s ctx %d%s #%d", index + 1, total, c.task(), c.policy(),
+                    c.budget() > 0 ? " B=" + c.budget() : "", c.context(), c.depth() == null ? "" : " depth " + c.depth(), c.sample());
+            if (bar != null) bar.setExtraMessage(current);
+        }
+
+        @Override
+        public void caseFinished(EvalResult r, long doneWeight, long totalWeight, double secondsLeft) {
+            if (bar == null && System.console() != null) {
+                bar = new ProgressBarBuilder().setTaskName("eval").setInitialMax(totalWeight).setStyle(ProgressBarStyle.ASCII)
+                        .setUnit(" tok", 1).setConsumer(new ConsoleProgressBarConsumer(System.err)).build();
+            }
+            if (bar != null) {
+                bar.stepTo(doneWeight);
+            } else {
+                System.err.printf("%s: score %.4f (%s) %.1f s, about %s left%n", current, r.score(), r.detail(), r.seconds(), duration(secondsLeft));
+            }
+        }
+
+        private static String duration(double s) {
+            long t = Math.round(s);
+            return t >= 3600 ? String.format("%dh%02dm", t / 3600, t / 60 % 60) : String.format("%dm%02ds", t / 60, t % 60);
+        }
+
+        @Override
+        public void close() {
+            if (bar != null) bar.close();
+        }
+    }
+}

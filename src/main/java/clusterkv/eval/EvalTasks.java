@@ -1,0 +1,33 @@
+package clusterkv.eval;
+
+import clusterkv.chat.ChatPrompt;
+
+import java.util.List;
+
+/** The tasks by name. */
+public final class EvalTasks {
+
+    public static final List<String> NAMES = List.of("passkey", "facts", "niah", "copy", "ppl");
+    /** Facts hidden per facts prompt. */
+    static final int FACTS = 4;
+
+    private EvalTasks() {}
+
+    public static EvalTask create(String name) {
+        return switch (name) {
+            case "passkey" -> new RetrievalEval("passkey", true, false, 8,
+                    (ctx, c) -> PasskeyTask.generate(ctx.lm().tokenizer(), c.context(), c.depth(), c.promptSeed(ctx.seed())),
+                    Scoring::exactDigits);
+            case "facts" -> new RetrievalEval("facts", false, true, 8,
+                    (ctx, c) -> FactsTask.generate(ctx.lm().tokenizer(), ctx.requireCorpus("facts"), c.context(), FACTS, c.promptSeed(ctx.seed())),
+                    Scoring::exactDigits);
+            case "niah" -> new RetrievalEval("niah", true, true, NiahTask.ANSWER_ROOM - 8,
+                    (ctx, c) -> NiahTask.generate(ctx.lm().tokenizer(), ChatPrompt.templateOf(ctx.lm().model().file().metadata(), ctx.lm().tokenizer()),
+                            ctx.requireCorpus("niah"), c.context(), c.depth(), c.promptSeed(ctx.seed())),
+                    Scoring::containsPhrase);
+            case "copy" -> new CopyEval();
+            case "ppl" -> new PplEval();
+            default -> throw new IllegalArgumentException("unknown task '" + name + "' (known: " + String.join(", ", NAMES) + ")");
+        };
+    }
+}
