@@ -34,18 +34,35 @@ public final class NiahTask {
         List<String> sentences = Corpus.sentences(corpus, rnd.nextInt(Math.max(1, corpus.length())), contextTokens * 6);
         int keep = sentences.size();
         for (int attempt = 0; attempt < 64; attempt++) {
-            int at = (int) Math.round(depth * keep);
-            String text = render(template, sentences.subList(0, keep), at, needle, question);
+            List<String> haystack = sentences.subList(0, keep);
+            int at = boundaryAt(haystack, depth);
+            String text = render(template, haystack, at, needle, question);
             int[] ids = ChatPrompt.encode(tok, text);
             if (ids.length <= limit) {
-                int needleStart = ChatPrompt.encode(tok, text.substring(0, text.indexOf(needle))).length;
-                return new RetrievalCase("niah", ids, number, needleStart, keep == 0 ? 0 : at / (double) keep, seed);
+                int needleStart = ChatPrompt.encode(tok, text.substring(0, text.indexOf(needle)).stripTrailing()).length;
+                return new RetrievalCase("niah", ids, number, needleStart, charsBefore(haystack, at) / (double) Math.max(1, charsBefore(haystack, keep)), seed);
             }
             if (keep == 0) break;
             double perSentence = ids.length / (double) (keep + 1);
             keep = Math.max(0, keep - Math.max(1, (int) Math.ceil((ids.length - limit) / perSentence)));
         }
         throw new IllegalArgumentException("context " + contextTokens + " is too short for the niah task");
+    }
+
+    /** The sentence boundary nearest to the depth, measured in characters of the haystack (not in sentences, which vary in length). */
+    private static int boundaryAt(List<String> haystack, double depth) {
+        double target = depth * charsBefore(haystack, haystack.size());
+        int best = 0;
+        for (int i = 1; i <= haystack.size(); i++) {
+            if (Math.abs(charsBefore(haystack, i) - target) < Math.abs(charsBefore(haystack, best) - target)) best = i;
+        }
+        return best;
+    }
+
+    private static int charsBefore(List<String> haystack, int index) {
+        int n = 0;
+        for (int i = 0; i < index; i++) n += haystack.get(i).length() + 1;
+        return n;
     }
 
     private static String render(ChatTemplate template, List<String> haystack, int at, String needle, String question) {
