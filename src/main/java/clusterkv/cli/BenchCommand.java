@@ -61,6 +61,14 @@ final class BenchCommand implements Callable<Integer> {
             description = "How the long context is filled: synthetic = generated keys with cluster structure, no prefill (default: ${DEFAULT-VALUE}).")
     String kvFill;
 
+    @Option(names = "--sweep-context", split = ",", paramLabel = "N",
+            description = "Measure long-context decode at each of these contexts (e.g. 4096,8192,...,131072), for each --kv-policy and --kv-budget.")
+    List<Integer> sweep;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE",
+            description = "Also write the JSON object to FILE (name it bench*.json in an eval results folder for the latency plot of `report`).")
+    Path output;
+
     @Option(names = "--skip-prefill", description = "Only the long-context decode measurement (with --context).")
     boolean skipPrefill;
 
@@ -111,18 +119,16 @@ final class BenchCommand implements Callable<Integer> {
                 r.put("achieved_gbps", round(achieved));
                 r.put("ratio_to_machine", round(achieved / machine));
             }
-            int longContext = context != null ? context : (model == null ? 32768 : 0);
-            if (longContext > 0) {
-                List<String> names = context == null && policy.policies.equals(List.of("full")) ? List.of("full", "clusterkv") : policy.all();
+            List<Integer> contexts = sweep != null ? sweep : context != null ? List.of(context) : model == null ? List.of(32768) : List.of();
+            if (!contexts.isEmpty()) {
+                List<String> names = context == null && sweep == null && policy.policies.equals(List.of("full")) ? List.of("full", "clusterkv") : policy.all();
                 List<Map<String, Object>> rows = new java.util.ArrayList<>();
-                for (String name : names) rows.add(measureLongContext(lm, name, longContext, weightBytes, machine));
-                double full = rows.stream().filter(m -> m.get("policy").equals("full")).mapToDouble(m -> (double) m.get("decode_tokens_per_s")).findFirst().orElse(Double.NaN);
-                for (Map<String, Object> row : rows) {
-                    row.put("ratio_to_full", Double.isNaN(full) ? null : round((double) row.get("decode_tokens_per_s") / full));
-                }
+                for (int n : contexts) rows.addAll(measureAtContext(lm, names, n, weightBytes, machine));
                 r.put("policies", rows);
             }
-            if (json) System.out.println(new ObjectMapper().writeValueAsString(r));
+            String text = new ObjectMapper().writeValueAsString(r);
+            if (output != null) Files.writeString(output, text + "\n");
+            if (json) System.out.println(text);
             else printTable(r, lm);
         }
         return 0;
@@ -152,12 +158,27 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
+    /** Every policy (and budget) at one context, with each one's speed relative to full attention's there. */
+    private List<Map<String, Object>> measureAtContext(LanguageModel lm, List<String> names, int n, long weightBytes, double machine) {
+        List<Map<String, Object>> rows = new java.util.ArrayList<>();
+        for (String name : names) {
+            for (int budget : name.equals("full") ? List.of(policy.budgets.getFirst()) : policy.budgets) {
+                rows.add(measureLongContext(lm, name, budget, n, weightBytes, machine));
+            }
+        }
+        double full = rows.stream().filter(m -> m.get("policy").equals("full")).mapToDouble(m -> (double) m.get("decode_tokens_per_s")).findFirst().orElse(Double.NaN);
+        for (Map<String, Object> row : rows) {
+            row.put("ratio_to_full", Double.isNaN(full) ? null : round((double) row.get("decode_tokens_per_s") / full));
+        }
+        return rows;
+    }
+
     /** Decode speed at a long context filled with generated keys, for one policy. */
-    private Map<String, Object> measureLongContext(LanguageModel lm, String name, int n, long weightBytes, double machine) {
+    private Map<String, Object> measureLongContext(LanguageModel lm, String name, int budget, int n, long weightBytes, double machine) {
         int steps = Math.max(8, Math.min(decodeTokens, 32));
         n = Math.min(n, lm.config().contextLength() - steps - steps / 2 - 8); // the model's context bounds the session
         SessionOptions opts = SessionOptions.defaults().withContextSize(n + steps + steps / 2 + 8).withKvType(KVType.parse(kvType))
-                .withPolicy(name, policy.config());
+                .withPolicy(name, policy.config(budget));
         SplittableRandom rnd = new SplittableRandom(11);
         int vocab = lm.config().vocabSize();
         try (Session session = lm.newSession(opts)) {
@@ -173,7 +194,7 @@ final class BenchCommand implements Callable<Integer> {
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("policy", name);
             row.put("context", n);
-            row.put("budget", policy.config().budget());
+            row.put("budget", budget);
             row.put("decode_tokens_per_s", round(steps / seconds));
             row.put("kv_bytes_read_per_token", Math.round(kvBytes));
             row.put("predicted_tokens_per_s", round(machine * 1e9 / (weightBytes + kvBytes)));
@@ -202,12 +223,12 @@ final class BenchCommand implements Callable<Integer> {
             System.out.printf("machine read bandwidth %.1f GB/s%n", r.get("machine_read_gbps"));
         }
         if (r.containsKey("policies")) {
-            System.out.printf("%nlong-context decode (KV filled with generated keys, budget %d, dense layers %d):%n",
-                    policy.config().budget(), policy.config().denseLayers());
-            System.out.printf("%-10s %8s %10s %12s %12s %12s %9s%n", "policy", "context", "tokens/s", "KV MB/token", "bound tok/s", "KV MB held", "vs full");
+            System.out.printf("%nlong-context decode (KV filled with generated keys, dense layers %d):%n", policy.config(1).denseLayers());
+            System.out.printf("%-10s %7s %8s %10s %12s %12s %12s %9s%n", "policy", "budget", "context", "tokens/s", "KV MB/token", "bound tok/s", "KV MB held", "vs full");
             for (Map<String, Object> row : (List<Map<String, Object>>) r.get("policies")) {
                 Object ratio = row.get("ratio_to_full");
-                System.out.printf("%-10s %8d %10.2f %12.1f %12.2f %12.1f %9s%n", row.get("policy"), row.get("context"),
+                System.out.printf("%-10s %7s %8d %10.2f %12.1f %12.2f %12.1f %9s%n", row.get("policy"),
+                        row.get("policy").equals("full") ? "-" : row.get("budget"), row.get("context"),
                         row.get("decode_tokens_per_s"), (long) row.get("kv_bytes_read_per_token") / 1e6,
                         row.get("predicted_tokens_per_s"), (long) row.get("kv_bytes_resident") / 1e6,
                         ratio == null ? "-" : String.format("%.2fx", (double) ratio));
