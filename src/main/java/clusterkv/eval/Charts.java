@@ -153,7 +153,8 @@ final class Charts {
     }
 
     static CategoryChart latencyVersusContext(List<Latency> latency) {
-        CategoryChart chart = lines("Decode latency vs context (KV filled with generated keys)", "context (tokens)", "ms per decoded token");
+        String models = String.join(", ", latency.stream().map(Latency::model).distinct().toList());
+        CategoryChart chart = lines("Decode latency vs context: " + models, "context (tokens; KV filled with generated keys)", "ms per decoded token");
         List<Integer> contexts = latency.stream().map(Latency::context).distinct().sorted().toList();
         Map<String, List<Latency>> series = new LinkedHashMap<>();
         boolean budgets = latency.stream().map(Latency::budget).distinct().count() > 1;

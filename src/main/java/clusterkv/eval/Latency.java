@@ -15,7 +15,7 @@ import java.util.List;
  * Decode speed versus context per policy, read from the JSON that {@code bench --sweep-context --json}
  * writes (files named bench*.json in the results folder).
  */
-public record Latency(String policy, int budget, int context, double tokensPerSecond) {
+public record Latency(String model, String policy, int budget, int context, double tokensPerSecond) {
 
     public double msPerToken() {
         return 1000 / tokensPerSecond;
@@ -32,7 +32,7 @@ public record Latency(String policy, int budget, int context, double tokensPerSe
                     throw new IllegalArgumentException(f + " is not valid JSON: " + e.getOriginalMessage());
                 }
                 for (JsonNode row : root.path("policies")) {
-                    out.add(new Latency(row.path("policy").asText(), row.path("budget").asInt(), row.path("context").asInt(),
+                    out.add(new Latency(root.path("model").asText(), row.path("policy").asText(), row.path("budget").asInt(), row.path("context").asInt(),
                             row.path("decode_tokens_per_s").asDouble()));
                 }
             }

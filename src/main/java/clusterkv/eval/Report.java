@@ -41,7 +41,7 @@ public final class Report {
         m.put("results_by_depth", summary.cells(true).stream().filter(c -> c.depth() != null).map(Report::cellJson).toList());
         m.put("fidelity", summary.fidelity());
         m.put("clusterkv_verdicts", Verdicts.of(summary));
-        m.put("latency", latency.stream().map(l -> Map.of("policy", l.policy(), "budget", l.budget(), "context", l.context(),
+        m.put("latency", latency.stream().map(l -> Map.of("model", l.model(), "policy", l.policy(), "budget", l.budget(), "context", l.context(),
                 "decode_tokens_per_s", l.tokensPerSecond(), "ms_per_token", l.msPerToken())).toList());
         return m;
     }
@@ -147,6 +147,8 @@ public final class Report {
     private static void latency(StringBuilder md, List<Latency> latency) {
         if (latency.isEmpty()) return;
         md.append("## Decode latency versus context (bench --sweep-context)\n\n");
+        md.append("Model: ").append(String.join(", ", latency.stream().map(Latency::model).distinct().toList()))
+                .append("; KV cache filled with generated keys, no prefill.\n\n");
         List<Integer> contexts = latency.stream().map(Latency::context).distinct().sorted().toList();
         header(md, "policy (budget)", contexts.stream().map(c -> c + " ms/tok").toList());
         Map<String, Map<Integer, Latency>> rows = new LinkedHashMap<>();
