@@ -11,7 +11,8 @@ import java.nio.file.AccessDeniedException;
 @Command(name = "clusterkv", mixinStandardHelpOptions = true, version = "clusterkv 0.1.0",
         description = "Pure-Java LLM inference for long contexts with recallable KV-cache compression (ClusterKV).",
         subcommands = {GenerateCommand.class, ChatCommand.class, InspectCommand.class, TokenizeCommand.class,
-                PerplexityCommand.class, SynthCommand.class, BenchCommand.class, EvalCommand.class, ReportCommand.class})
+                PerplexityCommand.class, SynthCommand.class, BenchCommand.class, EvalCommand.class, ReportCommand.class,
+                ServeCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

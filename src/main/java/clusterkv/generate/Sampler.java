@@ -1,16 +1,21 @@
 package clusterkv.generate;
 
+import java.util.Arrays;
 import java.util.Random;
 
 /**
- * Draws the next token: repetition penalty, then (unless greedy) top-k, top-p, min-p and
- * temperature, in llama.cpp's default order, then a seeded random draw.
+ * Draws the next token: repetition penalty, presence and frequency penalties, then (unless greedy)
+ * top-k, top-p, min-p and temperature, in llama.cpp's default order, then a seeded random draw.
+ * One sampler serves one generation: it counts the tokens generated so far ({@link #accept}) for
+ * the presence and frequency penalties, which, as in OpenAI's API, look at the output only, not the prompt.
  */
 public final class Sampler {
 
     private final SamplingParams params;
     private final Random random;
     private final TopK topK = new TopK();
+    /** How often each token was generated so far; allocated on first use, only with presence/frequency penalties. */
+    private int[] generatedCounts;
 
     public Sampler(SamplingParams params) {
         this.params = params;
@@ -20,6 +25,7 @@ public final class Sampler {
     /** Picks a token from logits (modified in place by the penalty); history holds the tokens so far. */
     public int sample(float[] logits, int[] history, int historyLength) {
         applyRepeatPenalty(logits, history, historyLength);
+        if (generatedCounts != null) applyPresenceFrequency(logits, generatedCounts, params.presencePenalty(), params.frequencyPenalty());
         if (params.greedy()) return argmax(logits);
         int[] order = topK.indicesDescending(logits, params.topK() > 0 ? params.topK() : logits.length);
         int keep = order.length;
@@ -43,6 +49,21 @@ public final class Sampler {
             if (r <= 0) return order[i];
         }
         return order[keep - 1];
+    }
+
+    /** Records a token that was generated (and kept), for the presence and frequency penalties. */
+    public void accept(int token) {
+        if (!params.penalisesGenerated()) return;
+        if (generatedCounts == null) generatedCounts = new int[Math.max(token + 1, 256)];
+        if (token >= generatedCounts.length) generatedCounts = Arrays.copyOf(generatedCounts, Math.max(token + 1, 2 * generatedCounts.length));
+        generatedCounts[token]++;
+    }
+
+    /** OpenAI's definition: logit[j] -= count[j] * frequency + (count[j] > 0 ? presence : 0). */
+    static void applyPresenceFrequency(float[] logits, int[] counts, float presence, float frequency) {
+        for (int t = 0, n = Math.min(logits.length, counts.length); t < n; t++) {
+            if (counts[t] > 0) logits[t] -= counts[t] * frequency + presence;
+        }
     }
 
     private void applyRepeatPenalty(float[] logits, int[] history, int historyLength) {

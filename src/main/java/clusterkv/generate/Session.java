@@ -10,7 +10,6 @@ import clusterkv.kv.policy.KVPolicies;
 import clusterkv.model.ForwardBuffers;
 import clusterkv.model.ModelConfig;
 import clusterkv.model.Transformer;
-import clusterkv.tokenizer.StreamingDecoder;
 import clusterkv.tokenizer.Tokenizer;
 
 import java.util.Arrays;
@@ -157,31 +156,35 @@ public final class Session implements AutoCloseable {
         long t0 = System.nanoTime();
         if (prompt.length > 0) append(prompt, prefillProgress);
         long t1 = System.nanoTime();
-        Tokenizer tok = lm.tokenizer();
-        Sampler sampler = new Sampler(options.sampling());
-        StopStringFilter filter = new StopStringFilter(options.stops(), onText);
-        var decoder = new StreamingDecoder(tok);
-        StopReason reason = StopReason.MAX_TOKENS;
-        int generated = 0;
-        float[] scratch = new float[logits.length];
-        while (generated < options.maxTokens()) {
-            if (length >= contextSize) { reason = StopReason.CONTEXT_FULL; break; }
-            System.arraycopy(logits, 0, scratch, 0, logits.length);
-            int next = sampler.sample(scratch, tokens, length);
-            if (tok.isEndOfGeneration(next)) { reason = StopReason.END_OF_TEXT; break; }
-            generated++;
-            tokens[length] = next;
-            transformer.forward(buffers, attention, tokens, length, 1, length, logits, false);
-            length++;
-            mirror(tokens, length - 1, 1);
-            if (filter.accept(decoder.accept(next))) { reason = StopReason.STOP_STRING; break; }
-        }
-        if (reason != StopReason.STOP_STRING) {
-            filter.accept(decoder.flush());
-            filter.flush();
+        Generation generation = startGeneration(options);
+        while (!generation.finished()) {
+            String text = generation.step();
+            if (!text.isEmpty()) onText.accept(text);
         }
         long t2 = System.nanoTime();
-        return new GenerationResult(filter.emittedText(), prompt.length, generated, reason, t1 - t0, t2 - t1);
+        return new GenerationResult(generation.text(), prompt.length, generation.generatedTokens(), generation.stopReason(), t1 - t0, t2 - t1);
+    }
+
+    /**
+     * Starts generating from the current end of the session (the prompt must already be appended), to be
+     * advanced token by token with {@link Generation#step()}; the session must not be changed meanwhile.
+     */
+    public Generation startGeneration(GenerationOptions options) {
+        return new Generation(this, lm.tokenizer(), options);
+    }
+
+    /** Draws the next token from the current logits (left intact: the sampler works on a copy). */
+    int sampleNext(Sampler sampler, float[] scratch) {
+        System.arraycopy(logits, 0, scratch, 0, logits.length);
+        return sampler.sample(scratch, tokens, length);
+    }
+
+    /** Feeds one generated token: a single-token forward pass (a decode step of the KV policy). */
+    void feed(int token) {
+        tokens[length] = token;
+        transformer.forward(buffers, attention, tokens, length, 1, length, logits, false);
+        length++;
+        mirror(tokens, length - 1, 1);
     }
 
     @Override

@@ -1,0 +1,74 @@
+package clusterkv.cli;
+
+import clusterkv.chat.ChatTemplate;
+import clusterkv.generate.LanguageModel;
+import clusterkv.generate.SessionOptions;
+import clusterkv.server.OpenAIServer;
+import clusterkv.server.ServerConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+
+/** Serves the model over an OpenAI-compatible HTTP API until SIGTERM or Ctrl-C. */
+@Command(name = "serve", description = "OpenAI-compatible HTTP server: /v1/chat/completions, /v1/completions (streaming), /v1/models, /health, /metrics.")
+final class ServeCommand implements Callable<Integer> {
+
+    @Mixin
+    ModelOptions options;
+
+    @Mixin
+    PolicyOptions policy;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", paramLabel = "ADDRESS", description = "Address to bind; 0.0.0.0 for every interface (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8080", paramLabel = "N", description = "TCP port (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--parallel", defaultValue = "4", paramLabel = "N", description = "Requests generated at once, interleaved (default: ${DEFAULT-VALUE}).")
+    int parallel;
+
+    @Option(names = "--queue", defaultValue = "16", paramLabel = "N", description = "Requests that may wait for a slot; beyond, 429 (default: ${DEFAULT-VALUE}).")
+    int queue;
+
+    @Option(names = "--api-key", paramLabel = "KEY", description = "Require 'Authorization: Bearer KEY' on every request.")
+    String apiKey;
+
+    @Option(names = "--cache-mb", defaultValue = "1024", paramLabel = "MiB",
+            description = "KV memory idle sessions may keep so that later requests reuse their prompt prefix; 0 disables (default: ${DEFAULT-VALUE}).")
+    long cacheMiB;
+
+    @Option(names = "--alias", paramLabel = "NAME", description = "Model id in /v1/models and responses (default: the file name).")
+    String alias;
+
+    @Override
+    public Integer call() throws Exception {
+        if (policy.kvStats) throw new IllegalArgumentException("serve does not support --kv-stats");
+        options.applyThreads();
+        ChatTemplate.preloadAsync();
+        Path path = options.resolveModel();
+        SessionOptions session = policy.apply(SessionOptions.defaults().withContextSize(options.contextSize).withKvType(options.kvType()));
+        String name = alias != null ? alias : path.getFileName().toString().replaceFirst("\\.gguf$", "");
+        var config = new ServerConfig(host, port, parallel, queue, apiKey, session, cacheMiB << 20, name, Duration.ofSeconds(10), System.err::println);
+        try (LanguageModel lm = LanguageModel.load(path)) {
+            long sessionBytes;
+            try (var probe = lm.newSession(session)) { // fails now, not at the first request, when the context or policy is wrong
+                sessionBytes = probe.attention().kvBytesResident(probe.contextSize());
+            }
+            OpenAIServer server = OpenAIServer.start(lm, config);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                System.err.println("shutting down: finishing requests in flight (at most 10 s)");
+                server.close();
+            }, "clusterkv-shutdown"));
+            System.err.printf("serving %s on http://%s:%d (context %d, kv-policy %s, %d parallel, queue %d, %.1f MiB of KV cache per session%s)%n",
+                    name, host, server.port(), session.contextSize() == 0 ? lm.config().contextLength() : session.contextSize(), session.kvPolicy(),
+                    parallel, queue, sessionBytes / 1048576.0, apiKey != null ? ", API key required" : "");
+            server.awaitClosed();
+        }
+        return 0;
+    }
+}

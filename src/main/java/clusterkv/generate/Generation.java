@@ -1,0 +1,91 @@
+package clusterkv.generate;
+
+import clusterkv.tokenizer.StreamingDecoder;
+import clusterkv.tokenizer.Tokenizer;
+
+/**
+ * One generation in progress on a {@link Session}, advanced a token at a time: each {@link #step()}
+ * samples a token, feeds it to the model and returns the text it releases. The text is UTF-8 safe
+ * (bytes of an unfinished character are held back) and stop strings never appear in it (text that
+ * could still become one is held back until it cannot). Callers that interleave several sessions,
+ * such as the server's scheduler, drive it step by step; {@link Session#generate} runs it to the end.
+ * Not thread-safe.
+ */
+public final class Generation {
+
+    private final Session session;
+    private final Tokenizer tokenizer;
+    private final int maxTokens;
+    private final Sampler sampler;
+    private final StreamingDecoder decoder;
+    private final StopStringFilter filter;
+    /** What the current step released: the filter writes into it. */
+    private final StringBuilder released = new StringBuilder();
+    private final float[] scratch;
+    private int generated;
+    private StopReason stopReason;
+
+    Generation(Session session, Tokenizer tokenizer, GenerationOptions options) {
+        this.session = session;
+        this.tokenizer = tokenizer;
+        this.maxTokens = options.maxTokens();
+        this.sampler = new Sampler(options.sampling());
+        this.decoder = new StreamingDecoder(tokenizer);
+        this.filter = new StopStringFilter(options.stops(), released::append);
+        this.scratch = new float[session.logits().length];
+    }
+
+    /**
+     * Generates one token, unless generation is over (then it only ends it), and returns the text this step
+     * released, possibly empty. Once {@link #finished()}, the text is complete and further steps are an error.
+     */
+    public String step() {
+        if (stopReason != null) throw new IllegalStateException("generation already finished: " + stopReason);
+        released.setLength(0);
+        if (generated >= maxTokens) {
+            finish(StopReason.MAX_TOKENS);
+        } else if (session.length() >= session.contextSize()) {
+            finish(StopReason.CONTEXT_FULL);
+        } else {
+            int next = session.sampleNext(sampler, scratch);
+            if (tokenizer.isEndOfGeneration(next)) {
+                finish(StopReason.END_OF_TEXT);
+            } else {
+                sampler.accept(next);
+                generated++;
+                session.feed(next);
+                if (filter.accept(decoder.accept(next))) stopReason = StopReason.STOP_STRING; // nothing after a stop string
+                // end at once when no further token may come, so the last text and the end arrive together
+                else if (generated >= maxTokens) finish(StopReason.MAX_TOKENS);
+                else if (session.length() >= session.contextSize()) finish(StopReason.CONTEXT_FULL);
+            }
+        }
+        return released.toString();
+    }
+
+    /** Releases everything held back: the unfinished bytes of a character (as U+FFFD) and a possible stop-string prefix. */
+    private void finish(StopReason reason) {
+        filter.accept(decoder.flush());
+        filter.flush();
+        stopReason = reason;
+    }
+
+    public boolean finished() {
+        return stopReason != null;
+    }
+
+    /** Why generation ended; null while it goes on. */
+    public StopReason stopReason() {
+        return stopReason;
+    }
+
+    /** Tokens generated and fed so far (an end-of-generation token is not counted: it is never fed). */
+    public int generatedTokens() {
+        return generated;
+    }
+
+    /** All text released so far. */
+    public String text() {
+        return filter.emittedText();
+    }
+}

@@ -1,0 +1,18 @@
+package clusterkv.server;
+
+import clusterkv.generate.GenerationOptions;
+import clusterkv.generate.SessionOptions;
+
+/**
+ * A validated completion request, its prompt already tokenized.
+ *
+ * @param chat         a chat completion (else a text completion)
+ * @param prompt       the prompt's token ids (the chat rendered with the model's template)
+ * @param generation   token limit, sampling and stop strings
+ * @param session      the KV cache the request runs on: the server's, with its kv_policy and kv_budget applied
+ * @param stream       answer with server-sent events
+ * @param includeUsage streaming: send a last chunk with the usage
+ */
+record CompletionRequest(boolean chat, int[] prompt, GenerationOptions generation, SessionOptions session,
+                         boolean stream, boolean includeUsage) {
+}

@@ -1,0 +1,234 @@
+package clusterkv.server;
+
+import clusterkv.chat.ChatMessage;
+import clusterkv.chat.ChatPrompt;
+import clusterkv.chat.ChatTemplate;
+import clusterkv.generate.GenerationOptions;
+import clusterkv.generate.SamplingParams;
+import clusterkv.generate.SessionOptions;
+import clusterkv.kv.PolicyConfig;
+import clusterkv.kv.policy.KVPolicies;
+import clusterkv.tokenizer.Tokenizer;
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads the body of a completion request into a {@link CompletionRequest}: every field type-checked and
+ * range-checked (errors name the field), the prompt rendered and tokenized, its length checked against
+ * the context. Defaults follow OpenAI's API where it has one (16 tokens for text completions, no limit
+ * but the context for chat) and llama.cpp's sampling defaults otherwise. Unknown fields are ignored, as
+ * OpenAI clients send many. Thread-safe: handlers call it on their own threads.
+ */
+final class Requests {
+
+    /** More stop strings than this is a mistake, not a use. */
+    private static final int MAX_STOPS = 16;
+    private static final int COMPLETION_DEFAULT_MAX_TOKENS = 16;
+
+    private final ObjectMapper json;
+    private final Tokenizer tokenizer;
+    private final ChatTemplate template;
+    private final SessionOptions defaults;
+    private final int contextSize;
+
+    Requests(ObjectMapper json, Tokenizer tokenizer, ChatTemplate template, SessionOptions defaults, int contextSize) {
+        this.json = json;
+        this.tokenizer = tokenizer;
+        this.template = template;
+        this.defaults = defaults;
+        this.contextSize = contextSize;
+    }
+
+    CompletionRequest parse(boolean chat, byte[] body) {
+        ObjectNode o = object(body);
+        string(o, "model"); // any model name is accepted: there is one
+        Integer n = integer(o, "n", 1, Integer.MAX_VALUE);
+        if (n != null && n != 1) throw ApiError.badRequest("n", "n must be 1: one choice per request is supported");
+        GenerationOptions generation = generation(o, chat);
+        SessionOptions session = session(o);
+        boolean stream = bool(o, "stream", false);
+        boolean includeUsage = stream && o.hasNonNull("stream_options")
+                && bool(object(o, "stream_options"), "include_usage", false, "stream_options.include_usage");
+        return new CompletionRequest(chat, prompt(o, chat), generation, session, stream, includeUsage);
+    }
+
+    /** The prompt's tokens: the chat rendered with the model's template, or the text with BOS as the model wants. */
+    private int[] prompt(ObjectNode o, boolean chat) {
+        String field = chat ? "messages" : "prompt";
+        int[] prompt = chat ? ChatPrompt.encode(tokenizer, template.render(messages(o), true)) : tokenizer.encode(text(o), true, false);
+        if (prompt.length == 0) throw ApiError.badRequest(field, field + " is empty");
+        if (prompt.length >= contextSize) throw ApiError.contextExceeded(field, prompt.length, contextSize);
+        return prompt;
+    }
+
+    private ObjectNode object(byte[] body) {
+        JsonNode root;
+        try {
+            root = json.readTree(body);
+        } catch (JacksonException e) {
+            throw ApiError.badRequest(null, "malformed JSON in the request body: " + e.getOriginalMessage());
+        } catch (java.io.IOException e) {
+            throw ApiError.badRequest(null, "unreadable request body: " + e.getMessage());
+        }
+        if (root == null || !root.isObject()) throw ApiError.badRequest(null, "the request body must be a JSON object");
+        return (ObjectNode) root;
+    }
+
+    private static ObjectNode object(ObjectNode o, String name) {
+        JsonNode v = o.get(name);
+        if (!v.isObject()) throw ApiError.badRequest(name, name + " must be an object");
+        return (ObjectNode) v;
+    }
+
+    // ---------------------------------------------------------------- prompt
+
+    private static String text(ObjectNode o) {
+        JsonNode v = o.get("prompt");
+        if (v == null || v.isNull()) throw ApiError.badRequest("prompt", "prompt is required");
+        if (!v.isTextual()) throw ApiError.badRequest("prompt", "prompt must be a string");
+        return v.textValue();
+    }
+
+    private static List<ChatMessage> messages(ObjectNode o) {
+        JsonNode v = o.get("messages");
+        if (v == null || v.isNull()) throw ApiError.badRequest("messages", "messages is required");
+        if (!v.isArray() || v.isEmpty()) throw ApiError.badRequest("messages", "messages must be a non-empty array");
+        List<ChatMessage> messages = new ArrayList<>();
+        for (int i = 0; i < v.size(); i++) {
+            String at = "messages[" + i + "]";
+            JsonNode m = v.get(i);
+            if (!m.isObject()) throw ApiError.badRequest(at, at + " must be an object");
+            JsonNode role = m.get("role");
+            if (role == null || !role.isTextual() || role.textValue().isEmpty()) {
+                throw ApiError.badRequest(at + ".role", at + ".role must be a non-empty string");
+            }
+            messages.add(new ChatMessage(role.textValue(), content(m.get("content"), at + ".content")));
+        }
+        return messages;
+    }
+
+    /** A string, null, or OpenAI's array of content parts, of which only text parts are supported. */
+    private static String content(JsonNode v, String at) {
+        if (v == null || v.isNull()) return "";
+        if (v.isTextual()) return v.textValue();
+        if (!v.isArray()) throw ApiError.badRequest(at, at + " must be a string or an array of text parts");
+        StringBuilder text = new StringBuilder();
+        for (JsonNode part : v) {
+            JsonNode type = part.get("type"), t = part.get("text");
+            if (!part.isObject() || type == null || !"text".equals(type.asText()) || t == null || !t.isTextual()) {
+                throw ApiError.badRequest(at, at + ": only parts {\"type\": \"text\", \"text\": \"...\"} are supported");
+            }
+            text.append(t.textValue());
+        }
+        return text.toString();
+    }
+
+    // ---------------------------------------------------------------- generation
+
+    private static GenerationOptions generation(ObjectNode o, boolean chat) {
+        Integer max = integer(o, "max_tokens", 0, Integer.MAX_VALUE);
+        Integer maxCompletion = integer(o, "max_completion_tokens", 0, Integer.MAX_VALUE); // OpenAI's newer name
+        int maxTokens = max != null ? max : maxCompletion != null ? maxCompletion : chat ? Integer.MAX_VALUE : COMPLETION_DEFAULT_MAX_TOKENS;
+        SamplingParams d = SamplingParams.DEFAULT;
+        float temperature = number(o, "temperature", d.temperature(), 0, 2);
+        float topP = number(o, "top_p", d.topP(), 0, 1);
+        if (topP == 0) { // OpenAI accepts 0: only the most likely token is left
+            topP = 1;
+            temperature = 0;
+        }
+        Integer topK = integer(o, "top_k", 0, Integer.MAX_VALUE);
+        float minP = number(o, "min_p", d.minP(), 0, 1);
+        float presence = number(o, "presence_penalty", 0, -2, 2);
+        float frequency = number(o, "frequency_penalty", 0, -2, 2);
+        Long seed = seed(o);
+        var sampling = new SamplingParams(temperature, topK != null ? topK : d.topK(), topP, minP, d.repeatPenalty(), d.repeatLastN(),
+                seed != null ? seed : d.seed(), presence, frequency);
+        return new GenerationOptions(maxTokens, sampling, stops(o));
+    }
+
+    private static Long seed(ObjectNode o) {
+        JsonNode v = o.get("seed");
+        if (v == null || v.isNull()) return null;
+        if (!v.isIntegralNumber() || !v.canConvertToLong()) throw ApiError.badRequest("seed", "seed must be an integer");
+        return v.longValue();
+    }
+
+    private static List<String> stops(ObjectNode o) {
+        JsonNode v = o.get("stop");
+        if (v == null || v.isNull()) return List.of();
+        if (v.isTextual()) return List.of(v.textValue());
+        if (!v.isArray() || v.size() > MAX_STOPS) throw ApiError.badRequest("stop", "stop must be a string or an array of at most " + MAX_STOPS + " strings");
+        List<String> stops = new ArrayList<>();
+        for (JsonNode s : v) {
+            if (!s.isTextual()) throw ApiError.badRequest("stop", "stop must be a string or an array of strings");
+            stops.add(s.textValue());
+        }
+        return stops;
+    }
+
+    // ---------------------------------------------------------------- KV policy
+
+    /** The server's session options with the request's kv_policy and kv_budget, checked by building the policy. */
+    private SessionOptions session(ObjectNode o) {
+        String policy = string(o, "kv_policy");
+        Integer budget = integer(o, "kv_budget", 1, Integer.MAX_VALUE);
+        if (policy == null && budget == null) return defaults;
+        if (policy != null && !KVPolicies.NAMES.contains(policy)) {
+            throw ApiError.badRequest("kv_policy", "unknown kv_policy '" + policy + "' (known: " + String.join(", ", KVPolicies.NAMES) + ")");
+        }
+        PolicyConfig config = budget == null ? defaults.policyConfig() : defaults.policyConfig().withBudget(budget);
+        SessionOptions options = defaults.withPolicy(policy != null ? policy : defaults.kvPolicy(), config);
+        try {
+            KVPolicies.create(options.kvPolicy(), options.policyConfig());
+        } catch (IllegalArgumentException e) {
+            String param = budget != null ? "kv_budget" : "kv_policy";
+            throw ApiError.badRequest(param, param + ": " + e.getMessage().replace("--kv-budget", "kv_budget"));
+        }
+        return options;
+    }
+
+    // ---------------------------------------------------------------- typed fields
+
+    private static String string(ObjectNode o, String name) {
+        JsonNode v = o.get(name);
+        if (v == null || v.isNull()) return null;
+        if (!v.isTextual()) throw ApiError.badRequest(name, name + " must be a string");
+        return v.textValue();
+    }
+
+    private static boolean bool(ObjectNode o, String name, boolean absent) {
+        return bool(o, name, absent, name);
+    }
+
+    private static boolean bool(ObjectNode o, String name, boolean absent, String param) {
+        JsonNode v = o.get(name);
+        if (v == null || v.isNull()) return absent;
+        if (!v.isBoolean()) throw ApiError.badRequest(param, param + " must be a boolean");
+        return v.booleanValue();
+    }
+
+    /** An integer field in [min, max], or null when absent. */
+    private static Integer integer(ObjectNode o, String name, int min, int max) {
+        JsonNode v = o.get(name);
+        if (v == null || v.isNull()) return null;
+        if (!v.isIntegralNumber()) throw ApiError.badRequest(name, name + " must be an integer");
+        if (!v.canConvertToInt() || v.intValue() < min || v.intValue() > max) {
+            throw ApiError.badRequest(name, name + " must be " + (max == Integer.MAX_VALUE ? ">= " + min : "in [" + min + ", " + max + "]") + ", got " + v);
+        }
+        return v.intValue();
+    }
+
+    private static float number(ObjectNode o, String name, float absent, float min, float max) {
+        JsonNode v = o.get(name);
+        if (v == null || v.isNull()) return absent;
+        if (!v.isNumber()) throw ApiError.badRequest(name, name + " must be a number");
+        double x = v.doubleValue();
+        if (!(x >= min && x <= max)) throw ApiError.badRequest(name, name + " must be in [" + min + ", " + max + "], got " + v);
+        return (float) x;
+    }
+}

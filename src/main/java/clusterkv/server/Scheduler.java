@@ -1,0 +1,237 @@
+package clusterkv.server;
+
+import clusterkv.generate.Generation;
+import clusterkv.generate.LanguageModel;
+import clusterkv.generate.Session;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The one thread that runs the model. The forward pass uses the engine's global worker pool and must not be
+ * entered from two threads at once, so every request's compute happens here, interleaved: up to
+ * {@code parallel} jobs are active, and each round prefills one chunk of one waiting prompt (taking turns,
+ * so a long prompt delays the others' tokens by one chunk per round, never by its whole length) and then
+ * decodes one token for every job past its prompt. Each job is decoded on its own: a round costs one weight
+ * read per active sequence (no batched decode). Up to {@code queue} further jobs wait; past that, submit refuses.
+ * Finished and cancelled jobs hand their session to the {@link PromptCache}.
+ */
+final class Scheduler implements AutoCloseable {
+
+    private final LanguageModel lm;
+    private final PromptCache cache;
+    private final Metrics metrics;
+    private final int parallel;
+    private final int capacity;
+    private final BlockingQueue<Job> waiting = new LinkedBlockingQueue<>();
+    /** Accepted and not yet finished: waiting plus active. */
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final Thread thread;
+    private volatile boolean closing;
+    // scheduler thread only
+    private final List<Job> active = new ArrayList<>();
+    private int prefillTurn;
+
+    Scheduler(LanguageModel lm, int parallel, int queue, long cacheBytes, Metrics metrics) {
+        this.lm = lm;
+        this.cache = new PromptCache(cacheBytes);
+        this.metrics = metrics;
+        this.parallel = parallel;
+        this.capacity = parallel + queue;
+        this.thread = new Thread(this::run, "clusterkv-scheduler");
+        thread.setDaemon(true);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    /** Accepts the job unless every slot and queue place is taken (then returns false: answer 429). */
+    boolean submit(Job job) {
+        if (closing) throw ApiError.unavailable("the server is shutting down");
+        for (int n = inFlight.get(); ; n = inFlight.get()) {
+            if (n >= capacity) return false;
+            if (inFlight.compareAndSet(n, n + 1)) break;
+        }
+        waiting.add(job);
+        return true;
+    }
+
+    private void run() {
+        while (!closing) {
+            try {
+                admit();
+                if (active.isEmpty()) {
+                    Job next = waiting.poll(100, TimeUnit.MILLISECONDS);
+                    if (next != null) start(next);
+                } else {
+                    round();
+                }
+                publish();
+            } catch (InterruptedException e) {
+                break;
+            } catch (Throwable t) { // a bug in the loop itself: keep serving
+                System.err.println("scheduler: " + t);
+            }
+        }
+        shutDown();
+    }
+
+    private void admit() {
+        while (active.size() < parallel) {
+            Job next = waiting.poll();
+            if (next == null) return;
+            start(next);
+        }
+    }
+
+    /** Gives the job a session: the cached one sharing the longest prefix of its prompt, else a new one. */
+    private void start(Job job) {
+        if (job.cancelled()) { // the client went away while it waited
+            inFlight.decrementAndGet();
+            return;
+        }
+        CompletionRequest r = job.request;
+        try {
+            PromptCache.Hit hit = cache.take(r.session(), r.prompt());
+            job.session = hit != null ? hit.session() : newSession(r);
+            // keep at least one prompt token to feed: generation needs the logits after the whole prompt
+            int keep = hit == null ? 0 : Math.min(hit.commonPrefix(), r.prompt().length - 1);
+            job.session.truncate(keep);
+            job.fed = keep;
+            job.cached = keep;
+            active.add(job);
+            metrics.promptTokens.add(r.prompt().length);
+            metrics.cachedPromptTokens.add(keep);
+        } catch (Throwable t) {
+            fail(job, t);
+        }
+    }
+
+    private Session newSession(CompletionRequest r) {
+        try {
+            return lm.newSession(r.session());
+        } catch (IllegalStateException | OutOfMemoryError e) { // no memory for the KV cache: free the idle ones and retry
+            cache.close();
+            return lm.newSession(r.session());
+        }
+    }
+
+    private void round() {
+        for (Job j : List.copyOf(active)) {
+            if (j.cancelled()) release(j); // stops within one token of the client going away
+        }
+        Job p = nextPrefilling();
+        if (p != null) guarded(p, () -> prefill(p));
+        for (Job j : List.copyOf(active)) {
+            if (!j.prefilling()) guarded(j, () -> decode(j));
+        }
+    }
+
+    /** The prefilling jobs take turns, one chunk per round. */
+    private Job nextPrefilling() {
+        for (int i = 0; i < active.size(); i++) {
+            Job j = active.get((prefillTurn + i) % active.size());
+            if (j.prefilling()) {
+                prefillTurn = (prefillTurn + i + 1) % active.size();
+                return j;
+            }
+        }
+        return null;
+    }
+
+    private void prefill(Job job) {
+        int[] prompt = job.request.prompt();
+        // chunks as Session.append cuts them, so the result matches a single append of the prompt
+        int n = Math.min(job.request.session().prefillChunk(), prompt.length - job.fed);
+        long t0 = System.nanoTime();
+        job.session.append(Arrays.copyOfRange(prompt, job.fed, job.fed + n), null);
+        metrics.prefillNanos.add(System.nanoTime() - t0);
+        metrics.prefillTokens.add(n);
+        job.fed += n;
+        if (job.fed == prompt.length) job.generation = job.session.startGeneration(job.request.generation());
+    }
+
+    private void decode(Job job) {
+        Generation g = job.generation;
+        int before = g.generatedTokens();
+        long t0 = System.nanoTime();
+        String text = g.step();
+        if (g.generatedTokens() > before) {
+            metrics.decodeNanos.add(System.nanoTime() - t0);
+            metrics.decodeTokens.increment();
+            metrics.generatedTokens.increment();
+        }
+        if (!text.isEmpty()) job.emit(new Event.Text(text));
+        if (g.finished()) {
+            job.emit(new Event.Done(g.stopReason(), g.text(), new Usage(job.request.prompt().length, g.generatedTokens(), job.cached)));
+            release(job);
+        }
+    }
+
+    /** The job is over: its session goes to the prompt cache (its tokens are all fed, so it is a valid prefix). */
+    private void release(Job job) {
+        active.remove(job);
+        inFlight.decrementAndGet();
+        if (job.session != null) cache.put(job.request.session(), job.session);
+        job.session = null;
+    }
+
+    private void guarded(Job job, Runnable step) {
+        try {
+            step.run();
+        } catch (Throwable t) {
+            fail(job, t);
+        }
+    }
+
+    /** A job that threw: answered 500 (503 for lack of memory); its session, maybe half-updated, is closed, not cached. */
+    private void fail(Job job, Throwable t) {
+        boolean memory = t instanceof OutOfMemoryError || t.getMessage() != null && t.getMessage().startsWith("cannot allocate");
+        job.emit(new Event.Failed(memory ? ApiError.unavailable("out of memory for the KV cache: " + t.getMessage())
+                : ApiError.internal("generation failed: " + t)));
+        if (!memory) System.err.println("scheduler: request failed: " + t);
+        active.remove(job);
+        inFlight.decrementAndGet();
+        if (job.session != null) job.session.close();
+        job.session = null;
+    }
+
+    private void publish() {
+        long resident = 0, allocated = 0;
+        for (Job j : active) {
+            resident += j.session.attention().kvBytesResident(j.session.length());
+            allocated += PromptCache.allocatedBytes(j.session);
+        }
+        metrics.publish(new Metrics.Gauges(active.size(), waiting.size(), cache.size(), resident, cache.residentBytes(), allocated, cache.allocatedBytes()));
+    }
+
+    /** Fails whatever is left (the grace period is over), frees every session. */
+    private void shutDown() {
+        ApiError gone = ApiError.unavailable("the server shut down before this request finished");
+        for (Job j : active) {
+            j.emit(new Event.Failed(gone));
+            j.session.close();
+        }
+        active.clear();
+        for (Job j; (j = waiting.poll()) != null; ) j.emit(new Event.Failed(gone));
+        cache.close();
+        publish();
+    }
+
+    /** Stops after the current round; jobs still running are failed with 503. */
+    @Override
+    public void close() {
+        closing = true;
+        try {
+            thread.join(60_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package clusterkv.server;
+
+import clusterkv.generate.SessionOptions;
+
+import java.time.Duration;
+import java.util.function.Consumer;
+
+/**
+ * How the server runs.
+ *
+ * @param host          address to bind (127.0.0.1 by default: only this machine)
+ * @param port          TCP port; 0 picks a free one (tests)
+ * @param parallel      sequences generated at once, interleaved on the one compute thread
+ * @param queue         accepted requests that may wait for a slot; beyond, 429
+ * @param apiKey        when not null, every request must carry {@code Authorization: Bearer <apiKey>}
+ * @param session       the sessions' context, KV type and default KV policy (a request may override policy and budget)
+ * @param cacheBytes    KV memory that idle sessions may keep for prompt-prefix reuse; 0 disables the prompt cache
+ * @param modelName     the id that /v1/models lists and responses carry
+ * @param shutdownGrace how long closing waits for requests in flight
+ * @param log           one line per completion request
+ */
+public record ServerConfig(String host, int port, int parallel, int queue, String apiKey, SessionOptions session,
+                           long cacheBytes, String modelName, Duration shutdownGrace, Consumer<String> log) {
+
+    public ServerConfig {
+        if (parallel < 1) throw new IllegalArgumentException("--parallel must be >= 1, got " + parallel);
+        if (queue < 0) throw new IllegalArgumentException("--queue must be >= 0, got " + queue);
+        if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be in [0, 65535], got " + port);
+        if (cacheBytes < 0) throw new IllegalArgumentException("the prompt cache size must be >= 0, got " + cacheBytes);
+        if (apiKey != null && apiKey.isEmpty()) throw new IllegalArgumentException("--api-key must not be empty");
+    }
+
+    /** Defaults for tests and embedding: 127.0.0.1, a free port, 4 parallel, 16 queued, 1 GiB of prompt cache. */
+    public static ServerConfig defaults(String modelName) {
+        return new ServerConfig("127.0.0.1", 0, 4, 16, null, SessionOptions.defaults(), 1L << 30, modelName, Duration.ofSeconds(10), line -> {});
+    }
+
+    public ServerConfig withPort(int p) {
+        return new ServerConfig(host, p, parallel, queue, apiKey, session, cacheBytes, modelName, shutdownGrace, log);
+    }
+
+    public ServerConfig withSlots(int parallel, int queue) {
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, cacheBytes, modelName, shutdownGrace, log);
+    }
+
+    public ServerConfig withApiKey(String key) {
+        return new ServerConfig(host, port, parallel, queue, key, session, cacheBytes, modelName, shutdownGrace, log);
+    }
+
+    public ServerConfig withSession(SessionOptions s) {
+        return new ServerConfig(host, port, parallel, queue, apiKey, s, cacheBytes, modelName, shutdownGrace, log);
+    }
+
+    public ServerConfig withCacheBytes(long b) {
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, b, modelName, shutdownGrace, log);
+    }
+}
