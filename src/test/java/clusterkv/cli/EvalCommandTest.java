@@ -103,6 +103,21 @@ class EvalCommandTest {
     }
 
     @Test
+    void retrievalTasksRunEndToEnd() throws Exception {
+        Path out = dir.resolve("retrieval");
+        BadInputTest.Outcome o = BadInputTest.run("eval", "-m", MODEL, "--task", "passkey,facts,niah", "--kv-policy", "full,clusterkv",
+                "--kv-budget", "64", "--context", "320", "--depths", "0.5", "--samples", "1", "--corpus", CORPUS, "-t", "1", "-o", out.toString());
+        assertEquals(0, o.code(), o.err());
+        List<EvalResult> rs = ResultsLog.read(out.resolve(ResultsLog.FILE));
+        assertEquals(List.of("passkey", "passkey", "facts", "facts", "niah", "niah"), rs.stream().map(r -> r.evalCase().task()).toList());
+        for (EvalResult r : rs) {
+            assertTrue(r.score() == 0 || r.score() == 1, "retrieval is scored 0 or 1");
+            assertTrue(r.detail().startsWith("expected "), r.detail());
+            assertEquals(r.evalCase().policy().equals("clusterkv"), r.kvStats() != null, "fidelity for the sparse policy only");
+        }
+    }
+
+    @Test
     void badInputIsOneLineAndLosesNothing() throws Exception {
         String before = Files.readString(complete.resolve(ResultsLog.FILE));
         assertError(run(grid(dir.resolve("x1"), "--task", "passkey,nope")), "unknown task 'nope'");
