@@ -35,7 +35,8 @@ import java.util.concurrent.Callable;
  * case to results.jsonl, then writes summary.md, summary.json and the charts. With --merge, merges the results
  * folders of shards instead.
  */
-@Command(name = "eval", description = "Evaluate KV policies on retrieval, copy and perplexity tasks over budgets and contexts.")
+@Command(name = "eval", description = {"Evaluate KV policies on retrieval, copy and perplexity tasks over budgets and contexts.",
+        "Without --kv-policy every policy runs; without --kv-budget the budgets are 64,128,256,512."})
 final class EvalCommand implements Callable<Integer> {
 
     @Option(names = {"-m", "--model"}, paramLabel = "FILE", description = "GGUF model (not needed with --merge).")
@@ -47,6 +48,13 @@ final class EvalCommand implements Callable<Integer> {
 
     @Mixin
     PolicyOptions policy;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    /** The grid's defaults differ from a generating command's: every policy, budgets 64 to 512. */
+    static final List<String> DEFAULT_POLICIES = clusterkv.kv.policy.KVPolicies.NAMES;
+    static final List<Integer> DEFAULT_BUDGETS = List.of(64, 128, 256, 512);
 
     @Option(names = "--context", split = ",", defaultValue = "1024", paramLabel = "N", description = "Context lengths in tokens (default: ${DEFAULT-VALUE}).")
     List<Integer> contexts;
@@ -93,6 +101,9 @@ final class EvalCommand implements Callable<Integer> {
         if (merge != null) return merge();
         if (model == null) throw new IllegalArgumentException("eval needs -m MODEL (or --merge DIR...)");
         if (threads != null) Parallel.setThreads(threads);
+        var parsed = spec.commandLine().getParseResult();
+        if (!parsed.hasMatchedOption("--kv-policy")) policy.policies = DEFAULT_POLICIES;
+        if (!parsed.hasMatchedOption("--kv-budget")) policy.budgets = DEFAULT_BUDGETS;
         EvalGrid grid = new EvalGrid(tasks, policy.all(), policy.budgets, contexts, depths, samples);
         String text = corpusText();
         prepareOutput();

@@ -8,7 +8,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.AccessDeniedException;
 
 /** The {@code clusterkv} command line: one subcommand per job. */
-@Command(name = "clusterkv", mixinStandardHelpOptions = true, version = "clusterkv 0.1.0",
+@Command(name = "clusterkv", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, version = "clusterkv 0.1.0",
         description = "Pure-Java LLM inference for long contexts with recallable KV-cache compression (ClusterKV).",
         subcommands = {GenerateCommand.class, ChatCommand.class, InspectCommand.class, TokenizeCommand.class,
                 PerplexityCommand.class, SynthCommand.class, BenchCommand.class, EvalCommand.class, ReportCommand.class,
