@@ -5,7 +5,8 @@ import clusterkv.tokenizer.Tokenizer;
 
 /**
  * One generation in progress on a {@link Session}, advanced a token at a time: each {@link #step()}
- * samples a token, feeds it to the model and returns the text it releases. The text is UTF-8 safe
+ * samples a token, feeds it to the model and returns the text it releases (or, in two halves around a batched
+ * feed of several sessions, {@link #chooseNext()} and {@link #acceptFed()}). The text is UTF-8 safe
  * (bytes of an unfinished character are held back) and stop strings never appear in it (text that
  * could still become one is held back until it cannot). Callers that interleave several sessions,
  * such as the server's scheduler, drive it step by step; {@link Session#generate} runs it to the end.
@@ -22,6 +23,8 @@ public final class Generation {
     /** What the current step released: the filter writes into it. */
     private final StringBuilder released = new StringBuilder();
     private final float[] scratch;
+    /** The token chooseNext() returned, until acceptFed(); -1 when none. */
+    private int chosen = -1;
     private int generated;
     private StopReason stopReason;
 
@@ -40,7 +43,21 @@ public final class Generation {
      * released, possibly empty. Once {@link #finished()}, the text is complete and further steps are an error.
      */
     public String step() {
+        int next = chooseNext();
+        if (next < 0) return released();
+        session.feed(next);
+        return acceptFed();
+    }
+
+    /**
+     * The first half of a step, for callers that feed several sessions in one batch ({@link BatchDecoder}): samples
+     * the token to feed next and returns it, or, when no further token may come, ends the generation and returns
+     * -1 (then {@link #released()} is the text that releases). A chosen token must be fed to the session, and then
+     * {@link #acceptFed()} called, before anything else is done with this generation.
+     */
+    public int chooseNext() {
         if (stopReason != null) throw new IllegalStateException("generation already finished: " + stopReason);
+        if (chosen >= 0) throw new IllegalStateException("token " + chosen + " was chosen and not accepted yet");
         released.setLength(0);
         if (generated >= maxTokens) {
             finish(StopReason.MAX_TOKENS);
@@ -48,18 +65,31 @@ public final class Generation {
             finish(StopReason.CONTEXT_FULL);
         } else {
             int next = session.sampleNext(sampler, scratch);
-            if (tokenizer.isEndOfGeneration(next)) {
-                finish(StopReason.END_OF_TEXT);
-            } else {
-                sampler.accept(next);
-                generated++;
-                session.feed(next);
-                if (filter.accept(decoder.accept(next))) stopReason = StopReason.STOP_STRING; // nothing after a stop string
-                // end at once when no further token may come, so the last text and the end arrive together
-                else if (generated >= maxTokens) finish(StopReason.MAX_TOKENS);
-                else if (session.length() >= session.contextSize()) finish(StopReason.CONTEXT_FULL);
-            }
+            if (!tokenizer.isEndOfGeneration(next)) return chosen = next;
+            finish(StopReason.END_OF_TEXT);
         }
+        return -1;
+    }
+
+    /**
+     * The second half of a step: the token {@link #chooseNext()} chose has been fed to the session; counts it and
+     * returns the text it releases (with the rest of the text, when it was the last token), possibly empty.
+     */
+    public String acceptFed() {
+        if (chosen < 0) throw new IllegalStateException("no token was chosen");
+        int token = chosen;
+        chosen = -1;
+        sampler.accept(token);
+        generated++;
+        if (filter.accept(decoder.accept(token))) stopReason = StopReason.STOP_STRING; // nothing after a stop string
+        // end at once when no further token may come, so the last text and the end arrive together
+        else if (generated >= maxTokens) finish(StopReason.MAX_TOKENS);
+        else if (session.length() >= session.contextSize()) finish(StopReason.CONTEXT_FULL);
+        return released();
+    }
+
+    /** The text released by the latest {@link #chooseNext()} (when it ended the generation) or {@link #acceptFed()}. */
+    public String released() {
         return released.toString();
     }
 

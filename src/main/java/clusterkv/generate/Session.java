@@ -183,6 +183,17 @@ public final class Session implements AutoCloseable {
     void feed(int token) {
         tokens[length] = token;
         transformer.forward(buffers, attention, tokens, length, 1, length, logits, false);
+        fed(token, logits, 0);
+    }
+
+    LanguageModel model() {
+        return lm;
+    }
+
+    /** The token was run at position length() (by {@link #feed} or a {@link BatchDecoder}), giving these logits. */
+    void fed(int token, float[] rowLogits, int offset) {
+        tokens[length] = token;
+        if (rowLogits != logits) System.arraycopy(rowLogits, offset, logits, 0, logits.length);
         length++;
         mirror(tokens, length - 1, 1);
     }

@@ -1,13 +1,13 @@
 package clusterkv.model;
 
 import clusterkv.kv.AttentionBackend;
-import clusterkv.tensor.WeightMatrix;
 
 /**
- * The forward pass of a Llama-family decoder, for a chunk of n consecutive tokens: n = 1 is a
- * decode step (matrix-vector products), n > 1 a prefill chunk (matrix-matrix products that read
- * each weight once for the whole chunk). Attention is delegated to an {@link AttentionBackend},
- * which owns the KV cache and decides which positions each query reads.
+ * The forward pass of a Llama-family decoder over n rows of activations: a chunk of n consecutive tokens of one
+ * sequence (n = 1 is a decode step, matrix-vector products; n > 1 a prefill chunk, matrix-matrix products that
+ * read each weight once for the whole chunk), or the next token of each of n sequences (a batched decode step,
+ * weights read once for all of them). Attention is delegated to an {@link AttentionBackend} per sequence, which
+ * owns its KV cache and decides which positions each query reads.
  */
 public final class Transformer {
 
@@ -31,25 +31,41 @@ public final class Transformer {
      */
     public void forward(ForwardBuffers b, AttentionBackend attention, int[] tokens, int from, int n, int p0,
                         float[] logits, boolean allLogits) {
-        int dim = c.dim();
-        for (int t = 0; t < n; t++) w.tokenEmbedding().dequantizeRow(tokens[from + t], b.x, t * dim);
-        for (int layer = 0; layer < c.layers(); layer++) {
-            LayerWeights lw = w.layers()[layer];
-            attentionBlock(b, attention, lw, layer, n, p0);
-            feedForwardBlock(b, lw, n);
-        }
-        int first = allLogits ? 0 : n - 1;
-        int rows = n - first;
-        rmsNorm(b.x, first * dim, b.xb, 0, w.outputNorm(), rows, dim);
-        matmul(w.output(), b.xb, rows, logits);
+        run(b, new Rows.Chunk(attention, p0, n), tokens, from, logits, allLogits ? 0 : n - 1);
     }
 
-    private void attentionBlock(ForwardBuffers b, AttentionBackend attention, LayerWeights lw, int layer, int n, int p0) {
+    /**
+     * A batched decode step: row t is token tokens[t] at position positions[t] of the sequence whose KV cache and
+     * policy are attention[t] (n different sequences). Writes logits [n][vocab]; each row's are those of a
+     * {@link #forward} of its token alone, up to the order of float additions in the projections (see
+     * {@link clusterkv.tensor.WeightMatrix#matvecs}). The buffers must hold n rows.
+     */
+    public void forwardBatch(ForwardBuffers b, AttentionBackend[] attention, int[] tokens, int[] positions, int n, float[] logits) {
+        if (n > b.maxRows) throw new IllegalArgumentException(n + " rows do not fit in buffers of " + b.maxRows);
+        run(b, new Rows.Batch(attention, positions, n), tokens, 0, logits, 0);
+    }
+
+    /** The pass over the rows; logits for rows firstLogits .. count-1. */
+    private void run(ForwardBuffers b, Rows rows, int[] tokens, int from, float[] logits, int firstLogits) {
         int dim = c.dim();
+        for (int t = 0; t < rows.count(); t++) w.tokenEmbedding().dequantizeRow(tokens[from + t], b.x, t * dim);
+        for (int layer = 0; layer < c.layers(); layer++) {
+            LayerWeights lw = w.layers()[layer];
+            attentionBlock(b, rows, lw, layer);
+            feedForwardBlock(b, rows, lw);
+        }
+        int n = rows.count() - firstLogits;
+        rmsNorm(b.x, firstLogits * dim, b.xb, 0, w.outputNorm(), n, dim);
+        rows.project(w.output(), b.xb, n, logits);
+    }
+
+    private void attentionBlock(ForwardBuffers b, Rows rows, LayerWeights lw, int layer) {
+        int dim = c.dim();
+        int n = rows.count();
         rmsNorm(b.x, 0, b.xb, 0, lw.attnNorm(), n, dim);
-        matmul(lw.wq(), b.xb, n, b.q);
-        matmul(lw.wk(), b.xb, n, b.k);
-        matmul(lw.wv(), b.xb, n, b.v);
+        rows.project(lw.wq(), b.xb, n, b.q);
+        rows.project(lw.wk(), b.xb, n, b.k);
+        rows.project(lw.wv(), b.xb, n, b.v);
         for (int t = 0; t < n; t++) {
             int qOff = t * c.queryDim();
             int kOff = t * c.kvDim();
@@ -62,31 +78,27 @@ public final class Transformer {
                 rmsNorm(b.q, qOff, b.q, qOff, lw.qNorm(), c.heads(), c.headDim());
                 rmsNorm(b.k, kOff, b.k, kOff, lw.kNorm(), c.kvHeads(), c.headDim());
             }
-            rope.apply(b.q, qOff, c.heads(), p0 + t);
-            rope.apply(b.k, kOff, c.kvHeads(), p0 + t);
+            rope.apply(b.q, qOff, c.heads(), rows.position(t));
+            rope.apply(b.k, kOff, c.kvHeads(), rows.position(t));
         }
-        attention.attend(layer, b.q, b.k, b.v, b.att, p0, n);
-        matmul(lw.wo(), b.att, n, b.xb);
+        rows.attend(layer, b);
+        rows.project(lw.wo(), b.att, n, b.xb);
         addInPlace(b.x, b.xb, n * dim);
     }
 
-    private void feedForwardBlock(ForwardBuffers b, LayerWeights lw, int n) {
+    private void feedForwardBlock(ForwardBuffers b, Rows rows, LayerWeights lw) {
         int dim = c.dim();
         int ffn = c.ffnDim();
+        int n = rows.count();
         rmsNorm(b.x, 0, b.xb, 0, lw.ffnNorm(), n, dim);
-        matmul(lw.wGate(), b.xb, n, b.gate);
-        matmul(lw.wUp(), b.xb, n, b.up);
+        rows.project(lw.wGate(), b.xb, n, b.gate);
+        rows.project(lw.wUp(), b.xb, n, b.up);
         for (int i = 0; i < n * ffn; i++) {
             float g = b.gate[i];
             b.gate[i] = g / (1f + (float) Math.exp(-g)) * b.up[i]; // SwiGLU: silu(gate) * up
         }
-        matmul(lw.wDown(), b.gate, n, b.xb);
+        rows.project(lw.wDown(), b.gate, n, b.xb);
         addInPlace(b.x, b.xb, n * dim);
-    }
-
-    private static void matmul(WeightMatrix m, float[] x, int n, float[] y) {
-        if (n == 1) m.matvec(x, y);
-        else m.matmul(x, n, y);
     }
 
     /** RMSNorm of `rows` consecutive vectors of `size` values (in place when in == out). */

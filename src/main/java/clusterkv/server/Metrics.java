@@ -26,6 +26,7 @@ final class Metrics {
     final LongAdder prefillNanos = new LongAdder();
     final LongAdder decodeTokens = new LongAdder();
     final LongAdder decodeNanos = new LongAdder();
+    final LongAdder decodeSteps = new LongAdder();
     final LongAdder firstTokenNanos = new LongAdder();
     final LongAdder firstTokenCount = new LongAdder();
     final LongAdder disconnects = new LongAdder();
@@ -56,10 +57,11 @@ final class Metrics {
         counter(out, "clusterkv_generated_tokens_total", "Tokens generated.", generatedTokens.sum());
         counter(out, "clusterkv_prefill_tokens_total", "Prompt tokens run through the model.", prefillTokens.sum());
         counter(out, "clusterkv_prefill_seconds_total", "Compute time spent prefilling.", prefillNanos.sum() / 1e9);
-        counter(out, "clusterkv_decode_tokens_total", "Decode steps run.", decodeTokens.sum());
+        counter(out, "clusterkv_decode_tokens_total", "Tokens decoded (a batched decode step counts one per sequence).", decodeTokens.sum());
         counter(out, "clusterkv_decode_seconds_total", "Compute time spent decoding.", decodeNanos.sum() / 1e9);
+        counter(out, "clusterkv_decode_steps_total", "Batched decode steps run, each one forward pass over every decoding sequence (decode tokens / steps = the mean batch).", decodeSteps.sum());
         gauge(out, "clusterkv_prefill_tokens_per_second", "Prefill throughput over the server's life (tokens / compute seconds).", rate(prefillTokens, prefillNanos));
-        gauge(out, "clusterkv_decode_tokens_per_second", "Decode speed of one sequence over the server's life (tokens / compute seconds).", rate(decodeTokens, decodeNanos));
+        gauge(out, "clusterkv_decode_tokens_per_second", "Decode throughput over the server's life (tokens / compute seconds; the sequences of a batched step count together).", rate(decodeTokens, decodeNanos));
         header(out, "clusterkv_time_to_first_token_seconds", "summary", "Time from a request's arrival to its first generated text.");
         out.append("clusterkv_time_to_first_token_seconds_sum ").append(format(firstTokenNanos.sum() / 1e9)).append('\n');
         out.append("clusterkv_time_to_first_token_seconds_count ").append(firstTokenCount.sum()).append('\n');

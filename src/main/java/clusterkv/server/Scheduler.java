@@ -1,5 +1,6 @@
 package clusterkv.server;
 
+import clusterkv.generate.BatchDecoder;
 import clusterkv.generate.Generation;
 import clusterkv.generate.LanguageModel;
 import clusterkv.generate.Session;
@@ -17,8 +18,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * entered from two threads at once, so every request's compute happens here, interleaved: up to
  * {@code parallel} jobs are active, and each round prefills one chunk of one waiting prompt (taking turns,
  * so a long prompt delays the others' tokens by one chunk per round, never by its whole length) and then
- * decodes one token for every job past its prompt. Each job is decoded on its own: a round costs one weight
- * read per active sequence (no batched decode). Up to {@code queue} further jobs wait; past that, submit refuses.
+ * decodes one token for every job past its prompt, all in one batched forward pass ({@link BatchDecoder}): the
+ * weights are read once per round, not once per job. Up to {@code queue} further jobs wait; past that, submit refuses.
  * Finished and cancelled jobs hand their session to the {@link PromptCache}.
  */
 final class Scheduler implements AutoCloseable {
@@ -35,6 +36,7 @@ final class Scheduler implements AutoCloseable {
     private volatile boolean closing;
     // scheduler thread only
     private final List<Job> active = new ArrayList<>();
+    private final BatchDecoder decoder;
     private int prefillTurn;
 
     Scheduler(LanguageModel lm, int parallel, int queue, long cacheBytes, Metrics metrics) {
@@ -43,6 +45,7 @@ final class Scheduler implements AutoCloseable {
         this.metrics = metrics;
         this.parallel = parallel;
         this.capacity = parallel + queue;
+        this.decoder = new BatchDecoder(lm, parallel);
         this.thread = new Thread(this::run, "clusterkv-scheduler");
         thread.setDaemon(true);
     }
@@ -128,9 +131,7 @@ final class Scheduler implements AutoCloseable {
         }
         Job p = nextPrefilling();
         if (p != null) guarded(p, () -> prefill(p));
-        for (Job j : List.copyOf(active)) {
-            if (!j.prefilling()) guarded(j, () -> decode(j));
-        }
+        decode(active.stream().filter(j -> !j.prefilling()).toList());
     }
 
     /** The prefilling jobs take turns, one chunk per round. */
@@ -157,16 +158,42 @@ final class Scheduler implements AutoCloseable {
         if (job.fed == prompt.length) job.generation = job.session.startGeneration(job.request.generation());
     }
 
-    private void decode(Job job) {
-        Generation g = job.generation;
-        int before = g.generatedTokens();
+    /**
+     * One token for each of the jobs: each samples its next token (or ends), then all are fed in one batched
+     * forward pass, then each releases its text.
+     */
+    private void decode(List<Job> jobs) {
         long t0 = System.nanoTime();
-        String text = g.step();
-        if (g.generatedTokens() > before) {
-            metrics.decodeNanos.add(System.nanoTime() - t0);
-            metrics.decodeTokens.increment();
-            metrics.generatedTokens.increment();
+        List<Job> feeding = new ArrayList<>(jobs.size());
+        int[] tokens = new int[jobs.size()];
+        for (Job j : jobs) {
+            guarded(j, () -> {
+                int next = j.generation.chooseNext();
+                if (next < 0) {
+                    emit(j, j.generation.released());
+                } else {
+                    tokens[feeding.size()] = next;
+                    feeding.add(j);
+                }
+            });
         }
+        if (feeding.isEmpty()) return;
+        try {
+            decoder.feed(feeding.stream().map(j -> j.session).toList(), tokens);
+        } catch (Throwable t) { // which session failed is unknown, and any may be half-updated
+            for (Job j : feeding) fail(j, t);
+            return;
+        }
+        metrics.decodeNanos.add(System.nanoTime() - t0);
+        metrics.decodeSteps.increment();
+        metrics.decodeTokens.add(feeding.size());
+        metrics.generatedTokens.add(feeding.size());
+        for (Job j : feeding) guarded(j, () -> emit(j, j.generation.acceptFed()));
+    }
+
+    /** Sends the text a step released, and the end when the generation is over. */
+    private void emit(Job job, String text) {
+        Generation g = job.generation;
         if (!text.isEmpty()) job.emit(new Event.Text(text));
         if (g.finished()) {
             job.emit(new Event.Done(g.stopReason(), g.text(), new Usage(job.request.prompt().length, g.generatedTokens(), job.cached)));

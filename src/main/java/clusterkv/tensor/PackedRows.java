@@ -63,8 +63,19 @@ abstract class PackedRows {
         });
     }
 
-    /** out[r] = row r . x for r in [start, end); xBlockSums as for {@link RowKernel#dotRows}. */
-    abstract void dotRows(int start, int end, float[] x, float[] xBlockSums, float[] out);
+    /**
+     * out[outOffset + r] = row r . x[xOffset ..) for r in [start, end); xBlockSums as for {@link RowKernel#dotRows}.
+     * The arithmetic is that of the type's ggml-layout kernel, so the two give the same floats (see WeightMatrix.matvecs).
+     */
+    abstract void dotRows(int start, int end, float[] x, int xOffset, float[] xBlockSums, float[] out, int outOffset);
+
+    /**
+     * dotRows for n tokens, x [n][cols] and out [n][outStride]: out[t * outStride + r] = row r . x[t]. Kernels
+     * override it to decode each block once for several tokens; the arithmetic per token stays that of dotRows.
+     */
+    void dotRows(int start, int end, float[] x, int n, float[][] xBlockSums, float[] out, int outStride) {
+        for (int t = 0; t < n; t++) dotRows(start, end, x, t * cols, xBlockSums[t], out, t * outStride);
+    }
 
     /** A thread's buffer for one row's scales as floats (fetch once per call: a ThreadLocal per row costs ~5 % of decode). */
     final float[] scaleBuffer() {

@@ -17,17 +17,17 @@ final class Q4_0Packed extends PackedRows {
     }
 
     @Override
-    void dotRows(int start, int end, float[] x, float[] xBlockSums, float[] out) {
+    void dotRows(int start, int end, float[] x, int xOffset, float[] xBlockSums, float[] out, int outOffset) {
         float[] d = scaleBuffer();
-        for (int r = start; r < end; r++) out[r] = row(packed.asSlice(r * rowStride, scales), decodeScales(r, d), x, xBlockSums, blocks);
+        for (int r = start; r < end; r++) out[outOffset + r] = row(packed.asSlice(r * rowStride, scales), decodeScales(r, d), x, xOffset, xBlockSums, blocks);
     }
 
-    private static float row(MemorySegment row, float[] d, float[] x, float[] xBlockSums, int blocks) {
+    private static float row(MemorySegment row, float[] d, float[] x, int xOffset, float[] xBlockSums, int blocks) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0; // alternating blocks, see Q8_0Kernel.dot
         float offsets = 0;
         long q = 0;
         for (int b = 0; b < blocks; b++, q += 16) {
-            FloatVector t = Q4_0Kernel.codeDot(row, q, x, 32 * b).fma(FloatVector.broadcast(F, d[b]), a1);
+            FloatVector t = Q4_0Kernel.codeDot(row, q, x, xOffset + 32 * b).fma(FloatVector.broadcast(F, d[b]), a1);
             a1 = a0;
             a0 = t;
             offsets += d[b] * xBlockSums[b];

@@ -15,17 +15,88 @@ final class Q8_0Packed extends PackedRows {
     }
 
     @Override
-    void dotRows(int start, int end, float[] x, float[] xBlockSums, float[] out) {
+    void dotRows(int start, int end, float[] x, int xOffset, float[] xBlockSums, float[] out, int outOffset) {
         float[] d = scaleBuffer();
-        for (int r = start; r < end; r++) out[r] = row(packed.asSlice(r * rowStride, scales), decodeScales(r, d), x, blocks);
+        for (int r = start; r < end; r++) out[outOffset + r] = row(packed.asSlice(r * rowStride, scales), decodeScales(r, d), x, xOffset, blocks);
     }
 
-    private static float row(MemorySegment row, float[] d, float[] x, int blocks) {
+    /**
+     * Tokens in fours, then a pair, then one: each block's codes are widened to floats once per group, which
+     * is most of the work once the row is in cache. Measured on a 1B-shaped decode step (KernelBench batch,
+     * 2 threads): 8 tokens in 185 ms with fours against 250 ms in pairs; one token takes 66 ms.
+     */
+    @Override
+    void dotRows(int start, int end, float[] x, int n, float[][] xBlockSums, float[] out, int outStride) {
+        float[] d = scaleBuffer();
+        for (int r = start; r < end; r++) {
+            MemorySegment row = packed.asSlice(r * rowStride, scales);
+            decodeScales(r, d);
+            int t = 0;
+            for (; t + 4 <= n; t += 4) quad(row, d, x, t * cols, cols, blocks, out, t * outStride + r, outStride);
+            for (; t + 2 <= n; t += 2) pair(row, d, x, t * cols, cols, blocks, out, t * outStride + r, outStride);
+            if (t < n) out[t * outStride + r] = row(row, d, x, t * cols, blocks);
+        }
+    }
+
+    /** row() for two consecutive tokens (x stride xs, out stride os), with the same arithmetic per token (so the same floats). */
+    private static void pair(MemorySegment row, float[] d, float[] x, int xo, int xs, int blocks, float[] out, int o, int os) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
+        long q = 0;
+        for (int b = 0; b < blocks; b++, q += 32) {
+            int x0 = xo + 32 * b, x1 = x0 + xs;
+            FloatVector c = Simd.signedBytes(row, q);
+            FloatVector t = c.mul(FloatVector.fromArray(F, x, x0)), u = c.mul(FloatVector.fromArray(F, x, x1));
+            for (int j = L; j < 32; j += L) {
+                c = Simd.signedBytes(row, q + j);
+                t = c.fma(FloatVector.fromArray(F, x, x0 + j), t);
+                u = c.fma(FloatVector.fromArray(F, x, x1 + j), u);
+            }
+            FloatVector s = FloatVector.broadcast(F, d[b]);
+            t = t.fma(s, a1);
+            a1 = a0;
+            a0 = t;
+            u = u.fma(s, b1);
+            b1 = b0;
+            b0 = u;
+        }
+        out[o] = Simd.sum(a0.add(a1));
+        out[o + os] = Simd.sum(b0.add(b1));
+    }
+
+    /** row() for four consecutive tokens (x stride xs, out stride os), with the same arithmetic per token. */
+    private static void quad(MemorySegment row, float[] d, float[] x, int xo, int xs, int blocks, float[] out, int o, int os) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, e0 = a0, e1 = a0;
+        long q = 0;
+        for (int b = 0; b < blocks; b++, q += 32) {
+            int x0 = xo + 32 * b, x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs;
+            FloatVector c = Simd.signedBytes(row, q);
+            FloatVector t = c.mul(FloatVector.fromArray(F, x, x0)), u = c.mul(FloatVector.fromArray(F, x, x1));
+            FloatVector v = c.mul(FloatVector.fromArray(F, x, x2)), w = c.mul(FloatVector.fromArray(F, x, x3));
+            for (int j = L; j < 32; j += L) {
+                c = Simd.signedBytes(row, q + j);
+                t = c.fma(FloatVector.fromArray(F, x, x0 + j), t);
+                u = c.fma(FloatVector.fromArray(F, x, x1 + j), u);
+                v = c.fma(FloatVector.fromArray(F, x, x2 + j), v);
+                w = c.fma(FloatVector.fromArray(F, x, x3 + j), w);
+            }
+            FloatVector s = FloatVector.broadcast(F, d[b]);
+            t = t.fma(s, a1); a1 = a0; a0 = t;
+            u = u.fma(s, b1); b1 = b0; b0 = u;
+            v = v.fma(s, c1); c1 = c0; c0 = v;
+            w = w.fma(s, e1); e1 = e0; e0 = w;
+        }
+        out[o] = Simd.sum(a0.add(a1));
+        out[o + os] = Simd.sum(b0.add(b1));
+        out[o + 2 * os] = Simd.sum(c0.add(c1));
+        out[o + 3 * os] = Simd.sum(e0.add(e1));
+    }
+
+    private static float row(MemorySegment row, float[] d, float[] x, int xOffset, int blocks) {
         // Two accumulators alternating blocks (see Q8_0Kernel.dot).
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         long q = 0;
         for (int b = 0; b < blocks; b++, q += 32) {
-            int xo = 32 * b;
+            int xo = xOffset + 32 * b;
             FloatVector t = Simd.signedBytes(row, q).mul(FloatVector.fromArray(F, x, xo));
             for (int j = L; j < 32; j += L) t = Simd.signedBytes(row, q + j).fma(FloatVector.fromArray(F, x, xo + j), t);
             t = t.fma(FloatVector.broadcast(F, d[b]), a1);

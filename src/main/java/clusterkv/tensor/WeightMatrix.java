@@ -70,7 +70,7 @@ public final class WeightMatrix {
         float[] sums = kernel.usesBlockSums() ? RowKernel.blockSums(x, 0, cols) : null;
         PackedRows p = packed();
         if (p != null) {
-            Parallel.forRange(rows, chunkRows, (r0, r1) -> p.dotRows(r0, r1, x, sums, out));
+            Parallel.forRange(rows, chunkRows, (r0, r1) -> p.dotRows(r0, r1, x, 0, sums, out, 0));
         } else {
             Parallel.forRange(rows, chunkRows, (r0, r1) ->
                     kernel.dotRows(data, r0 * rowBytes, rowBytes, r1 - r0, x, 0, sums, cols, out, r0));
@@ -108,21 +108,57 @@ public final class WeightMatrix {
     /**
      * Y[t][r] = row r . X[t] for n tokens (prefill): X is [n][cols] and Y is [n][rows], row-major.
      * Each weight row is read from memory once per call, not once per token: a few tokens go through the
-     * decode kernels one token at a time over a chunk of rows that stays in cache; more tokens go through
+     * decode kernels over a chunk of rows that stays in cache (see {@link #matvecs}); more tokens go through
      * {@link Gemm}, which decodes each weight once and then runs fp32 FMAs at the core's peak.
      */
     public void matmul(float[] x, int n, float[] y) {
         if (n >= MIN_GEMM_TOKENS) {
             Gemm.matmul(kernel, type, data, rowBytes, rows, cols, x, n, y);
-            return;
+        } else {
+            viaDecodeKernels(packed, x, n, y); // the decode layout if decode already built it: prefill alone does not need it
         }
+    }
+
+    /**
+     * Up to how many tokens {@link #matvecs} runs the decode kernels rather than {@link Gemm}, which decodes each
+     * weight once per call but then computes 2L tokens (32 with AVX-512) whatever n is: 8 for the types with a
+     * decode layout (Q8_0's kernel widens each block once for up to four tokens), 4 for the others. Measured on
+     * 1B-shaped decode steps (KernelBench batch, 2 threads, quiet machine), ms for n tokens, Gemm's in brackets:
+     * Q8_0 n=1 66, n=4 110 [200], n=8 185 [200]; Q4_0 n=1 50, n=4 108 [205], n=8 174 [191]; F16 n=1 122,
+     * n=4 264 [273], n=6 358 [274]; Q4_K n=1 68, n=4 174 [237], n=6 242 [213].
+     */
+    int maxDecodeTokens() {
+        return PACK && (type == GGMLType.Q8_0 || type == GGMLType.Q4_0) ? 8 : 4;
+    }
+
+    /**
+     * Y[t][r] = row r . X[t] for the next tokens of n different sequences (a batched decode step), X [n][cols]
+     * and Y [n][rows] row-major. Each weight comes from memory once for all n tokens: every thread takes a
+     * chunk of rows in the decode layout, as matvec does, and runs the decode kernels on it for every token
+     * while it is in cache. Up to {@link #maxDecodeTokens()} tokens the result is that of n {@link #matvec}
+     * calls: the kernels do the same arithmetic per token (only the order of the final sum over a vector's lanes,
+     * which the Vector API leaves open, can differ, between interpreted and compiled code). More go through {@link Gemm}.
+     */
+    public void matvecs(float[] x, int n, float[] y) {
+        if (n == 1) matvec(x, y);
+        else if (n <= maxDecodeTokens()) viaDecodeKernels(packed(), x, n, y);
+        else Gemm.matmul(kernel, type, data, rowBytes, rows, cols, x, n, y);
+    }
+
+    /**
+     * The decode kernels (the packed layout when p is not null) over chunks of rows that stay in cache while
+     * every token is computed against them.
+     */
+    private void viaDecodeKernels(PackedRows p, float[] x, int n, float[] y) {
         float[][] sums = new float[n][];
         if (kernel.usesBlockSums()) {
             for (int t = 0; t < n; t++) sums[t] = RowKernel.blockSums(x, t * cols, cols);
         }
-        Parallel.forRange(rows, chunkRows, (r0, r1) -> { // the chunk stays in cache across the tokens
-            for (int t = 0; t < n; t++) {
-                kernel.dotRows(data, r0 * rowBytes, rowBytes, r1 - r0, x, t * cols, sums[t], cols, y, t * rows + r0);
+        Parallel.forRange(rows, chunkRows, (r0, r1) -> {
+            if (p != null) {
+                p.dotRows(r0, r1, x, n, sums, y, rows);
+            } else {
+                for (int t = 0; t < n; t++) kernel.dotRows(data, r0 * rowBytes, rowBytes, r1 - r0, x, t * cols, sums[t], cols, y, t * rows + r0);
             }
         });
     }

@@ -15,9 +15,9 @@ import static clusterkv.server.TestServer.json;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * The scheduler: interleaved requests each get their own answer, a full queue answers 429, a client that goes
- * away frees its slot, and closing lets streams in flight finish. Long requests use greedy "Once upon a time",
- * which stories260K continues for more than 2000 tokens without an end-of-text token.
+ * The scheduler: interleaved requests each get their own answer (decoded in batches), a full queue answers 429, a
+ * client that goes away frees its slot, and closing lets streams in flight finish. Long requests use greedy
+ * "Once upon a time", which stories260K continues for more than 2000 tokens without an end-of-text token.
  */
 class ServerSchedulingTest {
 
@@ -40,6 +40,10 @@ class ServerSchedulingTest {
                 String text = i % 2 == 0 ? streamedText(r.body()) : json(r).get("choices").get(0).get("text").asText();
                 assertEquals(server.reference(server.completionTokens(prompts[i]), 60), text, prompts[i]);
             }
+            // decoded in batches: fewer forward passes than tokens (up to 3 sequences per pass)
+            double tokens = server.metric("clusterkv_decode_tokens_total"), steps = server.metric("clusterkv_decode_steps_total");
+            assertEquals(server.metric("clusterkv_generated_tokens_total"), tokens);
+            assertTrue(steps < tokens && steps >= tokens / 3, steps + " steps for " + tokens + " tokens");
         }
     }
 

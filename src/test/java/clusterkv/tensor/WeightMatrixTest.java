@@ -10,7 +10,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** matvec and matmul against the double-precision reference, for odd shapes and 1 or 2 threads. */
+/** matvec, matmul and matvecs against the double-precision reference (and each other), for odd shapes and 1 or 2 threads. */
 class WeightMatrixTest {
 
     private static final String ALL = "F32|F16|BF16|Q8_0|Q4_0|Q4_1|Q4_K|Q5_K|Q6_K";
@@ -68,6 +68,37 @@ class WeightMatrixTest {
         }
     }
 
+    /**
+     * A batched decode step: up to maxDecodeTokens() tokens, n matvecs up to the order of the final sum over
+     * a vector's lanes (the kernels do the same arithmetic per token, but the Vector API leaves the order of
+     * reduceLanes(ADD) open, and the interpreter and the JIT differ); past it, Gemm against the reference.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GGMLType.class, names = ALL, mode = EnumSource.Mode.MATCH_ANY)
+    void matvecsEqualMatvecPerToken(GGMLType type) {
+        Random rnd = new Random(90 + type.ordinal());
+        for (int threads = 1; threads <= 2; threads++) {
+            Parallel.setThreads(threads);
+            for (int rows : ROWS) {
+                Matrix m = new Matrix(type, rows, TestData.length(type), rnd);
+                for (int n = 1; n <= m.w.maxDecodeTokens() + 2; n++) {
+                    float[] x = TestData.gaussian(rnd, n * m.cols);
+                    float[] y = new float[n * rows];
+                    m.w.matvecs(x, n, y);
+                    for (int t = 0; t < n; t++) {
+                        float[] alone = new float[rows];
+                        m.w.matvec(java.util.Arrays.copyOfRange(x, t * m.cols, (t + 1) * m.cols), alone);
+                        for (int r = 0; r < rows; r++) {
+                            String where = type + " " + rows + "x" + m.cols + ", n=" + n + ", token " + t + ", row " + r + ", threads " + threads;
+                            if (n <= m.w.maxDecodeTokens()) assertEquals(alone[r], y[t * rows + r], m.laneOrderTolerance(r, x, t * m.cols), where);
+                            else assertEquals(m.expected(r, x, t * m.cols), y[t * rows + r], m.tolerance(r, x, t * m.cols), where);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /** A random matrix with its reference values. */
     private static final class Matrix {
         final int cols;
@@ -95,6 +126,13 @@ class WeightMatrixTest {
 
         double tolerance(int r, float[] x, int xOffset) {
             return TestData.tolerance(magnitudes[r], x, xOffset, cols);
+        }
+
+        /** Two sums of the same L <= 16 lane values in different orders differ by at most 2 * 16 * u * sum|terms|. */
+        double laneOrderTolerance(int r, float[] x, int xOffset) {
+            double sum = 0;
+            for (int i = 0; i < cols; i++) sum += magnitudes[r][i] * Math.abs(x[xOffset + i]);
+            return 2 * 16 * 0x1p-24 * sum + Float.MIN_NORMAL;
         }
     }
 }

@@ -21,7 +21,7 @@ import java.util.Random;
  * <pre>
  *   mvn -q -DbuildDir=/tmp/build-tensor test-compile
  *   java --add-modules jdk.incubator.vector -cp /tmp/build-tensor/classes:/tmp/build-tensor/test-classes \
- *        clusterkv.tensor.bench.KernelBench [matvec|decode|matmul|dispatch|all] [types, e.g. Q8_0,Q4_0]
+ *        clusterkv.tensor.bench.KernelBench [matvec|decode|batch|matmul|dispatch|all] [types, e.g. Q8_0,Q4_0]
  * </pre>
  * Matrices are rotated through a working set well above the 105 MB L3 so that matvec reads come from DRAM.
  */
@@ -47,6 +47,9 @@ public final class KernelBench {
         }
         if (what.equals("decode") || what.equals("all")) {
             for (GGMLType type : types) decode(type);
+        }
+        if (what.equals("batch")) {
+            for (GGMLType type : types) decodeBatch(type);
         }
         if (what.equals("crossover")) {
             for (GGMLType type : types) crossover(type);
@@ -184,20 +187,9 @@ public final class KernelBench {
 
     /** A llama-3.2-1B-shaped decode step: 16 layers of 7 matvecs plus the output matrix, each its own memory. */
     static void decode(GGMLType type) {
-        int hidden = 2048, kv = 512, ffn = 8192, vocab = 128256, layers = 16;
+        int ffn = 8192, vocab = 128256;
         try (Arena arena = Arena.ofShared()) {
-            List<WeightMatrix> ms = new ArrayList<>();
-            int seed = 0;
-            for (int l = 0; l < layers; l++) {
-                ms.add(random(arena, type, hidden, hidden, seed++));
-                ms.add(random(arena, type, kv, hidden, seed++));
-                ms.add(random(arena, type, kv, hidden, seed++));
-                ms.add(random(arena, type, hidden, hidden, seed++));
-                ms.add(random(arena, type, ffn, hidden, seed++));
-                ms.add(random(arena, type, ffn, hidden, seed++));
-                ms.add(random(arena, type, hidden, ffn, seed++));
-            }
-            ms.add(random(arena, type, vocab, hidden, seed));
+            List<WeightMatrix> ms = oneBModel(arena, type);
             long bytes = ms.stream().mapToLong(WeightMatrix::byteSize).sum();
             float[] xh = gaussian(ffn, 2), out = new float[vocab];
             double bw = bandwidth();
@@ -222,6 +214,54 @@ public final class KernelBench {
                     type, ms.size(), bytes / 1e6, median * 1e3, 1 / median, bytes / median / 1e9, 100 * bytes / median / 1e9 / bw, bw,
                     best * 1e3, bytes / best / 1e9, cpuShare(cpu, wall));
         }
+    }
+
+    /**
+     * A llama-3.2-1B-shaped decode step for n sequences at once (the server's batched decode): per matrix n
+     * matvecs, {@link WeightMatrix#matvecs} (each weight read once), and matmul (Gemm from 4 tokens on).
+     */
+    static void decodeBatch(GGMLType type) {
+        try (Arena arena = Arena.ofShared()) {
+            List<WeightMatrix> ms = oneBModel(arena, type);
+            long bytes = ms.stream().mapToLong(WeightMatrix::byteSize).sum();
+            int maxN = 16;
+            float[] x = gaussian(maxN * 8192, 2), y = new float[maxN * 128256];
+            for (WeightMatrix m : ms) m.matvec(x, y); // builds the decode layouts
+            System.out.printf("%n%s batched decode step (1B-shaped, %.0f MB), ms per step, best / median of 5%n", type, bytes / 1e6);
+            for (int n : new int[] {1, 2, 3, 4, 6, 8, 12, 16}) {
+                String[] names = {"n matvecs", "matvecs", "matmul"};
+                StringBuilder line = new StringBuilder(String.format("  n=%-2d", n));
+                for (int mode = 0; mode < 3; mode++) {
+                    double[] s = new double[5];
+                    for (int rep = 0; rep < s.length; rep++) {
+                        long t0 = System.nanoTime();
+                        for (WeightMatrix m : ms) {
+                            if (mode == 0) for (int t = 0; t < n; t++) m.matvec(x, y);
+                            else if (mode == 1) m.matvecs(x, n, y);
+                            else m.matmul(x, n, y);
+                        }
+                        s[rep] = (System.nanoTime() - t0) * 1e-6;
+                    }
+                    Arrays.sort(s);
+                    line.append(String.format("  %s %6.0f / %6.0f (%5.1f tok/s)", names[mode], s[0], s[2], n * 1e3 / s[2]));
+                }
+                System.out.println(line);
+            }
+        }
+    }
+
+    /** The weight matrices of a llama-3.2-1B decode step: 16 layers of 7, plus the output matrix, each its own memory. */
+    static List<WeightMatrix> oneBModel(Arena arena, GGMLType type) {
+        int hidden = 2048, kv = 512, ffn = 8192, vocab = 128256, layers = 16;
+        List<WeightMatrix> ms = new ArrayList<>();
+        int seed = 0;
+        for (int l = 0; l < layers; l++) {
+            for (int[] rc : new int[][] {{hidden, hidden}, {kv, hidden}, {kv, hidden}, {hidden, hidden}, {ffn, hidden}, {ffn, hidden}, {hidden, ffn}}) {
+                ms.add(random(arena, type, rc[0], rc[1], seed++));
+            }
+        }
+        ms.add(random(arena, type, vocab, hidden, seed));
+        return ms;
     }
 
     static void matmul(GGMLType type) {
