@@ -22,7 +22,7 @@ final class SynthCommand implements Callable<Integer> {
     String shape;
 
     @Option(names = "--type", defaultValue = "q8_0", paramLabel = "TYPE",
-            description = "Weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q4_k, q5_k, q6_k (default: ${DEFAULT-VALUE}).")
+            description = "Weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k (default: ${DEFAULT-VALUE}).")
     String type;
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE", description = "Output GGUF file.")

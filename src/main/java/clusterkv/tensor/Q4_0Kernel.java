@@ -69,12 +69,12 @@ final class Q4_0Kernel implements RowKernel {
         return t;
     }
 
-    /** The low nibbles of L zero-extended bytes (values j of a Q4_0/Q4_1 block). */
+    /** The low nibbles of L zero-extended bytes (values j of a Q4_0/Q4_1 block; their low four bits in Q5_0/Q5_1). */
     static IntVector lowNibbles(IntVector bytes) {
         return bytes.and(0xF);
     }
 
-    /** The high nibbles of L zero-extended bytes (values j + 16 of a Q4_0/Q4_1 block). */
+    /** The high nibbles of L zero-extended bytes (values j + 16 of a Q4_0/Q4_1 block; their low four bits in Q5_0/Q5_1). */
     static IntVector highNibbles(IntVector bytes) {
         return bytes.lanewise(VectorOperators.LSHR, 4);
     }

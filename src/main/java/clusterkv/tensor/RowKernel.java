@@ -16,8 +16,8 @@ public interface RowKernel {
 
     /**
      * Whether {@link #dotRows} reads {@code xBlockSums}: true for the types whose values carry an additive
-     * offset per block (Q4_0's -8, Q4_1's m, the K-quants' mins), whose dot products then need
-     * offset * sum(x over the block), a sum that is the same for every row.
+     * offset per block (Q4_0's -8, Q5_0's -16, Q4_1's and Q5_1's m, the K-quants' mins), whose dot products
+     * then need offset * sum(x over the block), a sum that is the same for every row.
      */
     default boolean usesBlockSums() {
         return false;

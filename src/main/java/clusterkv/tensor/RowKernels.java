@@ -16,7 +16,7 @@ public final class RowKernels {
         RowKernel k = kernel(type);
         if (k == null) {
             throw new UnsupportedTypeException("tensor '" + tensorName + "' has type " + type
-                    + ", which is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K)");
+                    + ", which is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K)");
         }
         return k;
     }
@@ -30,6 +30,8 @@ public final class RowKernels {
             case Q8_0 -> Q8_0Kernel.INSTANCE;
             case Q4_0 -> Q4_0Kernel.INSTANCE;
             case Q4_1 -> Q4_1Kernel.INSTANCE;
+            case Q5_0 -> Q5_0Kernel.INSTANCE;
+            case Q5_1 -> Q5_1Kernel.INSTANCE;
             case Q4_K -> Q4_KKernel.INSTANCE;
             case Q5_K -> Q5_KKernel.INSTANCE;
             case Q6_K -> Q6_KKernel.INSTANCE;

@@ -96,8 +96,8 @@ final class Simd {
 
     /**
      * Sums of x over consecutive blocks of {@code block} values: the offset terms of the formats whose
-     * values are {@code scale * code + offset} (Q4_0's -8, Q4_1's m, the K-quants' mins) reduce to
-     * {@code offset * sum(x over the block)}, the same for every row of a matrix.
+     * values are {@code scale * code + offset} (Q4_0's -8, Q5_0's -16, Q4_1's and Q5_1's m, the K-quants'
+     * mins) reduce to {@code offset * sum(x over the block)}, the same for every row of a matrix.
      */
     static float[] blockSums(float[] x, int xOffset, int n, int block) {
         float[] sums = new float[n / block];

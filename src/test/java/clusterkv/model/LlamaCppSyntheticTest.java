@@ -8,6 +8,9 @@ import clusterkv.gguf.GGUFWriter.PendingTensor;
 import clusterkv.kv.FullAttention;
 import clusterkv.kv.KVCache;
 import clusterkv.kv.KVType;
+import clusterkv.tensor.RowKernel;
+import clusterkv.tensor.RowKernels;
+import clusterkv.tensor.WeightMatrix;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,6 +19,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.URISyntaxException;
 import java.net.URL;
@@ -37,7 +41,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Our logits against llama.cpp's on the synthetic models in src/test/resources/llamacpp (written by
  * {@code synth}: tiny-llama3 in F16, Q8_0, Q4_0, Q4_K and Q6_K; tiny, tiny-qwen2 and tiny-qwen3 in F16
- * and Q8_0; see the README there for how the reference logits were produced). Every row is compared:
+ * and Q8_0; tiny-llama3 in Q5_0 and Q5_1 quantized from its F16 file by llama.cpp's {@code llama-quantize};
+ * see the README there for how the reference logits were produced). Every row is compared:
  * the 40 prompt positions (prefilled here in chunks of 16, in llama.cpp as one batch) and the 8
  * greedily generated ones (one token at a time in both). Both sides keep K and V in F16.
  *
@@ -49,14 +54,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <ul>
  *   <li>F16: 0.0022 / 0.00036 sd. llama.cpp's CPU F16 dot product rounds the activations (and Q, and
  *       the softmax weights in KQV) to F16; we keep them in F32. Bound: 0.005 / 0.0008 sd.</li>
- *   <li>Q8_0, Q4_0: 0.040 / 0.0079 sd; Q4_K, Q6_K: 0.054 / 0.0096 sd. llama.cpp quantizes the
- *       activation vector to Q8_0 (32-element blocks; for Q8_0/Q4_0 weights) or Q8_K (256-element
- *       blocks, hence a coarser step; for K-quants) before each quantized dot product, a rounding error
+ *   <li>Q8_0, Q4_0, Q5_0, Q5_1: 0.040 / 0.0079 sd; Q4_K, Q6_K: 0.054 / 0.0096 sd. llama.cpp quantizes
+ *       the activation vector to Q8_0 (32-element blocks; Q8_1, the same with block sums, for Q5_1) or
+ *       Q8_K (256-element blocks, hence a coarser step; for K-quants) before each quantized dot product, a rounding error
  *       of ~0.5% of each matmul's output; we use F32 activations. The error depends on the activations,
  *       not on the weights' precision, which is why Q8_0 is no closer than Q4_0. Run on the same weights
  *       dequantized to F32, llama.cpp differs from its own quantized result by exactly these amounts,
  *       and from ours by only 0.00075 / 0.0001 sd ({@link #quantizedLogitsMatchLlamaCppOnDequantizedWeights}),
- *       so this is all llama.cpp's activation rounding. Bounds: 0.1 / 0.02 sd (Q8_0, Q4_0),
+ *       so this is all llama.cpp's activation rounding. Bounds: 0.1 / 0.02 sd (Q8_0, Q4_0, Q5_0, Q5_1),
  *       0.12 / 0.025 sd (Q4_K, Q6_K).</li>
  *   <li>Quantized models against llama.cpp on their dequantized weights: 0.00075 / 0.0001 sd.
  *       Bound: 0.002 / 0.00025 sd.</li>
@@ -77,6 +82,8 @@ class LlamaCppSyntheticTest {
             GGMLType.F16, 0.005,
             GGMLType.Q8_0, 0.1,
             GGMLType.Q4_0, 0.1,
+            GGMLType.Q5_0, 0.1,
+            GGMLType.Q5_1, 0.1,
             GGMLType.Q4_K, 0.12,
             GGMLType.Q6_K, 0.12);
 
@@ -85,6 +92,8 @@ class LlamaCppSyntheticTest {
             GGMLType.F16, 0.0008,
             GGMLType.Q8_0, 0.02,
             GGMLType.Q4_0, 0.02,
+            GGMLType.Q5_0, 0.02,
+            GGMLType.Q5_1, 0.02,
             GGMLType.Q4_K, 0.025,
             GGMLType.Q6_K, 0.025);
 
@@ -145,6 +154,38 @@ class LlamaCppSyntheticTest {
             assertTrue(d.worst <= DEQUANTIZED_MAX_ROW_DIFF,
                     name + " row " + d.worstRow + ": max abs diff " + d.worst + " row standard deviations > " + DEQUANTIZED_MAX_ROW_DIFF);
             assertTrue(d.mean <= DEQUANTIZED_MEAN_DIFF, name + ": mean abs diff " + d.mean + " standard deviations");
+        }
+    }
+
+    /**
+     * The Q5_0 and Q5_1 models were quantized by llama.cpp ({@code llama-quantize --pure}, see the README) from
+     * tiny-llama3-f16: our encoders, run on the same F16 values, write every block bit for bit as ggml's
+     * compiled quantize_row_q5_0_ref / quantize_row_q5_1_ref did.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"tiny-llama3-q5_0", "tiny-llama3-q5_1"})
+    void quantizationEqualsLlamaQuantize(String name) throws Exception {
+        try (GGUFFile f16 = GGUFFile.open(dir().resolve("tiny-llama3-f16.gguf")); GGUFFile q = GGUFFile.open(dir().resolve(name + ".gguf"))) {
+            int matrices = 0;
+            for (GGUFTensor t : q.tensors().values()) {
+                if (t.type() == GGMLType.F32) continue;
+                GGUFTensor src = f16.tensors().get(t.name());
+                assertEquals(GGMLType.F16, src.type(), t.name());
+                int rows = Math.toIntExact(t.rows()), cols = Math.toIntExact(t.columns());
+                WeightMatrix w = WeightMatrix.of(src);
+                RowKernel kernel = RowKernels.of(t.name(), t.type());
+                long rowBytes = t.type().byteSize(cols);
+                MemorySegment ours = Arena.ofAuto().allocate(rowBytes * rows);
+                float[] row = new float[cols];
+                for (int r = 0; r < rows; r++) {
+                    w.dequantizeRow(r, row, 0);
+                    kernel.quantize(row, 0, cols, ours, r * rowBytes);
+                }
+                long at = ours.mismatch(t.data());
+                assertEquals(-1, at, name + " " + t.name() + ": first differing byte " + at + " (block " + at / t.type().bytesPerBlock + ")");
+                matrices++;
+            }
+            assertEquals(15, matrices, name + ": quantized matrices");
         }
     }
 

@@ -15,6 +15,11 @@ final class GgmlReference {
         return b[i] & 0xFF;
     }
 
+    /** A little-endian uint32 (memcpy of qh[4] into a uint32_t on a little-endian machine). */
+    static long u32(byte[] b, int i) {
+        return u8(b, i) | u8(b, i + 1) << 8 | u8(b, i + 2) << 16 | (long) u8(b, i + 3) << 24;
+    }
+
     static float f16(byte[] b, int i) {
         return Float.float16ToFloat((short) (u8(b, i) | u8(b, i + 1) << 8));
     }
@@ -65,6 +70,30 @@ final class GgmlReference {
                     for (int j = 0; j < 16; j++) {
                         y[32 * i + j] = (u8(raw, x + 4 + j) & 0x0F) * d + m;
                         y[32 * i + j + 16] = (u8(raw, x + 4 + j) >> 4) * d + m;
+                    }
+                }
+            }
+            case Q5_0 -> { // block_q5_0 { ggml_half d; uint8_t qh[4]; uint8_t qs[16]; }
+                for (int i = 0; i < n / 32; i++) {
+                    int x = 22 * i;
+                    double d = f16(raw, x);
+                    long qh = u32(raw, x + 2);
+                    for (int j = 0; j < 16; j++) {
+                        int xh0 = (int) (((qh >> j) << 4) & 0x10), xh1 = (int) ((qh >> (j + 12)) & 0x10);
+                        y[32 * i + j] = (((u8(raw, x + 6 + j) & 0x0F) | xh0) - 16) * d;
+                        y[32 * i + j + 16] = (((u8(raw, x + 6 + j) >> 4) | xh1) - 16) * d;
+                    }
+                }
+            }
+            case Q5_1 -> { // block_q5_1 { ggml_half d; ggml_half m; uint8_t qh[4]; uint8_t qs[16]; }
+                for (int i = 0; i < n / 32; i++) {
+                    int x = 24 * i;
+                    double d = f16(raw, x), m = f16(raw, x + 2);
+                    long qh = u32(raw, x + 4);
+                    for (int j = 0; j < 16; j++) {
+                        int xh0 = (int) (((qh >> j) << 4) & 0x10), xh1 = (int) ((qh >> (j + 12)) & 0x10);
+                        y[32 * i + j] = ((u8(raw, x + 8 + j) & 0x0F) | xh0) * d + m;
+                        y[32 * i + j + 16] = ((u8(raw, x + 8 + j) >> 4) | xh1) * d + m;
                     }
                 }
             }
@@ -144,6 +173,12 @@ final class GgmlReference {
             }
             case Q4_1 -> {
                 for (int i = 0; i < n; i++) m[i] += 2 * Math.abs(f16(raw, 20 * (i / 32) + 2));
+            }
+            case Q5_0 -> {
+                for (int i = 0; i < n; i++) m[i] += 32 * Math.abs(f16(raw, 22 * (i / 32)));
+            }
+            case Q5_1 -> {
+                for (int i = 0; i < n; i++) m[i] += 2 * Math.abs(f16(raw, 24 * (i / 32) + 2));
             }
             case Q4_K, Q5_K -> {
                 int bytes = type == GGMLType.Q4_K ? 144 : 176;
@@ -228,6 +263,65 @@ final class GgmlReference {
             }
         }
         return y;
+    }
+
+    /** quantize_row_q5_0_ref. */
+    static byte[] quantizeQ5_0(float[] x) {
+        byte[] y = new byte[x.length / 32 * 22];
+        for (int i = 0; i < x.length / 32; i++) {
+            float amax = 0.0f, max = 0.0f;
+            for (int j = 0; j < 32; j++) {
+                float v = x[32 * i + j];
+                if (amax < Math.abs(v)) {
+                    amax = Math.abs(v);
+                    max = v;
+                }
+            }
+            float d = max / -16;
+            float id = d != 0 ? 1.0f / d : 0.0f;
+            putF16(y, 22 * i, d);
+            long qh = 0;
+            for (int j = 0; j < 16; j++) {
+                float x0 = x[32 * i + j] * id, x1 = x[32 * i + 16 + j] * id;
+                int xi0 = Math.min(31, (byte) (int) (x0 + 16.5f)) & 0xFF, xi1 = Math.min(31, (byte) (int) (x1 + 16.5f)) & 0xFF;
+                y[22 * i + 6 + j] = (byte) ((xi0 & 0x0F) | ((xi1 & 0x0F) << 4));
+                qh |= (long) ((xi0 & 0x10) >> 4) << j;
+                qh |= (long) ((xi1 & 0x10) >> 4) << (j + 16);
+            }
+            putU32(y, 22 * i + 2, qh);
+        }
+        return y;
+    }
+
+    /** quantize_row_q5_1_ref. */
+    static byte[] quantizeQ5_1(float[] x) {
+        byte[] y = new byte[x.length / 32 * 24];
+        for (int i = 0; i < x.length / 32; i++) {
+            float min = Float.MAX_VALUE, max = -Float.MAX_VALUE;
+            for (int j = 0; j < 32; j++) {
+                float v = x[32 * i + j];
+                if (v < min) min = v;
+                if (v > max) max = v;
+            }
+            float d = (max - min) / ((1 << 5) - 1);
+            float id = d != 0 ? 1.0f / d : 0.0f;
+            putF16(y, 24 * i, d);
+            putF16(y, 24 * i + 2, min);
+            long qh = 0;
+            for (int j = 0; j < 16; j++) {
+                float x0 = (x[32 * i + j] - min) * id, x1 = (x[32 * i + 16 + j] - min) * id;
+                int xi0 = (int) (x0 + 0.5f) & 0xFF, xi1 = (int) (x1 + 0.5f) & 0xFF; // (uint8_t)
+                y[24 * i + 8 + j] = (byte) ((xi0 & 0x0F) | ((xi1 & 0x0F) << 4));
+                qh |= (long) ((xi0 & 0x10) >> 4) << j;
+                qh |= (long) ((xi1 & 0x10) >> 4) << (j + 16);
+            }
+            putU32(y, 24 * i + 4, qh);
+        }
+        return y;
+    }
+
+    static void putU32(byte[] b, int i, long v) {
+        for (int k = 0; k < 4; k++) b[i + k] = (byte) (v >> 8 * k);
     }
 
     /** C's roundf, via BigDecimal-free exact arithmetic in double: halfway cases away from zero. */

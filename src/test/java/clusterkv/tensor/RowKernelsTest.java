@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 class RowKernelsTest {
 
-    private static final String ALL = "F32|F16|BF16|Q8_0|Q4_0|Q4_1|Q4_K|Q5_K|Q6_K";
+    private static final String ALL = "F32|F16|BF16|Q8_0|Q4_0|Q4_1|Q5_0|Q5_1|Q4_K|Q5_K|Q6_K";
 
     /**
      * Decoding is exact for every type: fp16 scales have 11 significant bits and codes at most 8, so
@@ -93,6 +93,79 @@ class RowKernelsTest {
         }
     }
 
+    /**
+     * Hand-built Q5_0 and Q5_1 blocks with known codes: qs byte j = j | (15 - j) << 4, qh with bits 0, 1, 16
+     * and 30 set, so values 0, 1 (low nibbles), 16 and 30 (high nibbles) take the 16s bit.
+     */
+    @Test
+    void q5BlocksDecodeToKnownValues() {
+        int[] codes = {16, 17, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+                       31, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 17, 0};
+        byte[] q5_0 = new byte[22], q5_1 = new byte[24];
+        GgmlReference.putF16(q5_0, 0, -0.5f);
+        GgmlReference.putF16(q5_1, 0, 0.25f);
+        GgmlReference.putF16(q5_1, 2, -1.5f);
+        byte[] qh = {0x03, 0x00, 0x01, 0x40}; // little-endian 0x40010003
+        System.arraycopy(qh, 0, q5_0, 2, 4);
+        System.arraycopy(qh, 0, q5_1, 4, 4);
+        for (int j = 0; j < 16; j++) {
+            q5_0[6 + j] = (byte) (j | (15 - j) << 4);
+            q5_1[8 + j] = (byte) (j | (15 - j) << 4);
+        }
+        float[] x = TestData.gaussian(new Random(7), 32);
+        float[] expected0 = new float[32], expected1 = new float[32];
+        double dot0 = 0, dot1 = 0;
+        for (int i = 0; i < 32; i++) {
+            expected0[i] = -0.5f * (codes[i] - 16);
+            expected1[i] = 0.25f * codes[i] - 1.5f;
+            dot0 += (double) expected0[i] * x[i];
+            dot1 += (double) expected1[i] * x[i];
+        }
+        assertEquals(-7.5f, expected0[16]);
+        assertEquals(6.25f, expected1[16]);
+        float[] out = new float[32];
+        RowKernel k0 = RowKernels.of("t", GGMLType.Q5_0), k1 = RowKernels.of("t", GGMLType.Q5_1);
+        k0.dequantize(TestData.segment(q5_0, 0, 0), 0, out, 0, 32);
+        assertArrayEquals(expected0, out);
+        k1.dequantize(TestData.segment(q5_1, 0, 0), 0, out, 0, 32);
+        assertArrayEquals(expected1, out);
+        assertEquals(dot0, k0.dot(TestData.segment(q5_0, 0, 0), 0, x, 0, 32), 1e-5);
+        assertEquals(dot1, k1.dot(TestData.segment(q5_1, 0, 0), 0, x, 0, 32), 1e-5);
+        // the encoders write these blocks back bit for bit (Q5_0: d = 8 / -16 from value 31's code 0; Q5_1:
+        // d = (6.25 - -1.5) / 31 and m = -1.5 from codes 31 and 0)
+        MemorySegment back = Arena.ofAuto().allocate(24);
+        k0.quantize(expected0, 0, 32, back, 0);
+        assertArrayEquals(q5_0, back.asSlice(0, 22).toArray(ValueLayout.JAVA_BYTE));
+        k1.quantize(expected1, 0, 32, back, 0);
+        assertArrayEquals(q5_1, back.toArray(ValueLayout.JAVA_BYTE));
+    }
+
+    /** Each of qh's 32 bits alone is the 16s bit of exactly its own value, for both types and dot as well. */
+    @Test
+    void q5HighBitsMapToTheirValues() {
+        float[] x = new float[32];
+        for (int i = 0; i < 32; i++) x[i] = i + 1;
+        for (GGMLType type : new GGMLType[] {GGMLType.Q5_0, GGMLType.Q5_1}) {
+            RowKernel kernel = RowKernels.of("t", type);
+            int qhAt = type == GGMLType.Q5_0 ? 2 : 4;
+            for (int bit = 0; bit < 32; bit++) {
+                byte[] raw = new byte[(int) type.bytesPerBlock];
+                GgmlReference.putF16(raw, 0, 1f); // d = 1, m = 0, every nibble 0
+                GgmlReference.putU32(raw, qhAt, 1L << bit);
+                float[] out = new float[32];
+                MemorySegment seg = TestData.segment(raw, 0, 0);
+                kernel.dequantize(seg, 0, out, 0, 32);
+                double dot = 0;
+                for (int i = 0; i < 32; i++) {
+                    float e = (type == GGMLType.Q5_0 ? -16 : 0) + (i == bit ? 16 : 0);
+                    assertEquals(e, out[i], type + " qh bit " + bit + ", value " + i);
+                    dot += e * x[i];
+                }
+                assertEquals(dot, kernel.dot(seg, 0, x, 0, 32), 1e-4, type + " qh bit " + bit);
+            }
+        }
+    }
+
     @Test
     void blockSumsSumEach32() {
         float[] x = TestData.gaussian(new Random(1), 100);
@@ -105,9 +178,9 @@ class RowKernelsTest {
         }
     }
 
-    /** Q8_0, Q4_0 and Q4_1 encode bit for bit as ggml's quantize_row_*_ref. */
+    /** Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1 encode bit for bit as ggml's quantize_row_*_ref. */
     @ParameterizedTest
-    @EnumSource(value = GGMLType.class, names = {"Q8_0", "Q4_0", "Q4_1"})
+    @EnumSource(value = GGMLType.class, names = {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1"})
     void quantizeEqualsGgmlReference(GGMLType type) {
         Random rnd = new Random(300 + type.ordinal());
         RowKernel kernel = RowKernels.of("t", type);
@@ -127,7 +200,9 @@ class RowKernelsTest {
             byte[] expected = switch (type) {
                 case Q8_0 -> GgmlReference.quantizeQ8_0(block);
                 case Q4_0 -> GgmlReference.quantizeQ4_0(block);
-                default -> GgmlReference.quantizeQ4_1(block);
+                case Q4_1 -> GgmlReference.quantizeQ4_1(block);
+                case Q5_0 -> GgmlReference.quantizeQ5_0(block);
+                default -> GgmlReference.quantizeQ5_1(block);
             };
             MemorySegment dst = Arena.ofAuto().allocate(expected.length + 2);
             kernel.quantize(x, 1, n, dst, 1);
@@ -183,6 +258,9 @@ class RowKernelsTest {
             case Q4_0 -> (amax / 8) * (1 + 16 * 0x1p-11) + tiny;
             // half a step d = (max-min)/15, plus fp16 rounding of d (times 15) and of m
             case Q4_1 -> ((max - min) / 15 * (0.5 + 15 * 0x1p-11) + Math.abs(min) * 0x1p-11) * 1.001 + tiny;
+            // as Q4_0 and Q4_1 with one more bit: codes -16..15 around d = -max/16, or 0..31 steps of (max-min)/31
+            case Q5_0 -> (amax / 16) * (1 + 32 * 0x1p-11) + tiny;
+            case Q5_1 -> ((max - min) / 31 * (0.5 + 31 * 0x1p-11) + Math.abs(min) * 0x1p-11) * 1.001 + tiny;
             // K-quants: half a step; the sub-block step covers max + min-shift in nmax steps, and the 6-bit
             // multiples of d and dmin, rounded up, add at most 1/63 of the largest (plus fp16 ulps)
             case Q4_K, Q5_K -> {
@@ -234,9 +312,9 @@ class RowKernelsTest {
     @Test
     void unsupportedTypeNamesTensorAndType() {
         UnsupportedTypeException e = assertThrows(UnsupportedTypeException.class,
-                () -> RowKernels.of("blk.3.ffn_down.weight", GGMLType.Q5_0));
+                () -> RowKernels.of("blk.3.ffn_down.weight", GGMLType.Q3_K));
         assertTrue(e.getMessage().contains("blk.3.ffn_down.weight"), e.getMessage());
-        assertTrue(e.getMessage().contains("Q5_0"), e.getMessage());
+        assertTrue(e.getMessage().contains("Q3_K"), e.getMessage());
 
         MemorySegment data = Arena.ofAuto().allocate(GGMLType.IQ2_XXS.byteSize(256));
         e = assertThrows(UnsupportedTypeException.class,

@@ -14,7 +14,7 @@ final class TestData {
 
     static final GGMLType[] TYPES = {
             GGMLType.F32, GGMLType.F16, GGMLType.BF16, GGMLType.Q8_0, GGMLType.Q4_0,
-            GGMLType.Q4_1, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K};
+            GGMLType.Q4_1, GGMLType.Q5_0, GGMLType.Q5_1, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K};
 
     private TestData() {}
 
@@ -56,6 +56,11 @@ final class TestData {
             case Q4_0 -> everyBlock(raw, 18, b -> putF16(raw, b, scale(rnd)));
             case Q4_1 -> everyBlock(raw, 20, b -> {
                 putF16(raw, b, Math.abs(scale(rnd)));
+                putF16(raw, b + 2, 8 * scale(rnd));
+            });
+            case Q5_0 -> everyBlock(raw, 22, b -> putF16(raw, b, scale(rnd) / 2));
+            case Q5_1 -> everyBlock(raw, 24, b -> {
+                putF16(raw, b, Math.abs(scale(rnd)) / 2);
                 putF16(raw, b + 2, 8 * scale(rnd));
             });
             case Q4_K -> everyBlock(raw, 144, b -> {

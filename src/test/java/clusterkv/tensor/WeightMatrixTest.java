@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /** matvec, matmul and matvecs against the double-precision reference (and each other), for odd shapes and 1 or 2 threads. */
 class WeightMatrixTest {
 
-    private static final String ALL = "F32|F16|BF16|Q8_0|Q4_0|Q4_1|Q4_K|Q5_K|Q6_K";
+    private static final String ALL = "F32|F16|BF16|Q8_0|Q4_0|Q4_1|Q5_0|Q5_1|Q4_K|Q5_K|Q6_K";
     /**
      * Row counts around the 12-row gemm tiles and 48-row groups, and above matvec's 256-row maximum chunk
      * (so that two threads share the rows).

@@ -328,8 +328,8 @@ public final class KernelBench {
         short scale = Float.floatToFloat16(0.01f);
         long block = type.bytesPerBlock;
         switch (type) {
-            case Q8_0, Q4_0 -> { for (long b = 0; b < bytes; b += block) s.set(HALF, b, scale); }
-            case Q4_1, Q4_K, Q5_K -> {
+            case Q8_0, Q4_0, Q5_0 -> { for (long b = 0; b < bytes; b += block) s.set(HALF, b, scale); }
+            case Q4_1, Q5_1, Q4_K, Q5_K -> {
                 for (long b = 0; b < bytes; b += block) {
                     s.set(HALF, b, scale);
                     s.set(HALF, b + 2, scale);
