@@ -72,6 +72,12 @@ public final class PolicyAttention implements AttentionBackend {
         for (int t = 0; t < n; t++) cache.store(layer, p0 + t, k, t * kvDim, v, t * kvDim);
         LayerPolicy lp = layerPolicies[layer];
         int length = p0 + n;
+        if (lp != null && n > 1 && indexed[layer] > 0 && policy.evicts()) {
+            // What an eviction policy evicted is gone: a prompt that follows decoding (the next chat turn)
+            // attends as decode steps would, not exactly over every cached token.
+            decodeEach(layer, lp, q, out, p0, n);
+            return;
+        }
         if (lp == null || n > 1 || length <= policy.config().budget() && indexed[layer] == 0) {
             if (lp != null) {
                 rememberQueries(layer, q, n);
@@ -88,6 +94,18 @@ public final class PolicyAttention implements AttentionBackend {
         }
         decode(layer, lp, q, out, length);
         indexed[layer] = length;
+    }
+
+    /** The n tokens of a chunk as n decode steps through the policy, each seeing the chunk's earlier tokens. */
+    private void decodeEach(int layer, LayerPolicy lp, float[] q, float[] out, int p0, int n) {
+        int row = heads * cache.headDim;
+        float[] rowQ = new float[row], rowOut = new float[row];
+        for (int t = 0; t < n; t++) {
+            System.arraycopy(q, t * row, rowQ, 0, row);
+            decode(layer, lp, rowQ, rowOut, p0 + t + 1);
+            System.arraycopy(rowOut, 0, out, t * row, row);
+        }
+        indexed[layer] = p0 + n;
     }
 
     private void decode(int layer, LayerPolicy lp, float[] q, float[] out, int length) {
