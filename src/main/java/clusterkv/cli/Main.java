@@ -30,7 +30,8 @@ public final class Main implements Runnable {
     static int run(String[] args) {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            boolean verbose = parsed.hasMatchedOption("--verbose");
+            boolean verbose = false;
+            for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand()) verbose |= p.hasMatchedOption("--verbose");
             if (verbose) e.printStackTrace();
             cmd.getErr().println("error: " + describe(e));
             cmd.getErr().flush();

@@ -46,7 +46,7 @@ final class Charts {
         List<Cell> byDepth = summary.cells(true);
         for (String task : summary.tasks()) {
             for (int context : summary.contexts()) {
-                if (hasAny(pooled, task, context)) {
+                if (!summary.budgets().isEmpty() && hasAny(pooled, task, context)) {
                     written.add(save(scoreVersusBudget(summary, pooled, task, context), dir, "score_" + task + "_ctx" + context));
                 }
             }
@@ -66,6 +66,7 @@ final class Charts {
             written.add(save(recallVersusBudget(summary, task, context), dir, "recall_" + task + "_ctx" + context));
         }
         if (!latency.isEmpty()) written.add(save(latencyVersusContext(latency), dir, "latency_vs_context"));
+        written.removeIf(java.util.Objects::isNull);
         return written;
     }
 
@@ -180,7 +181,9 @@ final class Charts {
         return chart;
     }
 
+    /** Writes the chart (a chart without series, e.g. full attention alone against budgets, is skipped). */
     private static String save(org.knowm.xchart.internal.chartpart.Chart<?, ?> chart, Path dir, String name) throws IOException {
+        if (chart.getSeriesMap().isEmpty()) return null;
         BitmapEncoder.saveBitmap(chart, dir.resolve(name).toString(), BitmapEncoder.BitmapFormat.PNG);
         return name + ".png";
     }

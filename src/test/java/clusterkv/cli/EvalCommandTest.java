@@ -118,6 +118,15 @@ class EvalCommandTest {
     }
 
     @Test
+    void fullAttentionAloneGetsAReport() throws Exception {
+        Path out = dir.resolve("full-only");
+        BadInputTest.Outcome o = BadInputTest.run("eval", "-m", MODEL, "--task", "passkey", "--kv-policy", "full", "--context", "160",
+                "--depths", "0.5", "--samples", "2", "-t", "1", "-o", out.toString());
+        assertEquals(0, o.code(), o.err());
+        assertTrue(Files.readString(out.resolve("summary.md")).contains("| full (reference) |"));
+    }
+
+    @Test
     void badInputIsOneLineAndLosesNothing() throws Exception {
         String before = Files.readString(complete.resolve(ResultsLog.FILE));
         assertError(run(grid(dir.resolve("x1"), "--task", "passkey,nope")), "unknown task 'nope'");
