@@ -1,15 +1,12 @@
 package clusterkv.eval;
 
 import clusterkv.chat.ChatTemplate;
-import clusterkv.gguf.GGUFFile;
 import clusterkv.tokenizer.Tokenizer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -24,10 +21,8 @@ class EvalGeneratorsTest {
 
     @BeforeAll
     static void load() throws Exception {
-        try (GGUFFile f = GGUFFile.open(Path.of("../shared/models/ckv-tiny-2k.gguf"))) {
-            tok = Tokenizer.fromMetadata(f.metadata());
-        }
-        corpus = Files.readString(Path.of("../shared/corpus/war_and_peace.txt")).substring(0, 300_000);
+        tok = EvalFixtures.tokenizer();
+        corpus = EvalFixtures.corpus(300_000);
     }
 
     @ParameterizedTest
@@ -39,7 +34,7 @@ class EvalGeneratorsTest {
         String text = tok.decode(c.tokens());
         assertTrue(text.contains("<|im_start|>user\n"), "wrapped in the template");
         assertTrue(text.endsWith("Answer with the number only.<|im_end|>\n<|im_start|>assistant\n"), text.substring(text.length() - 80));
-        assertEquals(1, count(text, "The special magic number for"), "one needle");
+        assertEquals(1, EvalFixtures.count(text, "The special magic number for"), "one needle");
         assertTrue(text.contains(" is " + c.answer() + "."), "the needle holds the answer");
         assertEquals(7, c.answer().length());
         // the needle's token position, measured independently of the generator, is at the requested depth
@@ -115,9 +110,4 @@ class EvalGeneratorsTest {
         assertNotEquals(a.promptSeed(1), a.promptSeed(2));
     }
 
-    private static int count(String s, String part) {
-        int n = 0;
-        for (int i = s.indexOf(part); i >= 0; i = s.indexOf(part, i + 1)) n++;
-        return n;
-    }
 }

@@ -1,14 +1,11 @@
 package clusterkv.eval;
 
-import clusterkv.gguf.GGUFFile;
 import clusterkv.tokenizer.Tokenizer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -23,10 +20,8 @@ class RetrievalTasksTest {
 
     @BeforeAll
     static void load() throws Exception {
-        try (GGUFFile f = GGUFFile.open(Path.of("../shared/models/ckv-tiny-2k.gguf"))) {
-            tok = Tokenizer.fromMetadata(f.metadata());
-        }
-        corpus = Files.readString(Path.of("../shared/corpus/war_and_peace.txt")).substring(0, 400_000);
+        tok = EvalFixtures.tokenizer();
+        corpus = EvalFixtures.corpus(400_000);
     }
 
     @ParameterizedTest
@@ -40,7 +35,7 @@ class RetrievalTasksTest {
         String needle = tok.decode(Arrays.copyOfRange(c.tokens(), c.needleStart(), c.needleStart() + 40));
         assertTrue(needle.strip().startsWith("The pass key is " + c.answer() + "."), needle);
         assertTrue(tok.decode(c.tokens()).endsWith("What is the pass key? The pass key is"));
-        assertEquals(1, count(tok.decode(c.tokens()), "The pass key is " + c.answer()), "one needle");
+        assertEquals(1, EvalFixtures.count(tok.decode(c.tokens()), "The pass key is " + c.answer()), "one needle");
     }
 
     @Test
@@ -60,8 +55,8 @@ class RetrievalTasksTest {
             Matcher m = Pattern.compile("The secret number of (\\w+) is$").matcher(text);
             assertTrue(m.find(), "ends with the query: ..." + text.substring(text.length() - 60));
             String name = m.group(1);
-            assertEquals(1, count(text, "The secret number of " + name + " is " + c.answer() + "."), "the asked fact, once");
-            assertEquals(4, count(text, "The secret number of "), "three facts and the query");
+            assertEquals(1, EvalFixtures.count(text, "The secret number of " + name + " is " + c.answer() + "."), "the asked fact, once");
+            assertEquals(4, EvalFixtures.count(text, "The secret number of "), "three facts and the query");
             String atNeedle = tok.decode(Arrays.copyOfRange(c.tokens(), c.needleStart(), c.needleStart() + 40));
             assertTrue(atNeedle.strip().startsWith("The secret number of " + name), atNeedle);
         }
@@ -84,9 +79,4 @@ class RetrievalTasksTest {
         assertEquals(0, Scoring.exactDigits("", "12345"));
     }
 
-    private static int count(String s, String part) {
-        int n = 0;
-        for (int i = s.indexOf(part); i >= 0; i = s.indexOf(part, i + 1)) n++;
-        return n;
-    }
 }
