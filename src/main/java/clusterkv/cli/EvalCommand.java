@@ -106,7 +106,7 @@ final class EvalCommand implements Callable<Integer> {
         if (!parsed.hasMatchedOption("--kv-budget")) policy.budgets = DEFAULT_BUDGETS;
         EvalGrid grid = new EvalGrid(tasks, policy.all(), policy.budgets, contexts, depths, samples);
         String text = corpusText();
-        prepareOutput();
+        Set<String> done = prepareOutput();
         try (LanguageModel lm = LanguageModel.load(ModelSource.resolve(model))) {
             for (int c : contexts) {
                 if (c > lm.config().contextLength()) {
@@ -115,9 +115,6 @@ final class EvalCommand implements Callable<Integer> {
             }
             List<EvalCase> cases = grid.cases();
             if (shard != null) cases = EvalGrid.shard(cases, shardPart(0), shardPart(1));
-            Set<String> done = new HashSet<>();
-            Path log = output.resolve(ResultsLog.FILE);
-            if (resume && Files.exists(log)) for (EvalResult r : ResultsLog.read(log)) done.add(r.evalCase().key());
             List<EvalCase> pending = cases.stream().filter(c -> !done.contains(c.key())).toList();
             System.err.printf("eval: %d cases in the grid%s, %d already done, %d to run%n", cases.size(),
                     shard == null ? "" : " slice " + shard, cases.size() - pending.size(), pending.size());
@@ -152,8 +149,12 @@ final class EvalCommand implements Callable<Integer> {
         return Files.readString(corpus, StandardCharsets.UTF_8);
     }
 
-    /** Fails before any work when the folder cannot be written, or would mix a new run into old results. */
-    private void prepareOutput() throws IOException {
+    /**
+     * Fails before any work when the folder cannot be written, or would mix a new run into old results; returns
+     * the keys of the cases already finished there (with --resume), read before the model loads so that a
+     * corrupt file fails first.
+     */
+    private Set<String> prepareOutput() throws IOException {
         try {
             Files.createDirectories(output);
         } catch (IOException e) {
@@ -164,7 +165,9 @@ final class EvalCommand implements Callable<Integer> {
         if (!resume && Files.exists(log) && Files.size(log) > 0) {
             throw new IllegalArgumentException(log + " already holds results: pass --resume to continue that run, or choose another -o folder");
         }
-        if (resume && Files.exists(log)) ResultsLog.read(log); // a corrupt file fails here, before the model loads
+        Set<String> done = new HashSet<>();
+        if (resume && Files.exists(log)) for (EvalResult r : ResultsLog.read(log)) done.add(r.evalCase().key());
+        return done;
     }
 
     private int shardPart(int which) {

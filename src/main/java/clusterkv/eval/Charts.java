@@ -60,10 +60,11 @@ final class Charts {
                 }
             }
         }
-        for (Map<String, Object> f : fidelityTasks(summary)) {
+        List<Map<String, Object>> fidelity = summary.fidelity();
+        for (Map<String, Object> f : fidelityTasks(fidelity)) {
             String task = (String) f.get("task");
             int context = (int) f.get("context");
-            written.add(save(recallVersusBudget(summary, task, context), dir, "recall_" + task + "_ctx" + context));
+            written.add(save(recallVersusBudget(summary, fidelity, task, context), dir, "recall_" + task + "_ctx" + context));
         }
         if (!latency.isEmpty()) written.add(save(latencyVersusContext(latency), dir, "latency_vs_context"));
         written.removeIf(java.util.Objects::isNull);
@@ -125,22 +126,22 @@ final class Charts {
         return chart;
     }
 
-    private static List<Map<String, Object>> fidelityTasks(Summary summary) {
+    private static List<Map<String, Object>> fidelityTasks(List<Map<String, Object>> fidelity) {
         Map<String, Map<String, Object>> seen = new LinkedHashMap<>();
-        for (Map<String, Object> f : summary.fidelity()) {
+        for (Map<String, Object> f : fidelity) {
             if (f.get("topk_recall") == null) continue;
             seen.putIfAbsent(f.get("task") + "@" + f.get("context"), f);
         }
         return new ArrayList<>(seen.values());
     }
 
-    static CategoryChart recallVersusBudget(Summary summary, String task, int context) {
+    static CategoryChart recallVersusBudget(Summary summary, List<Map<String, Object>> fidelity, String task, int context) {
         CategoryChart chart = lines(task + " at context " + context + ": top-k recall of the selection vs KV budget",
                 "KV budget (tokens attended per step)", "recall of the true top-k keys (k = budget)");
         chart.getStyler().setYAxisMin(0.0);
         chart.getStyler().setYAxisMax(1.0);
         Map<String, List<double[]>> series = new LinkedHashMap<>();
-        for (Map<String, Object> f : summary.fidelity()) {
+        for (Map<String, Object> f : fidelity) {
             if (!f.get("task").equals(task) || (int) f.get("context") != context || !(f.get("topk_recall") instanceof Number r)) continue;
             series.computeIfAbsent((String) f.get("policy"), p -> new ArrayList<>()).add(new double[]{(int) f.get("budget"), r.doubleValue()});
         }

@@ -41,8 +41,19 @@ public final class Report {
         m.put("results_by_depth", summary.cells(true).stream().filter(c -> c.depth() != null).map(Report::cellJson).toList());
         m.put("fidelity", summary.fidelity());
         m.put("clusterkv_verdicts", Verdicts.of(summary));
-        m.put("latency", latency.stream().map(l -> Map.of("model", l.model(), "policy", l.policy(), "budget", l.budget(), "context", l.context(),
-                "decode_tokens_per_s", l.tokensPerSecond(), "ms_per_token", l.msPerToken())).toList());
+        m.put("latency", latency.stream().map(Report::latencyJson).toList());
+        return m;
+    }
+
+    /** In a fixed field order, so that re-rendering gives the same file. */
+    private static Map<String, Object> latencyJson(Latency l) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("model", l.model());
+        m.put("policy", l.policy());
+        m.put("budget", l.budget());
+        m.put("context", l.context());
+        m.put("decode_tokens_per_s", l.tokensPerSecond());
+        m.put("ms_per_token", l.msPerToken());
         return m;
     }
 
