@@ -32,7 +32,8 @@ abstract class PackedRows {
     /** Offset of the scales in a packed row. */
     final long scales;
 
-    private static final ThreadLocal<float[]> SCALES = ThreadLocal.withInitial(() -> new float[0]);
+    /** Per thread, four buffers of one row's scales as floats (kernels read up to four rows at once). */
+    private static final ThreadLocal<float[][]> SCALES = ThreadLocal.withInitial(() -> new float[4][0]);
 
     /** The packed form of a matrix, or null for types without one. */
     static PackedRows of(GGMLType type, MemorySegment data, long rowBytes, int rows, int cols) {
@@ -77,14 +78,14 @@ abstract class PackedRows {
         for (int t = 0; t < n; t++) dotRows(start, end, x, t * cols, xBlockSums[t], out, t * outStride);
     }
 
-    /** A thread's buffer for one row's scales as floats (fetch once per call: a ThreadLocal per row costs ~5 % of decode). */
-    final float[] scaleBuffer() {
-        float[] s = SCALES.get();
-        if (s.length < paddedBlocks()) {
-            s = new float[paddedBlocks()];
-            SCALES.set(s);
-        }
-        return s;
+    /**
+     * A thread's buffer i (0-3) for one row's scales as floats (fetch once per call: a ThreadLocal per row
+     * costs ~5 % of decode).
+     */
+    final float[] scaleBuffer(int i) {
+        float[][] buffers = SCALES.get();
+        if (buffers[i].length < paddedBlocks()) buffers[i] = new float[paddedBlocks()];
+        return buffers[i];
     }
 
     private int paddedBlocks() {

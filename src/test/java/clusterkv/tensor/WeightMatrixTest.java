@@ -2,6 +2,7 @@ package clusterkv.tensor;
 
 import clusterkv.gguf.GGMLType;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -39,6 +40,23 @@ class WeightMatrixTest {
                 for (int r = 0; r < rows; r++) {
                     assertEquals(m.expected(r, x, 0), out[r], m.tolerance(r, x, 0), type + " " + rows + "x" + m.cols + " row " + r + ", threads " + threads);
                     assertEquals(m.w.dotRow(r, x, 0), out[r], 2 * m.tolerance(r, x, 0));
+                }
+            }
+        }
+    }
+
+    /** Q8_0 decode takes long rows four at a time, others in pairs, then one: row counts that leave every remainder. */
+    @Test
+    void longQ8_0RowsEqualReference() {
+        Random rnd = new Random(8192);
+        for (int threads = 1; threads <= 2; threads++) {
+            Parallel.setThreads(threads);
+            for (int rows : new int[] {1, 6, 7, 37}) {
+                Matrix m = new Matrix(GGMLType.Q8_0, rows, 8192, rnd);
+                float[] x = TestData.gaussian(rnd, m.cols), out = new float[rows];
+                m.w.matvec(x, out);
+                for (int r = 0; r < rows; r++) {
+                    assertEquals(m.expected(r, x, 0), out[r], m.tolerance(r, x, 0), rows + "x8192 row " + r + ", threads " + threads);
                 }
             }
         }
