@@ -51,7 +51,7 @@ public final class GGUFFile implements AutoCloseable {
         if (!Files.exists(path)) throw new NoSuchFileException(path.toString(), null, "no such file");
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            MemorySegment file = plainNative(ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena), arena);
+            MemorySegment file = plainNative(ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena), arena, true);
             return parse(path, arena, file);
         } catch (IndexOutOfBoundsException e) {
             arena.close();
@@ -63,15 +63,16 @@ public final class GGUFFile implements AutoCloseable {
     }
 
     /**
-     * The mapping as an ordinary native segment over the same memory, read-only, closed with the same arena.
+     * A mapping as an ordinary native segment over the same memory (read-only if asked), closed with the same arena.
      * Why: the kernels' vector loads go through JDK code whose type profiles are shared by every caller;
      * seeing both the mapped-segment class and the native one (the packed decode copies, the KV cache) makes
      * the JIT compile those loads for both, with type checks and less hoisting in the hot loops. Measured on
      * the 1B-shaped Q8_0 decode, all 113 matvecs of a step: 86-93 ms over the mapped segments against 56-58 ms
      * over this view of the same file, same runs.
      */
-    private static MemorySegment plainNative(MemorySegment mapped, Arena arena) {
-        return MemorySegment.ofAddress(mapped.address()).reinterpret(mapped.byteSize(), arena, null).asReadOnly();
+    static MemorySegment plainNative(MemorySegment mapped, Arena arena, boolean readOnly) {
+        MemorySegment plain = MemorySegment.ofAddress(mapped.address()).reinterpret(mapped.byteSize(), arena, null);
+        return readOnly ? plain.asReadOnly() : plain;
     }
 
     private static GGUFFile parse(Path path, Arena arena, MemorySegment file) {

@@ -74,13 +74,14 @@ public final class GGUFWriter {
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.READ, StandardOpenOption.WRITE);
              Arena arena = Arena.ofShared()) { // sources may fill in parallel
-            MemorySegment out = ch.map(FileChannel.MapMode.READ_WRITE, 0, Math.max(total, 1), arena);
+            MemorySegment mapped = ch.map(FileChannel.MapMode.READ_WRITE, 0, Math.max(total, 1), arena);
+            MemorySegment out = GGUFFile.plainNative(mapped, arena, false); // the kernels that fill it see one segment class
             MemorySegment.copy(header, 0, out, ValueLayout.JAVA_BYTE, 0, header.length);
             for (int i = 0; i < tensors.size(); i++) {
                 PendingTensor t = tensors.get(i);
                 t.source().fill(out.asSlice(dataStart + offsets[i], t.byteSize()));
             }
-            out.force();
+            mapped.force();
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(tmp);
             throw e;
