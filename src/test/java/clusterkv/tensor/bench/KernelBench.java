@@ -20,7 +20,7 @@ import java.util.Random;
  * run. Not a unit test: run it on the test classpath, e.g.
  * <pre>
  *   mvn -q -DbuildDir=/tmp/build-tensor test-compile
- *   java --add-modules jdk.incubator.vector -cp /tmp/build-tensor/classes:/tmp/build-tensor/test-classes \
+ *   java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp /tmp/build-tensor/classes:/tmp/build-tensor/test-classes \
  *        clusterkv.tensor.bench.KernelBench [matvec|decode|batch|matmul|dispatch|all] [types, e.g. Q8_0,Q4_0]
  * </pre>
  * Matrices are rotated through a working set well above the 105 MB L3 so that matvec reads come from DRAM.
