@@ -32,8 +32,50 @@ final class OnlineSoftmax {
             max[row] = newMax;
         }
         sum[row] += expInPlace(scores, count, newMax);
-        for (int j = 0; j < count; j++) {
-            VectorMath.axpy(scores[j], values, j * d, acc, row * d, d);
+        weightedSum(scores, count, values, d, acc, row * d);
+    }
+
+    /**
+     * acc[accOff ..+d) += sum over j of w[j] * values[j]. The row of acc is cut into blocks of 4 vectors that
+     * stay in registers while all {@code count} value rows stream past, two rows per step into two sets of
+     * accumulators (eight independent FMA chains: enough to hide the FMA latency); one axpy per value row
+     * instead loaded and stored the whole acc row for every value.
+     */
+    static void weightedSum(float[] w, int count, float[] values, int d, float[] acc, int accOff) {
+        int lanes = F.length(), block = 4 * lanes, c = 0;
+        for (; c + block <= d; c += block) {
+            int o = accOff + c;
+            FloatVector a0 = FloatVector.fromArray(F, acc, o), a1 = FloatVector.fromArray(F, acc, o + lanes);
+            FloatVector a2 = FloatVector.fromArray(F, acc, o + 2 * lanes), a3 = FloatVector.fromArray(F, acc, o + 3 * lanes);
+            FloatVector b0 = FloatVector.zero(F), b1 = b0, b2 = b0, b3 = b0;
+            int j = 0;
+            for (; j + 2 <= count; j += 2) {
+                FloatVector u = FloatVector.broadcast(F, w[j]), v = FloatVector.broadcast(F, w[j + 1]);
+                int x = j * d + c, y = x + d;
+                a0 = FloatVector.fromArray(F, values, x).fma(u, a0);
+                a1 = FloatVector.fromArray(F, values, x + lanes).fma(u, a1);
+                a2 = FloatVector.fromArray(F, values, x + 2 * lanes).fma(u, a2);
+                a3 = FloatVector.fromArray(F, values, x + 3 * lanes).fma(u, a3);
+                b0 = FloatVector.fromArray(F, values, y).fma(v, b0);
+                b1 = FloatVector.fromArray(F, values, y + lanes).fma(v, b1);
+                b2 = FloatVector.fromArray(F, values, y + 2 * lanes).fma(v, b2);
+                b3 = FloatVector.fromArray(F, values, y + 3 * lanes).fma(v, b3);
+            }
+            if (j < count) {
+                FloatVector u = FloatVector.broadcast(F, w[j]);
+                int x = j * d + c;
+                a0 = FloatVector.fromArray(F, values, x).fma(u, a0);
+                a1 = FloatVector.fromArray(F, values, x + lanes).fma(u, a1);
+                a2 = FloatVector.fromArray(F, values, x + 2 * lanes).fma(u, a2);
+                a3 = FloatVector.fromArray(F, values, x + 3 * lanes).fma(u, a3);
+            }
+            a0.add(b0).intoArray(acc, o);
+            a1.add(b1).intoArray(acc, o + lanes);
+            a2.add(b2).intoArray(acc, o + 2 * lanes);
+            a3.add(b3).intoArray(acc, o + 3 * lanes);
+        }
+        if (c < d) { // head sizes that are not a multiple of 4 vectors
+            for (int j = 0; j < count; j++) VectorMath.axpy(w[j], values, j * d + c, acc, accOff + c, d - c);
         }
     }
 
