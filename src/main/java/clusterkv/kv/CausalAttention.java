@@ -85,7 +85,7 @@ public final class CausalAttention {
                     int h = kvHead * group + g;
                     int row = (t - t0) * group + g;
                     int qOff = t * queryDim + h * d;
-                    for (int j = 0; j < visible; j++) scores[j] = VectorMath.dot(q, qOff, keys, j * d, d) * scale;
+                    VectorMath.dots(q, qOff, keys, visible, d, scale, scores);
                     OnlineSoftmax.accumulate(scores, visible, values, d, max, sum, acc, row);
                 }
             }

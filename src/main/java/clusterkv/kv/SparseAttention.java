@@ -51,7 +51,7 @@ final class SparseAttention {
                 kv.readValues(kvHead, from, count, s.values, 0);
                 for (int g = 0; g < n; g++) {
                     int qOff = heads[g] * d;
-                    for (int j = 0; j < count; j++) s.scores[j] = VectorMath.dot(q, qOff, s.keys, j * d, d) * scale;
+                    VectorMath.dots(q, qOff, s.keys, count, d, scale, s.scores);
                     if (weights != null) System.arraycopy(s.scores, 0, weights[heads[g]], seen, count);
                     OnlineSoftmax.accumulate(s.scores, count, s.values, d, s.max, s.sum, s.acc, g);
                 }
