@@ -96,6 +96,11 @@ abstract class PackedRows {
         arena.close();
     }
 
+    /** The codes of packed row r, as a slice indexed from 0 (the JIT then drops the bounds checks of the loop). */
+    final MemorySegment codes(int r) {
+        return packed.asSlice(r * rowStride, scales);
+    }
+
     /** The scales of packed row r as floats, L at a time. */
     final float[] decodeScales(int r, float[] out) {
         long at = r * rowStride + scales;

@@ -27,37 +27,37 @@ final class Q8_0Packed extends PackedRows {
         if (cols >= FOUR_ROW_COLS) {
             float[] f = scaleBuffer(2), g = scaleBuffer(3);
             for (; r + 4 <= end; r += 4) {
-                fourRows(packed.asSlice(r * rowStride, 3 * rowStride + scales), rowStride, decodeScales(r, d), decodeScales(r + 1, e),
+                fourRows(codes(r), codes(r + 1), codes(r + 2), codes(r + 3), decodeScales(r, d), decodeScales(r + 1, e),
                         decodeScales(r + 2, f), decodeScales(r + 3, g), x, xOffset, blocks, out, outOffset + r);
             }
         }
         for (; r + 2 <= end; r += 2) {
-            twoRows(packed.asSlice(r * rowStride, rowStride + scales), rowStride, decodeScales(r, d), decodeScales(r + 1, e), x, xOffset, blocks, out, outOffset + r);
+            twoRows(codes(r), codes(r + 1), decodeScales(r, d), decodeScales(r + 1, e), x, xOffset, blocks, out, outOffset + r);
         }
-        for (; r < end; r++) out[outOffset + r] = row(packed.asSlice(r * rowStride, scales), decodeScales(r, d), x, xOffset, blocks);
+        for (; r < end; r++) out[outOffset + r] = row(codes(r), decodeScales(r, d), x, xOffset, blocks);
     }
 
     /** From this many columns on, rows go four at a time. */
     private static final int FOUR_ROW_COLS = 8192;
 
     /**
-     * row() for rows r and r + 1 (second row at {@code stride}), with the same arithmetic per row. Why two:
+     * row() for two rows (their codes as separate slices, so that the JIT drops the bounds checks as for one), with the same arithmetic per row. Why two:
      * decode streams weights from DRAM, and one row at a time the hardware prefetchers keep too few lines in
      * flight for a loop that does this much arithmetic per byte. Reading two streams at once, a 1 GB Q8_0
      * matvec on 2 threads went from 21-23 to 26-34 GB/s (plain reads 33-43 GB/s in the same runs; the machine
      * is shared), and the 1B-shaped decode from 12.6 to 16.5 tokens/s.
      */
-    private static void twoRows(MemorySegment rows, long stride, float[] d, float[] e, float[] x, int xOffset, int blocks, float[] out, int o) {
+    private static void twoRows(MemorySegment r0, MemorySegment r1, float[] d, float[] e, float[] x, int xOffset, int blocks, float[] out, int o) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
         long q = 0;
         for (int b = 0; b < blocks; b++, q += 32) {
             int xo = xOffset + 32 * b;
             FloatVector x0 = FloatVector.fromArray(F, x, xo);
-            FloatVector t = Simd.signedBytes(rows, q).mul(x0), u = Simd.signedBytes(rows, q + stride).mul(x0);
+            FloatVector t = Simd.signedBytes(r0, q).mul(x0), u = Simd.signedBytes(r1, q).mul(x0);
             for (int j = L; j < 32; j += L) {
                 FloatVector xj = FloatVector.fromArray(F, x, xo + j);
-                t = Simd.signedBytes(rows, q + j).fma(xj, t);
-                u = Simd.signedBytes(rows, q + stride + j).fma(xj, u);
+                t = Simd.signedBytes(r0, q + j).fma(xj, t);
+                u = Simd.signedBytes(r1, q + j).fma(xj, u);
             }
             t = t.fma(FloatVector.broadcast(F, d[b]), a1);
             a1 = a0;
@@ -88,21 +88,22 @@ final class Q8_0Packed extends PackedRows {
         }
     }
 
-    /** row() for rows r to r + 3 (at multiples of {@code stride}), with the same arithmetic per row. */
-    private static void fourRows(MemorySegment rows, long stride, float[] d, float[] e, float[] f, float[] g, float[] x, int xOffset, int blocks, float[] out, int o) {
+    /** row() for four rows, with the same arithmetic per row. */
+    private static void fourRows(MemorySegment r0, MemorySegment r1, MemorySegment r2, MemorySegment r3, float[] d, float[] e, float[] f, float[] g,
+                                 float[] x, int xOffset, int blocks, float[] out, int o) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, e0 = a0, e1 = a0;
-        long q = 0, s2 = 2 * stride, s3 = 3 * stride;
+        long q = 0;
         for (int b = 0; b < blocks; b++, q += 32) {
             int xo = xOffset + 32 * b;
             FloatVector x0 = FloatVector.fromArray(F, x, xo);
-            FloatVector t = Simd.signedBytes(rows, q).mul(x0), u = Simd.signedBytes(rows, q + stride).mul(x0);
-            FloatVector v = Simd.signedBytes(rows, q + s2).mul(x0), w = Simd.signedBytes(rows, q + s3).mul(x0);
+            FloatVector t = Simd.signedBytes(r0, q).mul(x0), u = Simd.signedBytes(r1, q).mul(x0);
+            FloatVector v = Simd.signedBytes(r2, q).mul(x0), w = Simd.signedBytes(r3, q).mul(x0);
             for (int j = L; j < 32; j += L) {
                 FloatVector xj = FloatVector.fromArray(F, x, xo + j);
-                t = Simd.signedBytes(rows, q + j).fma(xj, t);
-                u = Simd.signedBytes(rows, q + stride + j).fma(xj, u);
-                v = Simd.signedBytes(rows, q + s2 + j).fma(xj, v);
-                w = Simd.signedBytes(rows, q + s3 + j).fma(xj, w);
+                t = Simd.signedBytes(r0, q + j).fma(xj, t);
+                u = Simd.signedBytes(r1, q + j).fma(xj, u);
+                v = Simd.signedBytes(r2, q + j).fma(xj, v);
+                w = Simd.signedBytes(r3, q + j).fma(xj, w);
             }
             t = t.fma(FloatVector.broadcast(F, d[b]), a1);
             a1 = a0;
