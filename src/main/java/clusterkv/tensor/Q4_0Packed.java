@@ -22,22 +22,22 @@ final class Q4_0Packed extends PackedRows {
         float[] d = scaleBuffer(0), e = scaleBuffer(1);
         int r = start;
         for (; r + 2 <= end; r += 2) {
-            twoRows(packed.asSlice(r * rowStride, rowStride + scales), rowStride, decodeScales(r, d), decodeScales(r + 1, e), x, xOffset, xBlockSums, blocks, out, outOffset + r);
+            twoRows(codes(r), codes(r + 1), decodeScales(r, d), decodeScales(r + 1, e), x, xOffset, xBlockSums, blocks, out, outOffset + r);
         }
-        for (; r < end; r++) out[outOffset + r] = row(packed.asSlice(r * rowStride, scales), decodeScales(r, d), x, xOffset, xBlockSums, blocks);
+        for (; r < end; r++) out[outOffset + r] = row(codes(r), decodeScales(r, d), x, xOffset, xBlockSums, blocks);
     }
 
-    /** row() for rows r and r + 1 (second row at {@code stride}), with the same arithmetic per row. */
-    private static void twoRows(MemorySegment rows, long stride, float[] d, float[] e, float[] x, int xOffset, float[] xBlockSums, int blocks, float[] out, int o) {
+    /** row() for two rows, with the same arithmetic per row. */
+    private static void twoRows(MemorySegment r0, MemorySegment r1, float[] d, float[] e, float[] x, int xOffset, float[] xBlockSums, int blocks, float[] out, int o) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
         float offsetsA = 0, offsetsB = 0;
         long q = 0;
         for (int b = 0; b < blocks; b++, q += 16) {
             int xo = xOffset + 32 * b;
-            FloatVector t = Q4_0Kernel.codeDot(rows, q, x, xo).fma(FloatVector.broadcast(F, d[b]), a1);
+            FloatVector t = Q4_0Kernel.codeDot(r0, q, x, xo).fma(FloatVector.broadcast(F, d[b]), a1);
             a1 = a0;
             a0 = t;
-            FloatVector u = Q4_0Kernel.codeDot(rows, q + stride, x, xo).fma(FloatVector.broadcast(F, e[b]), b1);
+            FloatVector u = Q4_0Kernel.codeDot(r1, q, x, xo).fma(FloatVector.broadcast(F, e[b]), b1);
             b1 = b0;
             b0 = u;
             offsetsA += d[b] * xBlockSums[b];

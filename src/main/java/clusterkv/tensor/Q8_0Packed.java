@@ -79,7 +79,7 @@ final class Q8_0Packed extends PackedRows {
     void dotRows(int start, int end, float[] x, int n, float[][] xBlockSums, float[] out, int outStride) {
         float[] d = scaleBuffer(0);
         for (int r = start; r < end; r++) {
-            MemorySegment row = packed.asSlice(r * rowStride, scales);
+            MemorySegment row = codes(r);
             decodeScales(r, d);
             int t = 0;
             for (; t + 4 <= n; t += 4) quad(row, d, x, t * cols, cols, blocks, out, t * outStride + r, outStride);
