@@ -96,15 +96,7 @@ final class Q4_0Kernel implements RowKernel {
     @Override
     public void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long offset) {
         for (int b = 0; b < n / QK; b++, srcOffset += QK, offset += BLOCK_BYTES) {
-            float amax = 0, max = 0;
-            for (int j = 0; j < QK; j++) {
-                float v = src[srcOffset + j];
-                if (amax < Math.abs(v)) {
-                    amax = Math.abs(v);
-                    max = v;
-                }
-            }
-            float d = max / -8;
+            float d = QuantizeRef.largestMagnitude(src, srcOffset, QK) / -8;
             float id = d != 0 ? 1.0f / d : 0.0f;
             dst.set(SHORT_LE, offset, Float.floatToFloat16(d));
             for (int j = 0; j < QK / 2; j++) {

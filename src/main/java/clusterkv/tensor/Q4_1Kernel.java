@@ -66,12 +66,7 @@ final class Q4_1Kernel implements RowKernel {
     @Override
     public void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long offset) {
         for (int b = 0; b < n / QK; b++, srcOffset += QK, offset += BLOCK_BYTES) {
-            float min = Float.MAX_VALUE, max = -Float.MAX_VALUE;
-            for (int j = 0; j < QK; j++) { // as in C, so that a -0.0 does not replace a 0.0
-                float v = src[srcOffset + j];
-                if (v < min) min = v;
-                if (v > max) max = v;
-            }
+            float min = QuantizeRef.min(src, srcOffset, QK), max = QuantizeRef.max(src, srcOffset, QK);
             float d = (max - min) / 15;
             float id = d != 0 ? 1.0f / d : 0.0f;
             dst.set(SHORT_LE, offset, Float.floatToFloat16(d));
