@@ -1,6 +1,7 @@
 package clusterkv.eval;
 
 import clusterkv.generate.Perplexity;
+import clusterkv.generate.Sampler;
 import clusterkv.generate.Session;
 
 import java.util.Arrays;
@@ -26,7 +27,7 @@ final class CopyEval implements EvalTask {
             int predictions = 0;
             for (int i = task.copyStart() + 1; i < ids.length; i++) {
                 float[] logits = session.logits();
-                if (argmax(logits, vocab) == ids[i]) correct++;
+                if (Sampler.argmax(logits) == ids[i]) correct++;
                 nll -= Perplexity.logSoftmax(logits, 0, vocab, ids[i]);
                 predictions++;
                 if (i + 1 < ids.length) session.append(new int[]{ids[i]}, null);
@@ -34,11 +35,5 @@ final class CopyEval implements EvalTask {
             return new Outcome(correct / (double) predictions, predictions, nll / predictions, probed.statsMap(),
                     correct + "/" + predictions + " tokens of the repeat predicted");
         }
-    }
-
-    private static int argmax(float[] v, int n) {
-        int best = 0;
-        for (int i = 1; i < n; i++) if (v[i] > v[best]) best = i;
-        return best;
     }
 }

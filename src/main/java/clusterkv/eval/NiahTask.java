@@ -52,9 +52,14 @@ public final class NiahTask {
     /** The sentence boundary nearest to the depth, measured in characters of the haystack (not in sentences, which vary in length). */
     private static int boundaryAt(List<String> haystack, double depth) {
         double target = depth * charsBefore(haystack, haystack.size());
-        int best = 0;
+        int best = 0, chars = 0;
+        double bestDistance = Math.abs(target);
         for (int i = 1; i <= haystack.size(); i++) {
-            if (Math.abs(charsBefore(haystack, i) - target) < Math.abs(charsBefore(haystack, best) - target)) best = i;
+            chars += haystack.get(i - 1).length() + 1; // charsBefore(haystack, i), kept as a running sum
+            if (Math.abs(chars - target) < bestDistance) {
+                best = i;
+                bestDistance = Math.abs(chars - target);
+            }
         }
         return best;
     }

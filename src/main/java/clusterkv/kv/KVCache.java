@@ -42,7 +42,7 @@ public final class KVCache implements AutoCloseable {
             }
         } catch (OutOfMemoryError | RuntimeException e) {
             arena.close();
-            throw new IllegalStateException("cannot allocate the KV cache (" + (2 * perLayer * layers >> 20) + " MiB for "
+            throw new KVCacheAllocationException("cannot allocate the KV cache (" + (2 * perLayer * layers >> 20) + " MiB for "
                     + capacity + " positions): lower the context size with -c", e);
         }
     }

@@ -21,7 +21,6 @@ final class Metrics {
     private final Map<String, LongAdder> requests = new ConcurrentHashMap<>();
     final LongAdder promptTokens = new LongAdder();
     final LongAdder cachedPromptTokens = new LongAdder();
-    final LongAdder generatedTokens = new LongAdder();
     final LongAdder prefillTokens = new LongAdder();
     final LongAdder prefillNanos = new LongAdder();
     final LongAdder decodeTokens = new LongAdder();
@@ -54,7 +53,7 @@ final class Metrics {
         });
         counter(out, "clusterkv_prompt_tokens_total", "Prompt tokens of completed requests.", promptTokens.sum());
         counter(out, "clusterkv_prompt_tokens_cached_total", "Prompt tokens whose KV cache was reused from an earlier request (not prefilled).", cachedPromptTokens.sum());
-        counter(out, "clusterkv_generated_tokens_total", "Tokens generated.", generatedTokens.sum());
+        counter(out, "clusterkv_generated_tokens_total", "Tokens generated.", decodeTokens.sum()); // every generated token is one decoded row
         counter(out, "clusterkv_prefill_tokens_total", "Prompt tokens run through the model.", prefillTokens.sum());
         counter(out, "clusterkv_prefill_seconds_total", "Compute time spent prefilling.", prefillNanos.sum() / 1e9);
         counter(out, "clusterkv_decode_tokens_total", "Tokens decoded (a batched decode step counts one per sequence).", decodeTokens.sum());

@@ -43,12 +43,15 @@ final class PromptCache implements AutoCloseable {
      * is recycled instead: it would be evicted anyway, and its memory is already allocated.
      */
     Hit take(SessionOptions options, int[] prompt) {
-        int best = -1, bestPrefix = 0, lru = -1;
+        int best = -1, bestPrefix = 0, lru = -1, lruPrefix = 0;
         for (int i = 0; i < entries.size(); i++) {
             Entry e = entries.get(i);
             if (!e.options.equals(options)) continue;
-            if (lru < 0) lru = i;
             int p = commonPrefix(e.session.tokens(), prompt);
+            if (lru < 0) {
+                lru = i;
+                lruPrefix = p;
+            }
             if (p > bestPrefix && 2L * p >= prompt.length) {
                 best = i;
                 bestPrefix = p;
@@ -56,7 +59,7 @@ final class PromptCache implements AutoCloseable {
         }
         if (best < 0 && lru >= 0 && bytes + entries.get(lru).bytes > capacityBytes) {
             best = lru;
-            bestPrefix = commonPrefix(entries.get(lru).session.tokens(), prompt);
+            bestPrefix = lruPrefix;
         }
         if (best < 0) return null;
         Entry e = entries.remove(best);

@@ -1,5 +1,6 @@
 package clusterkv.server;
 
+import clusterkv.kv.KVCacheAllocationException;
 import clusterkv.generate.BatchDecoder;
 import clusterkv.generate.Generation;
 import clusterkv.generate.LanguageModel;
@@ -119,7 +120,7 @@ final class Scheduler implements AutoCloseable {
     private Session newSession(CompletionRequest r) {
         try {
             return lm.newSession(r.session());
-        } catch (IllegalStateException | OutOfMemoryError e) { // no memory for the KV cache: free the idle ones and retry
+        } catch (KVCacheAllocationException | OutOfMemoryError e) { // no memory for the KV cache: free the idle ones and retry
             cache.close();
             return lm.newSession(r.session());
         }
@@ -187,7 +188,6 @@ final class Scheduler implements AutoCloseable {
         metrics.decodeNanos.add(System.nanoTime() - t0);
         metrics.decodeSteps.increment();
         metrics.decodeTokens.add(feeding.size());
-        metrics.generatedTokens.add(feeding.size());
         for (Job j : feeding) guarded(j, () -> emit(j, j.generation.acceptFed()));
     }
 
@@ -219,7 +219,7 @@ final class Scheduler implements AutoCloseable {
 
     /** A job that threw: answered 500 (503 for lack of memory); its session, maybe half-updated, is closed, not cached. */
     private void fail(Job job, Throwable t) {
-        boolean memory = t instanceof OutOfMemoryError || t.getMessage() != null && t.getMessage().startsWith("cannot allocate");
+        boolean memory = t instanceof OutOfMemoryError || t instanceof KVCacheAllocationException;
         job.emit(new Event.Failed(memory ? ApiError.unavailable("out of memory for the KV cache: " + t.getMessage())
                 : ApiError.internal("generation failed: " + t)));
         if (!memory) System.err.println("scheduler: request failed: " + t);
