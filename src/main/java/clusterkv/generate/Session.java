@@ -119,6 +119,7 @@ public final class Session implements AutoCloseable {
         }
         int vocab = logits.length;
         float[] all = rows == null ? null : new float[chunk * vocab];
+        attention.promptEndsAt(length + ids.length);
         for (int done = 0; done < ids.length; ) {
             int n = Math.min(chunk, ids.length - done);
             System.arraycopy(ids, done, tokens, length, n);

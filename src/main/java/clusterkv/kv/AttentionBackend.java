@@ -13,6 +13,12 @@ public interface AttentionBackend extends AutoCloseable {
      */
     void attend(int layer, float[] q, float[] k, float[] v, float[] out, int p0, int n);
 
+    /**
+     * The tokens about to be prefilled end at {@code position}: a backend may index each layer's part of the
+     * prompt as soon as the chunk that ends there has been attended in that layer.
+     */
+    default void promptEndsAt(int position) {}
+
     /** Bytes of keys, values and index data that attention has read at decode steps so far. */
     long kvBytesRead();
 

@@ -21,6 +21,11 @@ public final class PolicyAttention implements AttentionBackend {
     /** Per layer: the last prefill queries the policy wants, as a ring of rows. */
     private final float[][] lastQueries;
     private final int[] lastQueryCount;
+    /** Per layer: the policy indexing that layer's prompt on the background thread, until a later step joins it. */
+    private final Parallel.Deferred[] indexing;
+    /** Where the prompt being prefilled ends (see {@link #promptEndsAt}); -1 when unknown. */
+    private int promptEnd = -1;
+    private final java.util.concurrent.atomic.AtomicLong indexingNanos = new java.util.concurrent.atomic.AtomicLong();
     private final Selection[] perHead;
     private final float[][] weights;
     private final ThreadLocal<SparseAttention.Scratch> scratch;
@@ -41,6 +46,7 @@ public final class PolicyAttention implements AttentionBackend {
         this.indexed = new int[n];
         this.lastQueries = new float[n][];
         this.lastQueryCount = new int[n];
+        this.indexing = new Parallel.Deferred[n];
         for (int l = 0; l < n; l++) {
             layers[l] = new LayerKV(cache, l);
             if (l >= policy.config().denseLayers()) {
@@ -67,7 +73,13 @@ public final class PolicyAttention implements AttentionBackend {
     public KVPolicy policy() { return policy; }
 
     @Override
+    public void promptEndsAt(int position) {
+        promptEnd = position;
+    }
+
+    @Override
     public void attend(int layer, float[] q, float[] k, float[] v, float[] out, int p0, int n) {
+        awaitIndexing(layer);
         int kvDim = cache.kvHeads * cache.headDim;
         for (int t = 0; t < n; t++) cache.store(layer, p0 + t, k, t * kvDim, v, t * kvDim);
         LayerPolicy lp = layerPolicies[layer];
@@ -85,6 +97,7 @@ public final class PolicyAttention implements AttentionBackend {
             }
             CausalAttention.forward(cache, layer, q, out, p0, n, heads);
             if (n == 1) bytesRead += length * bytesPerSlot() * cache.kvHeads;
+            if (lp != null && n > 1 && length == promptEnd && length > policy.config().budget()) indexInBackground(layer, lp, length);
             return;
         }
         if (indexed[layer] < p0) {
@@ -94,6 +107,57 @@ public final class PolicyAttention implements AttentionBackend {
         }
         decode(layer, lp, q, out, length);
         indexed[layer] = length;
+    }
+
+    /**
+     * The layer's part of the prompt is complete: the policy indexes it (ClusterKV's K-means) on the background
+     * thread while the next layers compute, instead of at the first decode step.
+     */
+    private void indexInBackground(int layer, LayerPolicy lp, int length) {
+        int from = indexed[layer], count = lastQueryCount[layer];
+        float[] queries = lastQueries[layer]; // not written again before a later attend(layer) joins this task
+        indexed[layer] = length;
+        lastQueryCount[layer] = 0;
+        indexing[layer] = Parallel.background(() -> {
+            long t0 = System.nanoTime();
+            lp.afterPrefill(layers[layer], from, length, queries, count);
+            indexingNanos.addAndGet(System.nanoTime() - t0);
+        });
+    }
+
+    /** Time spent indexing prompts so far (on whichever thread ran it, overlapped with prefill or not). */
+    public long indexingNanos() {
+        return indexingNanos.get();
+    }
+
+    /**
+     * Before the layer is used again, its indexing must be done. The first decode step after a prompt gets here
+     * with the last layers' indexing maybe not started: it runs those itself, with the compute threads, from
+     * the last layer down, while the background thread works up from the first.
+     */
+    private void awaitIndexing(int layer) {
+        if (indexing[layer] == null) return;
+        for (int l = indexing.length - 1; l >= layer; l--) awaitIndexingOf(l);
+    }
+
+    private void awaitIndexingOf(int layer) {
+        Parallel.Deferred d = indexing[layer];
+        if (d == null) return;
+        indexing[layer] = null;
+        d.join();
+    }
+
+    /** Joins every layer's indexing, even when one failed (then rethrows the first failure). */
+    private void awaitAllIndexing() {
+        RuntimeException failure = null;
+        for (int l = indexing.length - 1; l >= 0; l--) {
+            try {
+                awaitIndexingOf(l);
+            } catch (RuntimeException e) {
+                if (failure == null) failure = e;
+            }
+        }
+        if (failure != null) throw failure;
     }
 
     /** The n tokens of a chunk as n decode steps through the policy, each seeing the chunk's earlier tokens. */
@@ -165,6 +229,7 @@ public final class PolicyAttention implements AttentionBackend {
 
     @Override
     public long kvBytesResident(int length) {
+        awaitAllIndexing();
         long index = 0;
         for (LayerPolicy lp : layerPolicies) if (lp != null) index += lp.indexBytesResident();
         return length * cache.bytesPerPosition() + index;
@@ -172,6 +237,7 @@ public final class PolicyAttention implements AttentionBackend {
 
     @Override
     public void fillSynthetic(int length, long seed) {
+        awaitAllIndexing();
         int[][][] components = SyntheticKVFill.fill(cache, length, seed);
         for (int l = 0; l < layerPolicies.length; l++) {
             if (layerPolicies[l] == null) continue;
@@ -200,6 +266,7 @@ public final class PolicyAttention implements AttentionBackend {
 
     @Override
     public void truncate(int position) {
+        awaitAllIndexing();
         for (int l = 0; l < layerPolicies.length; l++) {
             if (layerPolicies[l] != null && indexed[l] > position) {
                 layerPolicies[l].truncate(layers[l], position);
@@ -210,6 +277,10 @@ public final class PolicyAttention implements AttentionBackend {
 
     @Override
     public void close() {
-        cache.close();
+        try {
+            awaitAllIndexing(); // the background thread must be done with the cache before it is freed
+        } finally {
+            cache.close();
+        }
     }
 }

@@ -1,5 +1,9 @@
 package clusterkv.tensor;
 
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -57,6 +61,52 @@ public final class Parallel {
         pool.run(n, grain, body);
     }
 
+    /**
+     * Runs {@code task} on the background thread, beside whatever the compute threads do (indexing a layer's
+     * keys while the next layer computes). Parallel calls made by the task there run inline: the compute
+     * threads stay with their caller. {@link Deferred#join} runs the task on the joining thread, with the
+     * compute threads, if the background thread has not started it yet.
+     */
+    public static Deferred background(Runnable task) {
+        Deferred d = new Deferred(task);
+        BACKGROUND.execute(d.task);
+        return d;
+    }
+
+    /** A task handed to {@link #background}. */
+    public static final class Deferred {
+        private final FutureTask<Void> task;
+
+        private Deferred(Runnable body) {
+            this.task = new FutureTask<>(body, null);
+        }
+
+        /** Waits for the task (running it here if it has not started) and rethrows what it threw. */
+        public void join() {
+            task.run(); // a no-op once the background thread has started or finished it
+            try {
+                task.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for a background task", e);
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof RuntimeException r) throw r;
+                if (e.getCause() instanceof Error err) throw err;
+                throw new IllegalStateException(e.getCause());
+            }
+        }
+    }
+
+    /** Its threads' Parallel calls run inline (see {@link Pool#run}). */
+    private static final class BackgroundThread extends Thread {
+        BackgroundThread(Runnable r) {
+            super(r, "clusterkv-background");
+            setDaemon(true);
+        }
+    }
+
+    private static final ExecutorService BACKGROUND = Executors.newSingleThreadExecutor(BackgroundThread::new);
+
     private static final class Pool {
         /** How long an idle worker spins before parking: longer than the gaps between the matvecs of a layer. */
         private static final long SPIN_NANOS = 500_000;
@@ -80,7 +130,8 @@ public final class Parallel {
 
         void run(int n, int grain, RangeBody body) {
             int ranges = (n - 1) / grain + 1;
-            if (ranges == 1 || workers.length == 0 || Thread.currentThread() instanceof Worker || !dispatch.tryLock()) {
+            Thread caller = Thread.currentThread();
+            if (ranges == 1 || workers.length == 0 || caller instanceof Worker || caller instanceof BackgroundThread || !dispatch.tryLock()) {
                 for (int r = 0; r < ranges; r++) body.run(r * grain, r * grain + Math.min(grain, n - r * grain));
                 return;
             }

@@ -19,6 +19,43 @@ class ParallelTest {
     }
 
     @Test
+    void backgroundTasksRunTheirParallelCallsInline() {
+        Parallel.setThreads(2);
+        java.util.Set<String> threads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        AtomicInteger sum = new AtomicInteger();
+        Parallel.Deferred d = Parallel.background(() -> Parallel.forRange(1000, 10, (s, e) -> {
+            threads.add(Thread.currentThread().getName());
+            sum.addAndGet(e - s);
+        }));
+        d.join();
+        assertEquals(1000, sum.get());
+        assertEquals(1, threads.size(), "one thread ran every range: " + threads);
+    }
+
+    @Test
+    void joinRunsATaskNotYetStartedOnTheCallerAndRethrows() throws Exception {
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        Parallel.Deferred blocker = Parallel.background(() -> {
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        String[] ranOn = new String[1];
+        Parallel.Deferred queued = Parallel.background(() -> ranOn[0] = Thread.currentThread().getName());
+        queued.join(); // the background thread is busy: the caller runs it
+        assertEquals(Thread.currentThread().getName(), ranOn[0]);
+        Parallel.Deferred failing = Parallel.background(() -> {
+            throw new IllegalStateException("boom");
+        });
+        release.countDown();
+        blocker.join();
+        IllegalStateException e = assertThrows(IllegalStateException.class, failing::join);
+        assertEquals("boom", e.getMessage());
+    }
+
+    @Test
     void forEachVisitsEveryIndexOnce() {
         for (int threads = 1; threads <= 3; threads++) {
             Parallel.setThreads(threads);

@@ -153,6 +153,48 @@ class PolicyEndToEndTest {
         }
     }
 
+    @Test
+    void indexingThePromptInTheBackgroundGivesTheSameLogits() {
+        // told where the prompt ends, the backend indexes each layer on the background thread during the last
+        // chunk; otherwise at the first decode step. K-means and the policies are deterministic, whichever thread
+        // runs them, so both must give the same logits bit for bit. (Once compiled: the Vector API's float sums
+        // add lanes in another order in the interpreter than in C2, so the first, cold run may differ in the
+        // last bits; hence a warm-up run of each first.)
+        for (var e : POLICIES.entrySet()) {
+            if (e.getKey().equals("full")) continue;
+            for (int warmUp = 0; warmUp < 2; warmUp++) {
+                try (PolicyAttention a = new PolicyAttention(cache(), model.config().heads(), e.getValue().apply(config(48)))) {
+                    a.promptEndsAt(warmUp == 0 ? -1 : 200);
+                    run(a, 200, 64);
+                }
+            }
+            float[][] atFirstStep, inBackground;
+            try (PolicyAttention a = new PolicyAttention(cache(), model.config().heads(), e.getValue().apply(config(48)))) {
+                atFirstStep = run(a, 200, 64);
+                assertEquals(0, a.indexingNanos(), e.getKey());
+            }
+            try (PolicyAttention b = new PolicyAttention(cache(), model.config().heads(), e.getValue().apply(config(48)))) {
+                b.promptEndsAt(200);
+                inBackground = run(b, 200, 64);
+                assertTrue(b.indexingNanos() > 0, e.getKey() + ": the prompt was not indexed in the background");
+            }
+            for (int i = 0; i < atFirstStep.length; i++) assertArrayEquals(atFirstStep[i], inBackground[i], e.getKey() + " step " + i);
+        }
+    }
+
+    @Test
+    void closingWhileThePromptIsIndexedWaitsForIt() {
+        // close right after the prefill: the background indexing must finish before the cache is freed
+        for (int rep = 0; rep < 3; rep++) {
+            PolicyAttention a = new PolicyAttention(cache(), model.config().heads(), KVPolicies.create("clusterkv", config(48)));
+            a.promptEndsAt(256);
+            ModelConfig c = model.config();
+            transformer.forward(new ForwardBuffers(c, 256), a, tokens, 0, 256, 0, new float[c.vocabSize()], false);
+            a.close();
+            assertTrue(a.indexingNanos() > 0);
+        }
+    }
+
     private static double maxAbsDiff(float[] a, float[] b) {
         double m = 0;
         for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
