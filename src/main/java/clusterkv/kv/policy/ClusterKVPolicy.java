@@ -66,7 +66,8 @@ public final class ClusterKVPolicy implements KVPolicy {
         /** Per selecting unit (query head, or KV head when shared) and cluster: the step it was last selected. */
         private int[][] lastSelected;
         private int step;
-        private long hits, selectedClusters;
+        /** Per selecting unit (each written by one thread at a time). */
+        private final long[] hits, selectedClusters;
 
         Layer(int heads, int kvHeads, int headDim) {
             this.heads = heads;
@@ -83,6 +84,8 @@ public final class ClusterKVPolicy implements KVPolicy {
                 selectors[h] = new ClusterSelector();
             }
             this.lastSelected = new int[heads][0];
+            this.hits = new long[heads];
+            this.selectedClusters = new long[heads];
             reset();
         }
 
@@ -163,16 +166,21 @@ public final class ClusterKVPolicy implements KVPolicy {
             int clusterBudget = budget - sink - (length - clusteredEnd);
             step++;
             boolean shared = config.sharedGqaSelection();
-            int units = shared ? kvHeads : heads;
-            for (int u = 0; u < units; u++) {
-                int g = shared ? u : u / group;
-                Selection s = own[u];
-                s.clear();
-                s.add(0, sink);
-                chooseClusters(u, g, q, clusterBudget, shared, s);
-                s.add(clusteredEnd, length);
-            }
+            // KV heads in parallel (a group's query heads on one thread, so its centroids are read from memory once)
+            Parallel.forEach(kvHeads, g -> {
+                if (shared) selectFor(g, g, q, clusterBudget, true, length);
+                else for (int u = g * group; u < (g + 1) * group; u++) selectFor(u, g, q, clusterBudget, false, length);
+            });
             for (int h = 0; h < heads; h++) perHead[h] = shared ? own[h / group] : own[h];
+        }
+
+        /** Sinks, then the best clusters, then the recent window, for one selecting unit. */
+        private void selectFor(int unit, int kvHead, float[] q, int clusterBudget, boolean shared, int length) {
+            Selection s = own[unit];
+            s.clear();
+            s.add(0, sink);
+            chooseClusters(unit, kvHead, q, clusterBudget, shared, s);
+            s.add(clusteredEnd, length);
         }
 
         private void chooseClusters(int unit, int kvHead, float[] q, int clusterBudget, boolean shared, Selection s) {
@@ -190,10 +198,10 @@ public final class ClusterKVPolicy implements KVPolicy {
                 int c = chosen[unit][i];
                 int start = sink + idx.offset(c);
                 s.add(start, start + take[unit][i]);
-                if (lastSelected[unit][c] == step - 1 && step > 1) hits++;
+                if (lastSelected[unit][c] == step - 1 && step > 1) hits[unit]++;
                 lastSelected[unit][c] = step;
             }
-            selectedClusters += n;
+            selectedClusters[unit] += n;
         }
 
         @Override
@@ -219,7 +227,7 @@ public final class ClusterKVPolicy implements KVPolicy {
 
         @Override
         public long[] cacheHits() {
-            return new long[]{hits, selectedClusters};
+            return new long[]{Arrays.stream(hits).sum(), Arrays.stream(selectedClusters).sum()};
         }
 
         @Override
