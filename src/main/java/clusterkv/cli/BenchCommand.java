@@ -255,7 +255,7 @@ final class BenchCommand implements Callable<Integer> {
                         row.get("predicted_tokens_per_s"), (long) row.get("kv_bytes_resident") / 1e6,
                         ratio == null ? "-" : String.format("%.2fx", (double) ratio));
             }
-            System.out.println("(KV MB held: recallable policies keep every token; the eviction policies here do not yet free evicted slots)");
+            System.out.println("(KV MB held: recallable policies keep every token; eviction policies give whole pages of evicted slots back to the OS)");
             for (Map<String, Object> row : (List<Map<String, Object>>) r.get("policies")) {
                 if (!row.containsKey("prefill_seconds")) continue;
                 System.out.printf("%-10s prefill of %d tokens %.1f s; indexing the prompt took %.2f s beside it, and the first decode step waited %.2f s more%n",

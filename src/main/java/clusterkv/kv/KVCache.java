@@ -24,6 +24,9 @@ public final class KVCache implements AutoCloseable {
     private final Arena arena;
     private final MemorySegment[] keys;
     private final MemorySegment[] values;
+    /** Per layer: the pages (counted from the start of the layer's key segment, the same in its value segment) given back to the OS. */
+    private final java.util.BitSet[] released;
+    private long releasedBytes;
 
     public KVCache(int layers, int kvHeads, int headDim, int capacity, KVType type) {
         this.layers = layers;
@@ -34,11 +37,14 @@ public final class KVCache implements AutoCloseable {
         this.arena = Arena.ofShared();
         this.keys = new MemorySegment[layers];
         this.values = new MemorySegment[layers];
+        this.released = new java.util.BitSet[layers];
+        for (int l = 0; l < layers; l++) released[l] = new java.util.BitSet();
         long perLayer = (long) kvHeads * capacity * headDim * type.bytes;
         try {
             for (int l = 0; l < layers; l++) {
-                keys[l] = arena.allocate(perLayer, 64);
-                values[l] = arena.allocate(perLayer, 64);
+                // page-aligned, so that a page index is the same in the key and the value segment (see release)
+                keys[l] = arena.allocate(perLayer, OsPages.PAGE);
+                values[l] = arena.allocate(perLayer, OsPages.PAGE);
             }
         } catch (OutOfMemoryError | RuntimeException e) {
             arena.close();
@@ -61,9 +67,63 @@ public final class KVCache implements AutoCloseable {
         return ((long) kvHead * capacity + position) * headDim * type.bytes;
     }
 
+    /**
+     * Gives back to the OS the whole pages that lie inside slots [from, to) of one KV head, keys and values
+     * (slots an eviction policy will never read again). The range stays valid: a later store re-populates a page.
+     */
+    public void release(int layer, int kvHead, int from, int to) {
+        if (to <= from) return;
+        java.util.BitSet bits = released[layer];
+        for (int p = (int) Math.ceilDiv(offset(kvHead, from), OsPages.PAGE), last = (int) (offset(kvHead, to) / OsPages.PAGE); p < last; ) {
+            if (bits.get(p)) {
+                p++;
+                continue;
+            }
+            int q = bits.nextSetBit(p);
+            q = q < 0 || q > last ? last : q;
+            long at = p * OsPages.PAGE;
+            if (OsPages.release(keys[layer].address() + at, q - p) && OsPages.release(values[layer].address() + at, q - p)) {
+                bits.set(p, q);
+                releasedBytes += 2L * (q - p) * OsPages.PAGE;
+            }
+            p = q;
+        }
+    }
+
+    /** Bytes of keys and values given back to the OS by {@link #release} and not stored to since. */
+    public long releasedBytes() {
+        return releasedBytes;
+    }
+
+    /**
+     * The session was rewound to {@code position}: pages holding slots from there on count as held again (they
+     * are rewritten before they are read), so that the bytes held stay those of positions [0, position).
+     */
+    public void rewound(int position) {
+        for (int layer = 0; layer < layers; layer++) {
+            if (released[layer].isEmpty()) continue;
+            for (int h = 0; h < kvHeads; h++) reclaim(layer, offset(h, position), offset(h, capacity));
+        }
+    }
+
+    /** Stores into released pages bring them back (the OS supplies zeroed pages; the slots are written now). */
+    private void reclaim(int layer, long fromOffset, long toOffset) {
+        java.util.BitSet bits = released[layer];
+        if (bits.isEmpty()) return;
+        for (int p = bits.nextSetBit((int) (fromOffset / OsPages.PAGE)); p >= 0 && p <= (toOffset - 1) / OsPages.PAGE; p = bits.nextSetBit(p + 1)) {
+            bits.clear(p);
+            releasedBytes -= 2 * OsPages.PAGE;
+        }
+    }
+
+    private void reclaim(int layer, int kvHead, int position) {
+        reclaim(layer, offset(kvHead, position), offset(kvHead, position + 1));
+    }
+
     /** Stores the keys and values of all KV heads at one position; k and v hold [kvHead][headDim]. */
     public void store(int layer, int position, float[] k, int kOffset, float[] v, int vOffset) {
         for (int h = 0; h < kvHeads; h++) {
+            reclaim(layer, h, position);
             write(keys[layer], offset(h, position), k, kOffset + h * headDim);
             write(values[layer], offset(h, position), v, vOffset + h * headDim);
         }
@@ -80,6 +140,7 @@ public final class KVCache implements AutoCloseable {
     /** Writes [count][headDim] keys and values of one KV head at slots [from, from+count) (bulk fill for benchmarks). */
     public void write(int layer, int kvHead, int from, int count, float[] k, float[] v) {
         for (int t = 0; t < count; t++) {
+            reclaim(layer, kvHead, from + t);
             write(keys[layer], offset(kvHead, from + t), k, t * headDim);
             write(values[layer], offset(kvHead, from + t), v, t * headDim);
         }

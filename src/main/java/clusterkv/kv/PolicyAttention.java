@@ -26,6 +26,12 @@ public final class PolicyAttention implements AttentionBackend {
     /** Where the prompt being prefilled ends (see {@link #promptEndsAt}); -1 when unknown. */
     private int promptEnd = -1;
     private final java.util.concurrent.atomic.AtomicLong indexingNanos = new java.util.concurrent.atomic.AtomicLong();
+    /** Eviction policies: per layer, decode steps so far (evicted slots are given back at every RELEASE_EVERY-th, the first included). */
+    private final int[] stepsSinceRelease;
+    private final java.util.BitSet keptSlots = new java.util.BitSet();
+    private boolean releaseEvicted = true;
+    /** Evicted slots are given back every this many decode steps of a layer (a scan of the kept set per KV head). */
+    private static final int RELEASE_EVERY = 64;
     private final Selection[] perHead;
     private final float[][] weights;
     private final ThreadLocal<SparseAttention.Scratch> scratch;
@@ -47,6 +53,7 @@ public final class PolicyAttention implements AttentionBackend {
         this.lastQueries = new float[n][];
         this.lastQueryCount = new int[n];
         this.indexing = new Parallel.Deferred[n];
+        this.stepsSinceRelease = new int[n];
         for (int l = 0; l < n; l++) {
             layers[l] = new LayerKV(cache, l);
             if (l >= policy.config().denseLayers()) {
@@ -196,6 +203,34 @@ public final class PolicyAttention implements AttentionBackend {
         if (wantWeights) lp.observe(perHead, weights);
         bytesRead += selectedBytes() + lp.indexBytesRead();
         if (stats != null) measure(layer, lp, q, out, length);
+        else if (releaseEvicted && policy.evicts() && stepsSinceRelease[layer]++ % RELEASE_EVERY == 0) releaseEvicted(layer, length);
+    }
+
+    /**
+     * What an eviction policy left out of every selection of a KV head's group is gone for good (the
+     * policies never bring an evicted slot back, also after a rewind): the whole pages of such slots go back
+     * to the OS, so that the memory held follows the budget rather than the context. Not while fidelity
+     * statistics are collected: their exact attention reads every slot.
+     */
+    private void releaseEvicted(int layer, int length) {
+        for (int g = 0; g < cache.kvHeads; g++) {
+            keptSlots.clear();
+            for (int h = g * group; h < (g + 1) * group; h++) {
+                Selection s = perHead[h];
+                for (int r = 0; r < s.ranges(); r++) keptSlots.set(s.start(r), s.end(r));
+            }
+            for (int from = keptSlots.nextClearBit(0); from < length; from = keptSlots.nextClearBit(from)) {
+                int next = keptSlots.nextSetBit(from);
+                int to = next < 0 ? length : Math.min(next, length);
+                cache.release(layer, g, from, to);
+                from = to;
+            }
+        }
+    }
+
+    /** Whether evicted slots are given back to the OS (default on; off to compare, in tests). */
+    public void releaseEvictedSlots(boolean on) {
+        releaseEvicted = on;
     }
 
     private void measure(int layer, LayerPolicy lp, float[] q, float[] out, int length) {
@@ -232,7 +267,7 @@ public final class PolicyAttention implements AttentionBackend {
         awaitAllIndexing();
         long index = 0;
         for (LayerPolicy lp : layerPolicies) if (lp != null) index += lp.indexBytesResident();
-        return length * cache.bytesPerPosition() + index;
+        return length * cache.bytesPerPosition() - cache.releasedBytes() + index;
     }
 
     @Override
@@ -267,6 +302,7 @@ public final class PolicyAttention implements AttentionBackend {
     @Override
     public void truncate(int position) {
         awaitAllIndexing();
+        cache.rewound(position);
         for (int l = 0; l < layerPolicies.length; l++) {
             if (layerPolicies[l] != null && indexed[l] > position) {
                 layerPolicies[l].truncate(layers[l], position);

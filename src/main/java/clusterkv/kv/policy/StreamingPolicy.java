@@ -8,7 +8,8 @@ import clusterkv.kv.Selection;
 
 /**
  * StreamingLLM (Xiao et al., 2023): the first few tokens (attention sinks, 4 by default) and the
- * most recent budget - sink tokens. Tokens that slide out of the window are gone.
+ * most recent budget - sink tokens. Tokens that slide out of the window are gone, also when the session is
+ * rewound to an earlier length (their memory may have been given back: see PolicyAttention).
  */
 public final class StreamingPolicy implements KVPolicy {
 
@@ -32,6 +33,8 @@ public final class StreamingPolicy implements KVPolicy {
         int budget = config.budget();
         return new LayerPolicy() {
             private final Selection kept = new Selection();
+            /** Slots [sink, gone) have slid out of the window: gone for good, also after a rewind. */
+            private int gone = 0;
 
             @Override
             public void afterPrefill(LayerKV kv, int prefilledFrom, int length, float[] queries, int queryCount) {}
@@ -39,17 +42,22 @@ public final class StreamingPolicy implements KVPolicy {
             @Override
             public void select(LayerKV kv, float[] q, int length, Selection[] perHead) {
                 kept.clear();
-                if (length <= budget) {
+                int windowStart = Math.max(gone, length - (budget - sink));
+                if (windowStart <= sink) {
                     kept.add(0, length);
                 } else {
                     kept.add(0, sink);
-                    kept.add(length - (budget - sink), length);
+                    kept.add(windowStart, length);
+                    gone = windowStart;
                 }
                 java.util.Arrays.fill(perHead, kept);
             }
 
             @Override
-            public void truncate(LayerKV kv, int length) {}
+            public void truncate(LayerKV kv, int length) {
+                // slots from length on are rewritten before they are read; those before it that were gone stay gone
+                gone = length <= sink ? 0 : Math.min(gone, length);
+            }
         };
     }
 }

@@ -195,6 +195,50 @@ class PolicyEndToEndTest {
         }
     }
 
+    @Test
+    void givingEvictedSlotsBackToTheOsChangesNoLogit() {
+        // 1200 tokens at budget 48: the eviction policies evict whole pages (256 slots of head size 8 in F16); if a
+        // released page were read again it would read zeros and the logits would differ
+        ModelConfig c = model.config();
+        int[] longTokens = new int[1200];
+        Random rnd = new Random(2);
+        longTokens[0] = 1;
+        for (int i = 1; i < longTokens.length; i++) longTokens[i] = 3 + rnd.nextInt(c.vocabSize() - 3);
+        for (String name : new String[]{"streaming", "h2o", "snapkv"}) {
+            float[][] kept = new float[2][];
+            long released = 0, heldReleasing = 0, heldKeeping = 0;
+            for (int run = 0; run < 2; run++) {
+                try (PolicyAttention a = new PolicyAttention(new KVCache(c.layers(), c.kvHeads(), c.headDim(), longTokens.length, KVType.F16),
+                        c.heads(), KVPolicies.create(name, config(48)))) {
+                    a.releaseEvictedSlots(run == 0);
+                    ForwardBuffers buffers = new ForwardBuffers(c, 100);
+                    float[] logits = new float[c.vocabSize()], all = new float[0];
+                    transformer.forward(buffers, a, longTokens, 0, 100, 0, logits, false);
+                    for (int p = 100; p < longTokens.length; p++) {
+                        transformer.forward(buffers, a, longTokens, p, 1, p, logits, false);
+                        all = concat(all, logits);
+                    }
+                    kept[run] = all;
+                    if (run == 0) {
+                        released = a.cache().releasedBytes();
+                        heldReleasing = a.kvBytesResident(longTokens.length);
+                    } else {
+                        heldKeeping = a.kvBytesResident(longTokens.length);
+                    }
+                }
+            }
+            assertTrue(released > 0, name + ": nothing released");
+            assertEquals(heldKeeping - released, heldReleasing, name);
+            assertArrayEquals(kept[1], kept[0], name + ": logits changed when evicted slots were released");
+        }
+    }
+
+    private static float[] concat(float[] a, float[] b) {
+        float[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
     private static double maxAbsDiff(float[] a, float[] b) {
         double m = 0;
         for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
