@@ -2,6 +2,8 @@ package clusterkv.kv;
 
 import clusterkv.tensor.Parallel;
 
+import java.util.Arrays;
+
 /**
  * An {@link AttentionBackend} that lets a {@link KVPolicy} choose, at every decode step of every
  * layer past the dense ones, which cached tokens each query head attends to. Prefill chunks use
@@ -26,7 +28,7 @@ public final class PolicyAttention implements AttentionBackend {
     /** Where the prompt being prefilled ends (see {@link #promptEndsAt}); -1 when unknown. */
     private int promptEnd = -1;
     private final java.util.concurrent.atomic.AtomicLong indexingNanos = new java.util.concurrent.atomic.AtomicLong();
-    /** Eviction policies: per layer, decode steps so far (evicted slots are given back at every RELEASE_EVERY-th, the first included). */
+    /** Eviction policies: per layer, decode steps since the last prompt (evicted slots are given back at every RELEASE_EVERY-th, the first included). */
     private final int[] stepsSinceRelease;
     private final java.util.BitSet keptSlots = new java.util.BitSet();
     private boolean releaseEvicted = true;
@@ -99,6 +101,7 @@ public final class PolicyAttention implements AttentionBackend {
         }
         if (lp == null || n > 1 || length <= policy.config().budget() && indexed[layer] == 0) {
             if (lp != null) {
+                stepsSinceRelease[layer] = 0; // the first decode step after a prompt gives back what it evicts
                 rememberQueries(layer, q, n);
                 lp.observePrefill(layers[layer], q, p0, n);
             }
@@ -303,6 +306,7 @@ public final class PolicyAttention implements AttentionBackend {
     public void truncate(int position) {
         awaitAllIndexing();
         cache.rewound(position);
+        Arrays.fill(stepsSinceRelease, 0);
         for (int l = 0; l < layerPolicies.length; l++) {
             if (layerPolicies[l] != null && indexed[l] > position) {
                 layerPolicies[l].truncate(layers[l], position);
