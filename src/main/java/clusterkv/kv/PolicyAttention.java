@@ -39,6 +39,8 @@ public final class PolicyAttention implements AttentionBackend {
     private final ThreadLocal<SparseAttention.Scratch> scratch;
     private final int[][] groupHeads;
     private final int[][] singleHead;
+    /** Per KV head: slots read by the last attendEach. */
+    private final int[] slotsRead;
     private KVStats stats;
     private long bytesRead;
     private final ThreadLocal<FidelityProbe> probe = ThreadLocal.withInitial(FidelityProbe::new);
@@ -70,6 +72,7 @@ public final class PolicyAttention implements AttentionBackend {
         this.groupHeads = new int[cache.kvHeads][group];
         for (int g = 0; g < cache.kvHeads; g++) for (int i = 0; i < group; i++) groupHeads[g][i] = g * group + i;
         this.singleHead = new int[heads][];
+        this.slotsRead = new int[cache.kvHeads];
         for (int h = 0; h < heads; h++) singleHead[h] = new int[]{h};
     }
 
@@ -197,14 +200,16 @@ public final class PolicyAttention implements AttentionBackend {
             int first = g * group;
             if (sharesSelection(first)) {
                 SparseAttention.attend(kv, g, perHead[first], groupHeads[g], group, q, out, wantWeights ? weights : null, s);
+            } else if (!wantWeights) {
+                slotsRead[g] = SparseAttention.attendEach(kv, g, perHead, groupHeads[g], group, q, out, s);
             } else {
                 for (int i = 0; i < group; i++) {
-                    SparseAttention.attend(kv, g, perHead[first + i], singleHead[first + i], 1, q, out, wantWeights ? weights : null, s);
+                    SparseAttention.attend(kv, g, perHead[first + i], singleHead[first + i], 1, q, out, weights, s);
                 }
             }
         });
         if (wantWeights) lp.observe(perHead, weights);
-        bytesRead += selectedBytes() + lp.indexBytesRead();
+        bytesRead += selectedBytes(wantWeights) + lp.indexBytesRead();
         if (stats != null) measure(layer, lp, q, out, length);
         else if (releaseEvicted && policy.evicts() && stepsSinceRelease[layer]++ % RELEASE_EVERY == 0) releaseEvicted(layer, length);
     }
@@ -249,12 +254,16 @@ public final class PolicyAttention implements AttentionBackend {
         return 2L * cache.headDim * cache.type.bytes;
     }
 
-    /** What SparseAttention reads for this step's selections: once per group when shared, else once per head. */
-    private long selectedBytes() {
+    /**
+     * What SparseAttention read for this step's selections: once per group when shared, the union of the
+     * group's selections when each head selects (attendEach), every head's own when weights were wanted.
+     */
+    private long selectedBytes(boolean wantWeights) {
         long slots = 0;
         for (int g = 0; g < cache.kvHeads; g++) {
             int first = g * group;
             if (sharesSelection(first)) slots += perHead[first].tokens();
+            else if (!wantWeights) slots += slotsRead[g];
             else for (int i = 0; i < group; i++) slots += perHead[first + i].tokens();
         }
         return slots * bytesPerSlot();

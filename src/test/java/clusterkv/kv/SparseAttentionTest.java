@@ -1,0 +1,84 @@
+package clusterkv.kv;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** Each head over its own selection, read once per group (attendEach), against float64 attention over the same slots. */
+class SparseAttentionTest {
+
+    private static final int D = 64, GROUP = 4, SLOTS = 3000;
+
+    @Test
+    void eachHeadAttendsExactlyItsOwnSelectionAndSharedSlotsAreReadOnce() {
+        SplittableRandom rnd = new SplittableRandom(4);
+        try (KVCache cache = new KVCache(1, 2, D, SLOTS, KVType.F32)) {
+            float[][] k = new float[SLOTS][2 * D], v = new float[SLOTS][2 * D];
+            for (int p = 0; p < SLOTS; p++) {
+                for (int i = 0; i < 2 * D; i++) {
+                    k[p][i] = (float) rnd.nextGaussian();
+                    v[p][i] = (float) rnd.nextGaussian();
+                }
+                cache.store(0, p, k[p], 0, v[p], 0);
+            }
+            LayerKV kv = new LayerKV(cache, 0);
+            for (int trial = 0; trial < 20; trial++) {
+                int kvHead = trial % 2;
+                Selection[] perHead = new Selection[2 * GROUP];
+                TreeSet<Integer> union = new TreeSet<>();
+                int[] heads = new int[GROUP];
+                for (int i = 0; i < GROUP; i++) {
+                    int h = kvHead * GROUP + i;
+                    heads[i] = h;
+                    perHead[h] = new Selection();
+                    perHead[h].add(0, 16); // sinks, shared
+                    // clusters of a common partition of the slots, each head taking some (in no particular order),
+                    // the last one maybe cut; adjacent picks merge into one range
+                    for (int c = 0; c < 40; c++) {
+                        if (rnd.nextInt(3) != 0) continue;
+                        int start = 16 + c * 60, end = start + (rnd.nextInt(4) == 0 ? 1 + rnd.nextInt(60) : 60);
+                        perHead[h].add(start, end);
+                    }
+                    perHead[h].add(SLOTS - 100, SLOTS); // recent, shared
+                    for (int r = 0; r < perHead[h].ranges(); r++) for (int p = perHead[h].start(r); p < perHead[h].end(r); p++) union.add(p);
+                }
+                float[] q = new float[2 * GROUP * D], out = new float[2 * GROUP * D];
+                for (int i = 0; i < q.length; i++) q[i] = (float) (2 * rnd.nextGaussian());
+                int read = SparseAttention.attendEach(kv, kvHead, perHead, heads, GROUP, q, out, new SparseAttention.Scratch(D, GROUP));
+                assertEquals(union.size(), read, "slots read once each");
+                for (int h : heads) {
+                    double[] want = reference(q, h * D, k, v, kvHead, perHead[h]);
+                    for (int i = 0; i < D; i++) {
+                        assertEquals(want[i], out[h * D + i], 2e-5 * (1 + Math.abs(want[i])), "trial " + trial + " head " + h + " dim " + i);
+                    }
+                }
+            }
+        }
+    }
+
+    private static double[] reference(float[] q, int qOff, float[][] k, float[][] v, int kvHead, Selection sel) {
+        double max = Double.NEGATIVE_INFINITY;
+        int n = sel.tokens();
+        double[] scores = new double[n];
+        int[] slots = new int[n];
+        sel.slots(slots);
+        for (int j = 0; j < n; j++) {
+            double s = 0;
+            for (int i = 0; i < D; i++) s += (double) q[qOff + i] * k[slots[j]][kvHead * D + i];
+            scores[j] = s / Math.sqrt(D);
+            max = Math.max(max, scores[j]);
+        }
+        double sum = 0;
+        double[] out = new double[D];
+        for (int j = 0; j < n; j++) {
+            double w = Math.exp(scores[j] - max);
+            sum += w;
+            for (int i = 0; i < D; i++) out[i] += w * v[slots[j]][kvHead * D + i];
+        }
+        for (int i = 0; i < D; i++) out[i] /= sum;
+        return out;
+    }
+}
