@@ -174,7 +174,7 @@ public final class ClusterIndex {
      * out[c] = q[qOff..qOff+dim) . centroid c, for c in [0, paddedClusters(clusterCount())) (0 past the last
      * cluster). Four accumulators per block, so that the FMAs do not wait on each other.
      */
-    void score(float[] q, int qOff, float[] out) {
+    public void score(float[] q, int qOff, float[] out) {
         for (int blk = 0, blocks = paddedClusters(clusters) / LANES; blk < blocks; blk++) {
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
             int base = blk * dim * LANES, j = 0;
@@ -188,6 +188,51 @@ public final class ClusterIndex {
                 a0 = FloatVector.fromArray(F, packed, base).fma(FloatVector.broadcast(F, q[qOff + j]), a0);
             }
             a0.add(a1).add(a2.add(a3)).intoArray(out, blk * LANES);
+        }
+    }
+
+    /**
+     * score() for four query heads at once (head i at q[qOff + i * dim]) into o0..o3: each block of centroids is
+     * read once for the four (a GQA group whose heads select each for itself), with per head the same
+     * accumulators and order of additions as score(), so the same floats.
+     */
+    public void score4(float[] q, int qOff, float[] o0, float[] o1, float[] o2, float[] o3) {
+        int q1 = qOff + dim, q2 = q1 + dim, q3 = q2 + dim;
+        for (int blk = 0, blocks = paddedClusters(clusters) / LANES; blk < blocks; blk++) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            FloatVector c0 = a0, c1 = a0, c2 = a0, c3 = a0, e0 = a0, e1 = a0, e2 = a0, e3 = a0;
+            int base = blk * dim * LANES, j = 0;
+            for (; j + 4 <= dim; j += 4, base += 4 * LANES) {
+                FloatVector k0 = FloatVector.fromArray(F, packed, base), k1 = FloatVector.fromArray(F, packed, base + LANES);
+                FloatVector k2 = FloatVector.fromArray(F, packed, base + 2 * LANES), k3 = FloatVector.fromArray(F, packed, base + 3 * LANES);
+                a0 = k0.fma(FloatVector.broadcast(F, q[qOff + j]), a0);
+                a1 = k1.fma(FloatVector.broadcast(F, q[qOff + j + 1]), a1);
+                a2 = k2.fma(FloatVector.broadcast(F, q[qOff + j + 2]), a2);
+                a3 = k3.fma(FloatVector.broadcast(F, q[qOff + j + 3]), a3);
+                b0 = k0.fma(FloatVector.broadcast(F, q[q1 + j]), b0);
+                b1 = k1.fma(FloatVector.broadcast(F, q[q1 + j + 1]), b1);
+                b2 = k2.fma(FloatVector.broadcast(F, q[q1 + j + 2]), b2);
+                b3 = k3.fma(FloatVector.broadcast(F, q[q1 + j + 3]), b3);
+                c0 = k0.fma(FloatVector.broadcast(F, q[q2 + j]), c0);
+                c1 = k1.fma(FloatVector.broadcast(F, q[q2 + j + 1]), c1);
+                c2 = k2.fma(FloatVector.broadcast(F, q[q2 + j + 2]), c2);
+                c3 = k3.fma(FloatVector.broadcast(F, q[q2 + j + 3]), c3);
+                e0 = k0.fma(FloatVector.broadcast(F, q[q3 + j]), e0);
+                e1 = k1.fma(FloatVector.broadcast(F, q[q3 + j + 1]), e1);
+                e2 = k2.fma(FloatVector.broadcast(F, q[q3 + j + 2]), e2);
+                e3 = k3.fma(FloatVector.broadcast(F, q[q3 + j + 3]), e3);
+            }
+            for (; j < dim; j++, base += LANES) {
+                FloatVector k0 = FloatVector.fromArray(F, packed, base);
+                a0 = k0.fma(FloatVector.broadcast(F, q[qOff + j]), a0);
+                b0 = k0.fma(FloatVector.broadcast(F, q[q1 + j]), b0);
+                c0 = k0.fma(FloatVector.broadcast(F, q[q2 + j]), c0);
+                e0 = k0.fma(FloatVector.broadcast(F, q[q3 + j]), e0);
+            }
+            a0.add(a1).add(a2.add(a3)).intoArray(o0, blk * LANES);
+            b0.add(b1).add(b2.add(b3)).intoArray(o1, blk * LANES);
+            c0.add(c1).add(c2.add(c3)).intoArray(o2, blk * LANES);
+            e0.add(e1).add(e2.add(e3)).intoArray(o3, blk * LANES);
         }
     }
 

@@ -57,6 +57,17 @@ public final class ClusterSelector {
         return choose(idx, tokenBudget, clusterOut, takeOut);
     }
 
+    /** Where to write idx's cluster scores for {@link #selectScored} (room for ClusterIndex.paddedClusters). */
+    public float[] scoreBuffer(ClusterIndex idx) {
+        ensureCapacity(idx.clusterCount(), idx.dim());
+        return scores;
+    }
+
+    /** select() from scores already written into {@link #scoreBuffer} (e.g. by ClusterIndex.score4 for four heads). */
+    public int selectScored(ClusterIndex idx, int tokenBudget, int[] clusterOut, int[] takeOut) {
+        return choose(idx, tokenBudget, clusterOut, takeOut);
+    }
+
     /** The scores of the last selection ([clusterCount()] valid entries), for diagnostics and tests. */
     float[] lastScores() {
         return scores;

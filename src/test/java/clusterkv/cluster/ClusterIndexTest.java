@@ -25,6 +25,38 @@ class ClusterIndexTest {
     }
 
     @Test
+    void scoresAgainstFloat64AndFourHeadsAtOnceEqualOneAtATime() {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(9);
+        for (int d : new int[] {8, 64, 67}) {
+            for (int k : new int[] {1, 15, 16, 17, 400}) {
+                float[] centroids = new float[k * d];
+                for (int i = 0; i < centroids.length; i++) centroids[i] = (float) rnd.nextGaussian();
+                int[] assignment = new int[k], sizes = new int[k];
+                for (int c = 0; c < k; c++) {
+                    assignment[c] = c;
+                    sizes[c] = 1;
+                }
+                ClusterIndex idx = ClusterIndex.build(new KMeans.Result(centroids, assignment, sizes), 0);
+                float[] q = new float[5 * d];
+                for (int i = 0; i < q.length; i++) q[i] = (float) rnd.nextGaussian();
+                int padded = ClusterIndex.paddedClusters(k);
+                float[][] one = new float[4][padded], four = new float[4][padded];
+                for (int h = 0; h < 4; h++) idx.score(q, (h + 1) * d, one[h]);
+                idx.score4(q, d, four[0], four[1], four[2], four[3]);
+                for (int h = 0; h < 4; h++) {
+                    assertArrayEquals(one[h], four[h], "d " + d + " k " + k + " head " + h);
+                    for (int c = 0; c < k; c++) {
+                        double want = 0;
+                        for (int j = 0; j < d; j++) want += (double) q[(h + 1) * d + j] * centroids[c * d + j];
+                        assertEquals(want, one[h][c], 1e-4 * (1 + Math.abs(want)), "d " + d + " k " + k + " cluster " + c);
+                    }
+                    for (int c = k; c < padded; c++) assertEquals(0f, one[h][c]);
+                }
+            }
+        }
+    }
+
+    @Test
     void buildsCsrFromAssignment() {
         float[] centroids = {1, 0, 0, 1, 1, 1};
         KMeans.Result r = new KMeans.Result(centroids, new int[] {2, 0, 2, 1, 0, 2}, new int[] {2, 1, 3});

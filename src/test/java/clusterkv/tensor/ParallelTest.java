@@ -19,15 +19,22 @@ class ParallelTest {
     }
 
     @Test
-    void backgroundTasksRunTheirParallelCallsInline() {
+    void backgroundTasksRunTheirParallelCallsInline() throws Exception {
         Parallel.setThreads(2);
         java.util.Set<String> threads = java.util.concurrent.ConcurrentHashMap.newKeySet();
         AtomicInteger sum = new AtomicInteger();
-        Parallel.Deferred d = Parallel.background(() -> Parallel.forRange(1000, 10, (s, e) -> {
-            threads.add(Thread.currentThread().getName());
-            sum.addAndGet(e - s);
-        }));
+        java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+        Parallel.Deferred d = Parallel.background(() -> {
+            started.countDown();
+            Parallel.forRange(1000, 10, (s, e) -> {
+                threads.add(Thread.currentThread().getName());
+                sum.addAndGet(e - s);
+            });
+        });
+        // joined before the background thread took it, the caller would run it (with the compute threads)
+        assertTrue(started.await(10, java.util.concurrent.TimeUnit.SECONDS));
         d.join();
+        assertEquals(java.util.Set.of("clusterkv-background"), threads);
         assertEquals(1000, sum.get());
         assertEquals(1, threads.size(), "one thread ran every range: " + threads);
     }

@@ -168,13 +168,28 @@ public final class ClusterKVPolicy implements KVPolicy {
             boolean shared = config.sharedGqaSelection();
             // KV heads in parallel (a group's query heads on one thread, so its centroids are read from memory once)
             Parallel.forEach(kvHeads, g -> {
-                if (shared) selectFor(g, g, q, clusterBudget, true, length);
-                else for (int u = g * group; u < (g + 1) * group; u++) selectFor(u, g, q, clusterBudget, false, length);
+                if (shared) {
+                    selectFor(g, g, q, clusterBudget, true, length);
+                } else {
+                    scoreGroup(g, q);
+                    for (int u = g * group; u < (g + 1) * group; u++) selectFor(u, g, q, clusterBudget, false, length);
+                }
             });
             for (int h = 0; h < heads; h++) perHead[h] = shared ? own[h / group] : own[h];
         }
 
         /** Sinks, then the best clusters, then the recent window, for one selecting unit. */
+        /** Each query head's cluster scores, into its selector; four heads per pass over the KV head's centroids. */
+        private void scoreGroup(int g, float[] q) {
+            ClusterIndex idx = index[g];
+            int u = g * group, end = u + group;
+            for (; u + 4 <= end; u += 4) {
+                idx.score4(q, u * headDim, selectors[u].scoreBuffer(idx), selectors[u + 1].scoreBuffer(idx),
+                        selectors[u + 2].scoreBuffer(idx), selectors[u + 3].scoreBuffer(idx));
+            }
+            for (; u < end; u++) idx.score(q, u * headDim, selectors[u].scoreBuffer(idx));
+        }
+
         private void selectFor(int unit, int kvHead, float[] q, int clusterBudget, boolean shared, int length) {
             Selection s = own[unit];
             s.clear();
@@ -193,7 +208,7 @@ public final class ClusterKVPolicy implements KVPolicy {
             }
             int n = shared
                     ? selectors[unit].selectShared(q, kvHead * group * headDim, group, idx, clusterBudget, chosen[unit], take[unit])
-                    : selectors[unit].select(q, unit * headDim, idx, clusterBudget, chosen[unit], take[unit]);
+                    : selectors[unit].selectScored(idx, clusterBudget, chosen[unit], take[unit]); // scored by scoreGroup
             for (int i = 0; i < n; i++) {
                 int c = chosen[unit][i];
                 int start = sink + idx.offset(c);
@@ -206,13 +221,9 @@ public final class ClusterKVPolicy implements KVPolicy {
 
         @Override
         public long indexBytesRead() {
-            // every selecting unit scores every centroid of its KV head
+            // every KV head's centroids are read once per step (scored for its query heads together, or for their sum)
             long centroids = 0;
-            int units = config.sharedGqaSelection() ? kvHeads : heads;
-            for (int u = 0; u < units; u++) {
-                ClusterIndex idx = index[config.sharedGqaSelection() ? u : u / group];
-                if (idx != null) centroids += idx.clusterCount();
-            }
+            for (ClusterIndex idx : index) if (idx != null) centroids += idx.clusterCount();
             return centroids * headDim * Float.BYTES;
         }
 
