@@ -5,6 +5,7 @@ import clusterkv.generate.LanguageModel;
 import clusterkv.generate.Session;
 import clusterkv.generate.SessionOptions;
 import clusterkv.kv.KVType;
+import clusterkv.kv.PolicyAttention;
 import clusterkv.model.ModelShape;
 import clusterkv.model.SyntheticModel;
 import clusterkv.tensor.MemoryBandwidth;
@@ -202,7 +203,7 @@ final class BenchCommand implements Callable<Integer> {
                 double first = decode(session, 1, rnd, vocab);
                 double next = decode(session, 1, rnd, vocab);
                 prefill.put("first_step_extra_seconds", round(Math.max(0, first - next)));
-                if (session.attention() instanceof clusterkv.kv.PolicyAttention pa) prefill.put("index_seconds", round(pa.indexingNanos() / 1e9));
+                if (session.attention() instanceof PolicyAttention pa) prefill.put("index_seconds", round(pa.indexingNanos() / 1e9));
             } else {
                 status("%s: filling %d positions with generated keys and values ...", name, n);
                 session.fillSynthetic(n, 1);

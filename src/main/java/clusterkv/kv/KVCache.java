@@ -5,6 +5,7 @@ import clusterkv.tensor.Float16;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.BitSet;
 
 /**
  * Keys and values of every layer, off-heap. Per layer the layout is [kvHead][position][headDim]:
@@ -25,7 +26,7 @@ public final class KVCache implements AutoCloseable {
     private final MemorySegment[] keys;
     private final MemorySegment[] values;
     /** Per layer: the pages (counted from the start of the layer's key segment, the same in its value segment) given back to the OS. */
-    private final java.util.BitSet[] released;
+    private final BitSet[] released;
     private long releasedBytes;
 
     public KVCache(int layers, int kvHeads, int headDim, int capacity, KVType type) {
@@ -37,8 +38,8 @@ public final class KVCache implements AutoCloseable {
         this.arena = Arena.ofShared();
         this.keys = new MemorySegment[layers];
         this.values = new MemorySegment[layers];
-        this.released = new java.util.BitSet[layers];
-        for (int l = 0; l < layers; l++) released[l] = new java.util.BitSet();
+        this.released = new BitSet[layers];
+        for (int l = 0; l < layers; l++) released[l] = new BitSet();
         long perLayer = (long) kvHeads * capacity * headDim * type.bytes;
         try {
             for (int l = 0; l < layers; l++) {
@@ -73,7 +74,7 @@ public final class KVCache implements AutoCloseable {
      */
     public void release(int layer, int kvHead, int from, int to) {
         if (to <= from) return;
-        java.util.BitSet bits = released[layer];
+        BitSet bits = released[layer];
         for (int p = (int) Math.ceilDiv(offset(kvHead, from), OsPages.PAGE), last = (int) (offset(kvHead, to) / OsPages.PAGE); p < last; ) {
             if (bits.get(p)) {
                 p++;
@@ -108,7 +109,7 @@ public final class KVCache implements AutoCloseable {
 
     /** Stores into released pages bring them back (the OS supplies zeroed pages; the slots are written now). */
     private void reclaim(int layer, long fromOffset, long toOffset) {
-        java.util.BitSet bits = released[layer];
+        BitSet bits = released[layer];
         if (bits.isEmpty()) return;
         for (int p = bits.nextSetBit((int) (fromOffset / OsPages.PAGE)); p >= 0 && p <= (toOffset - 1) / OsPages.PAGE; p = bits.nextSetBit(p + 1)) {
             bits.clear(p);

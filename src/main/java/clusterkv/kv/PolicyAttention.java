@@ -3,6 +3,8 @@ package clusterkv.kv;
 import clusterkv.tensor.Parallel;
 
 import java.util.Arrays;
+import java.util.BitSet;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An {@link AttentionBackend} that lets a {@link KVPolicy} choose, at every decode step of every
@@ -27,10 +29,10 @@ public final class PolicyAttention implements AttentionBackend {
     private final Parallel.Deferred[] indexing;
     /** Where the prompt being prefilled ends (see {@link #promptEndsAt}); -1 when unknown. */
     private int promptEnd = -1;
-    private final java.util.concurrent.atomic.AtomicLong indexingNanos = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong indexingNanos = new AtomicLong();
     /** Eviction policies: per layer, decode steps since the last prompt (evicted slots are given back at every RELEASE_EVERY-th, the first included). */
     private final int[] stepsSinceRelease;
-    private final java.util.BitSet keptSlots = new java.util.BitSet();
+    private final BitSet keptSlots = new BitSet();
     private boolean releaseEvicted = true;
     /** Evicted slots are given back every this many decode steps of a layer (a scan of the kept set per KV head). */
     private static final int RELEASE_EVERY = 64;

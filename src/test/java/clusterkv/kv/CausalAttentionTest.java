@@ -3,6 +3,7 @@ package clusterkv.kv;
 import org.junit.jupiter.api.Test;
 
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -32,7 +33,7 @@ class CausalAttentionTest {
                 CausalAttention.forward(cache, 0, q.clone(), out, p0, n, HEADS);
                 for (int t = 0; t < n; t++) {
                     for (int h = 0; h < HEADS; h++) {
-                        double[] want = reference(q, (t * HEADS + h) * D, k, v, h / (HEADS / KV_HEADS), p0 + t + 1);
+                        double[] want = AttentionReference.attend(q, (t * HEADS + h) * D, k, v, h / (HEADS / KV_HEADS), D, IntStream.range(0, p0 + t + 1).toArray());
                         for (int i = 0; i < D; i++) {
                             assertEquals(want[i], out[(t * HEADS + h) * D + i], 2e-5 * (1 + Math.abs(want[i])),
                                     "p0 " + p0 + " n " + n + " query " + t + " head " + h + " dim " + i);
@@ -41,26 +42,5 @@ class CausalAttentionTest {
                 }
             }
         }
-    }
-
-    /** softmax(q . k_j / sqrt(D)) . v_j over positions j < visible, in float64. */
-    private static double[] reference(float[] q, int qOff, float[][] k, float[][] v, int kvHead, int visible) {
-        double[] scores = new double[visible];
-        double max = Double.NEGATIVE_INFINITY;
-        for (int j = 0; j < visible; j++) {
-            double s = 0;
-            for (int i = 0; i < D; i++) s += (double) q[qOff + i] * k[j][kvHead * D + i];
-            scores[j] = s / Math.sqrt(D);
-            max = Math.max(max, scores[j]);
-        }
-        double sum = 0;
-        double[] out = new double[D];
-        for (int j = 0; j < visible; j++) {
-            double w = Math.exp(scores[j] - max);
-            sum += w;
-            for (int i = 0; i < D; i++) out[i] += w * v[j][kvHead * D + i];
-        }
-        for (int i = 0; i < D; i++) out[i] /= sum;
-        return out;
     }
 }

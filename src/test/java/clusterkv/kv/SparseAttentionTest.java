@@ -50,35 +50,14 @@ class SparseAttentionTest {
                 int read = SparseAttention.attendEach(kv, kvHead, perHead, heads, GROUP, q, out, new SparseAttention.Scratch(D, GROUP));
                 assertEquals(union.size(), read, "slots read once each");
                 for (int h : heads) {
-                    double[] want = reference(q, h * D, k, v, kvHead, perHead[h]);
+                    int[] slots = new int[perHead[h].tokens()];
+                    perHead[h].slots(slots);
+                    double[] want = AttentionReference.attend(q, h * D, k, v, kvHead, D, slots);
                     for (int i = 0; i < D; i++) {
                         assertEquals(want[i], out[h * D + i], 2e-5 * (1 + Math.abs(want[i])), "trial " + trial + " head " + h + " dim " + i);
                     }
                 }
             }
         }
-    }
-
-    private static double[] reference(float[] q, int qOff, float[][] k, float[][] v, int kvHead, Selection sel) {
-        double max = Double.NEGATIVE_INFINITY;
-        int n = sel.tokens();
-        double[] scores = new double[n];
-        int[] slots = new int[n];
-        sel.slots(slots);
-        for (int j = 0; j < n; j++) {
-            double s = 0;
-            for (int i = 0; i < D; i++) s += (double) q[qOff + i] * k[slots[j]][kvHead * D + i];
-            scores[j] = s / Math.sqrt(D);
-            max = Math.max(max, scores[j]);
-        }
-        double sum = 0;
-        double[] out = new double[D];
-        for (int j = 0; j < n; j++) {
-            double w = Math.exp(scores[j] - max);
-            sum += w;
-            for (int i = 0; i < D; i++) out[i] += w * v[slots[j]][kvHead * D + i];
-        }
-        for (int i = 0; i < D; i++) out[i] /= sum;
-        return out;
     }
 }

@@ -178,7 +178,6 @@ public final class ClusterKVPolicy implements KVPolicy {
             for (int h = 0; h < heads; h++) perHead[h] = shared ? own[h / group] : own[h];
         }
 
-        /** Sinks, then the best clusters, then the recent window, for one selecting unit. */
         /** Each query head's cluster scores, into its selector; four heads per pass over the KV head's centroids. */
         private void scoreGroup(int g, float[] q) {
             ClusterIndex idx = index[g];
@@ -190,6 +189,7 @@ public final class ClusterKVPolicy implements KVPolicy {
             for (; u < end; u++) idx.score(q, u * headDim, selectors[u].scoreBuffer(idx));
         }
 
+        /** Sinks, then the best clusters, then the recent window, for one selecting unit. */
         private void selectFor(int unit, int kvHead, float[] q, int clusterBudget, boolean shared, int length) {
             Selection s = own[unit];
             s.clear();
