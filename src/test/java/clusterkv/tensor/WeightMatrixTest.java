@@ -45,18 +45,33 @@ class WeightMatrixTest {
         }
     }
 
-    /** Q8_0 decode takes long rows four at a time, others in pairs, then one: row counts that leave every remainder. */
+    /**
+     * Q8_0 decode runs long rows in column tiles of 2048 values, rows in pairs, then one: whole tiles (8192
+     * columns) and a narrow last tile (4192 = 2 x 2048 + 96), row counts that leave every remainder, one token
+     * and batches of them.
+     */
     @Test
-    void longQ8_0RowsEqualReference() {
+    void tiledQ8_0RowsEqualReference() {
         Random rnd = new Random(8192);
         for (int threads = 1; threads <= 2; threads++) {
             Parallel.setThreads(threads);
-            for (int rows : new int[] {1, 6, 7, 37}) {
-                Matrix m = new Matrix(GGMLType.Q8_0, rows, 8192, rnd);
-                float[] x = TestData.gaussian(rnd, m.cols), out = new float[rows];
-                m.w.matvec(x, out);
-                for (int r = 0; r < rows; r++) {
-                    assertEquals(m.expected(r, x, 0), out[r], m.tolerance(r, x, 0), rows + "x8192 row " + r + ", threads " + threads);
+            for (int cols : new int[] {8192, 4192}) {
+                for (int rows : new int[] {1, 6, 7, 37}) {
+                    Matrix m = new Matrix(GGMLType.Q8_0, rows, cols, rnd);
+                    float[] x = TestData.gaussian(rnd, m.cols), out = new float[rows];
+                    m.w.matvec(x, out);
+                    for (int r = 0; r < rows; r++) {
+                        assertEquals(m.expected(r, x, 0), out[r], m.tolerance(r, x, 0), rows + "x" + cols + " row " + r + ", threads " + threads);
+                    }
+                    int n = 7; // a four, a pair and one
+                    float[] xs = TestData.gaussian(rnd, n * m.cols), ys = new float[n * rows];
+                    m.w.matvecs(xs, n, ys);
+                    for (int t = 0; t < n; t++) {
+                        for (int r = 0; r < rows; r++) {
+                            assertEquals(m.expected(r, xs, t * cols), ys[t * rows + r], m.tolerance(r, xs, t * cols),
+                                    rows + "x" + cols + ", token " + t + " of " + n + ", row " + r + ", threads " + threads);
+                        }
+                    }
                 }
             }
         }
