@@ -41,7 +41,7 @@ public class MatvecBenchmark {
     public String type;
 
     /** rows x cols. */
-    @Param({"2048x2048", "8192x2048"})
+    @Param({"2048x2048", "8192x2048", "2048x8192"})
     public String shape;
 
     @Param({"128"})
