@@ -100,6 +100,9 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (merge != null) return merge();
         if (model == null) throw new IllegalArgumentException("eval needs -m MODEL (or --merge DIR...)");
+        if (policy.kvStats && noKvStats) {
+            throw new IllegalArgumentException("--kv-stats and --no-kv-stats contradict each other (eval measures the fidelity statistics unless --no-kv-stats)");
+        }
         if (threads != null) Parallel.setThreads(threads);
         var parsed = spec.commandLine().getParseResult();
         if (!parsed.hasMatchedOption("--kv-policy")) policy.policies = DEFAULT_POLICIES;

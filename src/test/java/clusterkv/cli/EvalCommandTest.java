@@ -133,6 +133,7 @@ class EvalCommandTest {
         assertError(BadInputTest.run("eval", "-m", MODEL, "--kv-policy", "full,magic", "-o", dir.resolve("x2").toString()), "unknown KV policy 'magic'");
         assertError(BadInputTest.run("eval", "-m", MODEL, "--context", "4096", "-o", dir.resolve("x3").toString()), "longer than the model's context of 2048");
         assertError(run(grid(complete)), "already holds results");
+        assertError(BadInputTest.run("eval", "-m", MODEL, "--kv-stats", "--no-kv-stats", "-o", dir.resolve("x4").toString()), "contradict");
         Path file = Files.writeString(dir.resolve("afile"), "x");
         assertError(run(grid(file.resolve("sub"))), "output folder");
         Path corrupt = Files.createDirectories(dir.resolve("corrupt"));
