@@ -65,7 +65,7 @@ public final class WeightMatrix {
 
     /**
      * out[r] = row r . x, for all rows (decode: one token). Memory-bound: the threads stream the matrix in
-     * ranges of rows of about {@link #CHUNK_BYTES} each.
+     * ranges of rows of about {@link #MATVEC_TASK_BYTES} each.
      */
     public void matvec(float[] x, float[] out) {
         float[] sums = kernel.usesBlockSums() ? RowKernel.blockSums(x, 0, cols) : null;
@@ -80,14 +80,14 @@ public final class WeightMatrix {
     }
 
     /**
-     * Rows per task of matvec: tasks of about {@link #CHUNK_BYTES}, as many as a multiple of the thread count,
+     * Rows per task of matvec: tasks of about {@link #MATVEC_TASK_BYTES}, as many as a multiple of the thread count,
      * of equal size (an even number of rows), so that the threads finish together: a 1B-shaped Q8_0 decode
-     * step's matvecs took 42.9-43.7 ms against 43.4-45.6 ms with tasks of a fixed 256 KiB (the last one
+     * step's matvecs took 42.9-43.7 ms against 43.4-45.6 ms with tasks of a fixed size (the last one
      * shorter; KernelBench decode, alternating runs).
      */
     private int matvecRows() {
         int threads = Parallel.threads();
-        long tasks = Math.max(1, (byteSize() + CHUNK_BYTES - 1) / CHUNK_BYTES);
+        long tasks = Math.max(1, (byteSize() + MATVEC_TASK_BYTES - 1) / MATVEC_TASK_BYTES);
         tasks = (tasks + threads - 1) / threads * threads;
         int perTask = (int) ((rows + tasks - 1) / tasks);
         return perTask > 1 ? (perTask + 1) & ~1 : perTask;
@@ -119,6 +119,13 @@ public final class WeightMatrix {
      * matvecs of a 1B-shaped Q8_0 decode step: 49-50 ms with 256 KiB against 59 ms with 64 KiB (same runs).
      */
     static final long CHUNK_BYTES = 256 << 10;
+
+    /**
+     * Bytes of weights per matvec task: longer runs again (each task restarts the prefetchers). 1B-shaped Q8_0
+     * decode 21.7-22.0 tokens/s with 768 KiB against 19.9-20.3 with 256 KiB; 8B-shaped 3.90-3.91 against
+     * 3.37-3.53 (long rows only at 768 KiB there; alternating runs, same session).
+     */
+    static final long MATVEC_TASK_BYTES = 768 << 10;
 
     /** Below this many tokens matmul runs the decode kernels per token (see {@link #matmul}). */
     static final int MIN_GEMM_TOKENS = 4;
