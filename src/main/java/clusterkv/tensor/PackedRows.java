@@ -91,7 +91,12 @@ abstract class PackedRows {
 
     private long codesAt(int r, int tile) {
         long before = (long) rows * tileStart(tile) * codeBytes; // the full tiles before this one
-        return before + (long) r * (tileEnd(tile) - tileStart(tile)) * codeBytes;
+        return before + r * rowCodeBytes(tile);
+    }
+
+    /** Bytes of one row's codes in tile t. */
+    private long rowCodeBytes(int t) {
+        return (long) (tileEnd(t) - tileStart(t)) * codeBytes;
     }
 
     /**
@@ -128,7 +133,7 @@ abstract class PackedRows {
 
     /** The codes of row r in tile t, as a slice indexed from 0 (the JIT then drops the bounds checks of the loop). */
     final MemorySegment codes(int r, int t) {
-        return packed.asSlice(codesAt(r, t), (long) (tileEnd(t) - tileStart(t)) * codeBytes);
+        return packed.asSlice(codesAt(r, t), rowCodeBytes(t));
     }
 
     /** The scales of row r's blocks [b0, b1) as floats at out[b0 ..), L at a time (b0 a multiple of L). */

@@ -39,7 +39,7 @@ public final class WeightMatrix {
         }
         this.rowBytes = type.byteSize(cols);
         int chunk = (int) Math.max(1, Math.min(256, CHUNK_BYTES / Math.max(1, rowBytes)));
-        this.chunkRows = chunk > 3 ? (chunk + 3) & ~3 : chunk; // even: the packed kernels take rows in pairs
+        this.chunkRows = chunk > 3 ? (chunk + 3) & ~3 : chunk; // a multiple of 4, so even: the packed kernels take rows in pairs
     }
 
     public static WeightMatrix of(GGUFTensor t) {
