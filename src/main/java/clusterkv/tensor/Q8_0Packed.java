@@ -1,197 +1,157 @@
 package clusterkv.tensor;
 
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 import static clusterkv.tensor.Simd.F;
+import static clusterkv.tensor.Simd.I;
 import static clusterkv.tensor.Simd.L;
+import static clusterkv.tensor.Simd.LE;
 
 /**
- * Q8_0 in the decode layout of {@link PackedRows}: 32 int8 codes per block, value = scale * code.
+ * Q8_0 for decode: rows interleaved in groups of 2L (32 with AVX-512), so that a vector's lanes are rows,
+ * and integer arithmetic on activations quantized to Q8_0 ({@link Q8Activations}), as llama.cpp does.
  *
- * <p>Rows go tile by tile: a range of rows runs over the first 2048 columns, then the next 2048, and so on,
- * each row's two running sums kept in a small buffer between tiles (the same floats as one pass over the
- * row). Why: x's tile (8 KB) then stays in L1 while the weights stream past it; a whole 8192-column x (32 KB)
- * did not. Measured inside the 1B-shaped decode (2 threads, alternating runs): its ffn_down (8192 columns)
- * went from 21.5-23.9 to 27.9-30.4 GB/s, the 2048-column matrices stayed at 29-32; in the 8B shape the
- * 4096-column matrices went from 24 to 28 GB/s and decode from 3.16 to 3.36 tokens/s. Cutting the ggml rows
- * into tiles without laying the tiles out contiguously got less: short strided runs starve the prefetchers.
+ * <p>Layout of a group: its blocks of 32 columns one after the other, each block its 2L fp16 scales, then its
+ * codes column by column, 2L bytes per column; a group is read as one sequential run. Scales and codes are
+ * interleaved alike: 16-bit (scales) or 8-bit (codes) lane 2j holds row j of the group, lane 2j + 1 row L + j.
+ *
+ * <p>Per pair of columns the kernel widens the 2 x 2L codes to 16 bits, multiplies each by its column's
+ * activation code (broadcast) and adds the two: 2L exact 16-bit sums (|code| <= 128, |activation| <= 127, so
+ * |sum| <= 32512). Seen as L 32-bit lanes, lane j holds row j's sum in its low half and row L + j's in its
+ * high half; a bias of 2^15 on the low halves keeps them non-negative, so one 32-bit add accumulates both,
+ * and an arithmetic shift by 16 separates the high halves, whose sum gives the low halves' sum back at the
+ * end of the block. Each block's dot product is thus an exact integer, added into the row's float sum with
+ * one FMA by d_w * d_x. The block's scales are turned into floats in place, by moving their bits (see
+ * {@link #halfBits}): no conversion loop, no buffer.
+ *
+ * <p>Why: widening int8 codes to fp32 took two conversions and an FMA per 16 weights, about 22 instructions
+ * per 64-byte cache line, and from DRAM that loop could not keep enough lines in flight (a load holds its place
+ * in the reorder buffer until its data arrives, and the Vector API has no prefetch): the kernel ran at about
+ * half the rate of a plain read. This one issues about 15 per line. Measured on this project's machine
+ * (2 cores, 27 GB/s plain read), a 1B-shaped decode step's matvecs: 84 ms with the fp32 two-row kernel,
+ * 62 ms with this one (KernelBench decode and batch). Converting the scales with a vectorized fp16 loop into
+ * a buffer, 16 blocks at a time, cost 8 % of the step (the loop's loads stall at each chunk).
  */
-final class Q8_0Packed extends PackedRows {
+final class Q8_0Packed extends PackedRows<Q8Activations> {
 
-    /** Blocks per column tile: 2048 values. */
-    static final int TILE_BLOCKS = 64;
-    /** Per thread, each row's (or token's) two running sums, 2 L floats apiece. */
-    private static final ThreadLocal<float[][]> SUMS = ThreadLocal.withInitial(() -> new float[1][0]);
+    /** Rows per group: lanes of a 16-bit vector of the float shape. */
+    static final int GROUP = 2 * L;
+    private static final VectorSpecies<Short> SW = VectorSpecies.of(short.class, F.vectorShape());
+    private static final VectorSpecies<Byte> BW = VectorSpecies.of(byte.class, VectorShape.forBitSize(GROUP * 8));
+    /** 2^15 in the low half of every 32-bit lane. */
+    private static final ShortVector BIAS = IntVector.broadcast(I, 0x8000).reinterpretAsShorts();
+    /** Bytes of one block of a group: its scales and codes. */
+    private static final int BLOCK_BYTES = 2 * GROUP + 32 * GROUP;
+    /** Per thread: a group's results when the group is the last, partial one. */
+    private static final ThreadLocal<float[]> PARTIAL = ThreadLocal.withInitial(() -> new float[GROUP]);
+
+    private final int groups;
+    private final long groupBytes;
 
     Q8_0Packed(MemorySegment data, long rowBytes, int rows, int cols) {
-        super(data, rowBytes, rows, cols, Q8_0Kernel.BLOCK_BYTES, 32, TILE_BLOCKS);
+        super(rows, cols, (long) groups(rows) * (cols / 32) * BLOCK_BYTES);
+        this.groups = groups(rows);
+        this.groupBytes = (long) blocks * BLOCK_BYTES;
+        Parallel.forRange(groups, 1, (g0, g1) -> {
+            byte[] group = new byte[(int) (GROUP * rowBytes)];
+            byte[] block = new byte[BLOCK_BYTES];
+            for (int g = g0; g < g1; g++) pack(data, rowBytes, g, group, block);
+        });
     }
 
-    /** Rows in pairs (see {@link #twoRows}), then one, tile by tile. */
+    private static int groups(int rows) {
+        return (rows + GROUP - 1) / GROUP;
+    }
+
+    /** Copies group g's rows (ggml blocks: fp16 d, 32 codes) into the layout; rows past the end stay zero. */
+    private void pack(MemorySegment data, long rowBytes, int g, byte[] group, byte[] block) {
+        int present = Math.min(GROUP, rows - g * GROUP);
+        MemorySegment.copy(data, (long) g * GROUP * rowBytes, MemorySegment.ofArray(group), 0, present * rowBytes);
+        long at = g * groupBytes;
+        for (int b = 0; b < blocks; b++, at += BLOCK_BYTES) {
+            Arrays.fill(block, (byte) 0);
+            for (int i = 0; i < present; i++) {
+                int lane = i < L ? 2 * i : 2 * (i - L) + 1;
+                int src = (int) (i * rowBytes) + b * Q8_0Kernel.BLOCK_BYTES;
+                block[2 * lane] = group[src];
+                block[2 * lane + 1] = group[src + 1];
+                for (int k = 0; k < 32; k++) block[2 * GROUP + k * GROUP + lane] = group[src + 2 + k];
+            }
+            MemorySegment.copy(MemorySegment.ofArray(block), 0, packed, at, BLOCK_BYTES);
+        }
+    }
+
     @Override
-    void dotRows(int start, int end, float[] x, int xOffset, float[] xBlockSums, float[] out, int outOffset) {
-        float[] d = scaleBuffer(0), e = scaleBuffer(1);
-        float[] sums = runningSums(end - start);
-        for (int t = 0; t < tiles; t++) {
-            int b0 = tileStart(t), b1 = tileEnd(t);
-            int r = start;
-            for (; r + 2 <= end; r += 2) {
-                twoRows(codes(r, t), codes(r + 1, t), decodeScales(r, d, b0, b1), decodeScales(r + 1, e, b0, b1),
-                        x, xOffset, b0, b1, sums, 2 * L * (r - start));
-            }
-            if (r < end) row(codes(r, t), decodeScales(r, d, b0, b1), x, xOffset, b0, b1, sums, 2 * L * (r - start));
-        }
-        for (int r = start; r < end; r++) out[outOffset + r] = total(sums, 2 * L * (r - start));
+    int rowGranule() {
+        return GROUP;
     }
 
-    /**
-     * Tokens in fours, then a pair, then one: each block's codes are widened to floats once per group, which
-     * is most of the work once the row is in cache. Measured on a 1B-shaped decode step (KernelBench batch,
-     * 2 threads): 8 tokens in 185 ms with fours against 250 ms in pairs; one token takes 66 ms.
-     */
     @Override
-    void dotRows(int start, int end, float[] x, int n, float[][] xBlockSums, float[] out, int outStride) {
-        float[] d = scaleBuffer(0);
-        float[] sums = runningSums(n);
-        for (int r = start; r < end; r++) {
-            decodeScales(r, d);
-            for (int t = 0; t < tiles; t++) {
-                MemorySegment row = codes(r, t);
-                int b0 = tileStart(t), b1 = tileEnd(t), k = 0;
-                for (; k + 4 <= n; k += 4) quad(row, d, x, k * cols, cols, b0, b1, sums, 2 * L * k);
-                for (; k + 2 <= n; k += 2) pair(row, d, x, k * cols, cols, b0, b1, sums, 2 * L * k);
-                if (k < n) row(row, d, x, k * cols, b0, b1, sums, 2 * L * k);
+    Q8Activations prepare(float[] x, int n) {
+        return Q8Activations.of(x, n, cols);
+    }
+
+    @Override
+    void dotRows(int start, int end, Q8Activations a, float[] out, int outStride) {
+        float[] partial = PARTIAL.get();
+        for (int g = start / GROUP; g * GROUP < end; g++) {
+            MemorySegment group = packed.asSlice(g * groupBytes, groupBytes);
+            int first = g * GROUP, present = Math.min(GROUP, rows - first);
+            for (int t = 0; t < a.tokens(); t++) {
+                int o = t * outStride + first;
+                if (present == GROUP) {
+                    group(group, blocks, a.codes(), a.codesAt(t), a.scales(), a.scalesAt(t), out, o);
+                } else {
+                    group(group, blocks, a.codes(), a.codesAt(t), a.scales(), a.scalesAt(t), partial, 0);
+                    System.arraycopy(partial, 0, out, o, present);
+                }
             }
-            for (int k = 0; k < n; k++) out[k * outStride + r] = total(sums, 2 * L * k);
-            Arrays.fill(sums, 0, 2 * L * n, 0f);
         }
     }
 
-    /** A thread's zeroed running sums for n rows or tokens. */
-    private static float[] runningSums(int n) {
-        float[][] holder = SUMS.get();
-        if (holder[0].length < 2 * L * n) holder[0] = new float[2 * L * n];
-        Arrays.fill(holder[0], 0, 2 * L * n, 0f);
-        return holder[0];
-    }
-
-    private static float total(float[] sums, int at) {
-        return Simd.sum(FloatVector.fromArray(F, sums, at).add(FloatVector.fromArray(F, sums, at + L)));
+    /** out[o .. o + GROUP) = the group's rows . x: x's codes at xq[xo ..), its block scales at xd[xdo ..). */
+    private static void group(MemorySegment g, int blocks, short[] xq, int xo, float[] xd, int xdo, float[] out, int o) {
+        FloatVector lo = FloatVector.zero(F), hi = lo;
+        long at = 0;
+        for (int b = 0; b < blocks; b++) {
+            IntVector h = ShortVector.fromMemorySegment(SW, g, at, LE).reinterpretAsInts();
+            at += 2 * GROUP;
+            IntVector all = IntVector.zero(I), high = all;
+            int xk = xo + 32 * b;
+            for (int k = 0; k < 32; k += 2, at += 2 * GROUP) {
+                ShortVector p = codes(g, at).mul(xq[xk + k]).add(codes(g, at + GROUP).mul(xq[xk + k + 1])).add(BIAS);
+                IntVector v = p.reinterpretAsInts();
+                all = all.add(v);
+                high = high.add(v.lanewise(VectorOperators.ASHR, 16));
+            }
+            IntVector low = all.sub(high.lanewise(VectorOperators.LSHL, 16)).sub(16 * 0x8000);
+            FloatVector s = FloatVector.broadcast(F, xd[xdo + b] * 0x1p112f);
+            lo = Simd.toFloat(low).fma(halfBits(h.lanewise(VectorOperators.LSHL, 16)).mul(s), lo);
+            hi = Simd.toFloat(high).fma(halfBits(h).mul(s), hi);
+        }
+        lo.intoArray(out, o);
+        hi.intoArray(out, o + L);
     }
 
     /**
-     * row() for two rows, their running sums at s and s + 2L (their codes as separate slices, so that the JIT
-     * drops the bounds checks as for one), with the same arithmetic per row. Why two: decode streams weights
-     * from DRAM, and one row at a time the hardware prefetchers keep too few lines in flight for a loop that
-     * does this much arithmetic per byte. Reading two streams at once, a 1 GB Q8_0 matvec on 2 threads went
-     * from 21-23 to 26-34 GB/s (plain reads 33-43 GB/s in the same runs; the machine is shared), and the
-     * 1B-shaped decode from 12.6 to 16.5 tokens/s.
+     * The fp16 numbers in the high halves of h's lanes, times 2^-112: their sign, exponent and mantissa moved
+     * into float32 places (exact for normal and subnormal halves alike; the caller multiplies by 2^112).
      */
-    private static void twoRows(MemorySegment r0, MemorySegment r1, float[] d, float[] e, float[] x, int xOffset, int b0, int b1,
-                                float[] sums, int s) {
-        FloatVector a0 = FloatVector.fromArray(F, sums, s), a1 = FloatVector.fromArray(F, sums, s + L);
-        FloatVector c0 = FloatVector.fromArray(F, sums, s + 2 * L), c1 = FloatVector.fromArray(F, sums, s + 3 * L);
-        long q = 0;
-        for (int b = b0; b < b1; b++, q += 32) {
-            int xo = xOffset + 32 * b;
-            FloatVector x0 = FloatVector.fromArray(F, x, xo);
-            FloatVector t = Simd.signedBytes(r0, q).mul(x0), u = Simd.signedBytes(r1, q).mul(x0);
-            for (int j = L; j < 32; j += L) {
-                FloatVector xj = FloatVector.fromArray(F, x, xo + j);
-                t = Simd.signedBytes(r0, q + j).fma(xj, t);
-                u = Simd.signedBytes(r1, q + j).fma(xj, u);
-            }
-            t = t.fma(FloatVector.broadcast(F, d[b]), a1);
-            a1 = a0;
-            a0 = t;
-            u = u.fma(FloatVector.broadcast(F, e[b]), c1);
-            c1 = c0;
-            c0 = u;
-        }
-        a0.intoArray(sums, s);
-        a1.intoArray(sums, s + L);
-        c0.intoArray(sums, s + 2 * L);
-        c1.intoArray(sums, s + 3 * L);
+    private static FloatVector halfBits(IntVector h) {
+        return h.lanewise(VectorOperators.LSHR, 3).and(0x0FFFE000).or(h.and(0x80000000)).reinterpretAsFloats();
     }
 
-    /** row() for two consecutive tokens (x stride xs), running sums at s and s + 2L, with the same arithmetic per token. */
-    private static void pair(MemorySegment row, float[] d, float[] x, int xo, int xs, int b0, int b1, float[] sums, int s) {
-        FloatVector a0 = FloatVector.fromArray(F, sums, s), a1 = FloatVector.fromArray(F, sums, s + L);
-        FloatVector c0 = FloatVector.fromArray(F, sums, s + 2 * L), c1 = FloatVector.fromArray(F, sums, s + 3 * L);
-        long q = 0;
-        for (int b = b0; b < b1; b++, q += 32) {
-            int x0 = xo + 32 * b, x1 = x0 + xs;
-            FloatVector c = Simd.signedBytes(row, q);
-            FloatVector t = c.mul(FloatVector.fromArray(F, x, x0)), u = c.mul(FloatVector.fromArray(F, x, x1));
-            for (int j = L; j < 32; j += L) {
-                c = Simd.signedBytes(row, q + j);
-                t = c.fma(FloatVector.fromArray(F, x, x0 + j), t);
-                u = c.fma(FloatVector.fromArray(F, x, x1 + j), u);
-            }
-            FloatVector scale = FloatVector.broadcast(F, d[b]);
-            t = t.fma(scale, a1); a1 = a0; a0 = t;
-            u = u.fma(scale, c1); c1 = c0; c0 = u;
-        }
-        a0.intoArray(sums, s);
-        a1.intoArray(sums, s + L);
-        c0.intoArray(sums, s + 2 * L);
-        c1.intoArray(sums, s + 3 * L);
-    }
-
-    /** row() for four consecutive tokens (x stride xs), running sums from s on, with the same arithmetic per token. */
-    private static void quad(MemorySegment row, float[] d, float[] x, int xo, int xs, int b0, int b1, float[] sums, int s) {
-        FloatVector a0 = FloatVector.fromArray(F, sums, s), a1 = FloatVector.fromArray(F, sums, s + L);
-        FloatVector c0 = FloatVector.fromArray(F, sums, s + 2 * L), c1 = FloatVector.fromArray(F, sums, s + 3 * L);
-        FloatVector e0 = FloatVector.fromArray(F, sums, s + 4 * L), e1 = FloatVector.fromArray(F, sums, s + 5 * L);
-        FloatVector g0 = FloatVector.fromArray(F, sums, s + 6 * L), g1 = FloatVector.fromArray(F, sums, s + 7 * L);
-        long q = 0;
-        for (int b = b0; b < b1; b++, q += 32) {
-            int x0 = xo + 32 * b, x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs;
-            FloatVector c = Simd.signedBytes(row, q);
-            FloatVector t = c.mul(FloatVector.fromArray(F, x, x0)), u = c.mul(FloatVector.fromArray(F, x, x1));
-            FloatVector v = c.mul(FloatVector.fromArray(F, x, x2)), w = c.mul(FloatVector.fromArray(F, x, x3));
-            for (int j = L; j < 32; j += L) {
-                c = Simd.signedBytes(row, q + j);
-                t = c.fma(FloatVector.fromArray(F, x, x0 + j), t);
-                u = c.fma(FloatVector.fromArray(F, x, x1 + j), u);
-                v = c.fma(FloatVector.fromArray(F, x, x2 + j), v);
-                w = c.fma(FloatVector.fromArray(F, x, x3 + j), w);
-            }
-            FloatVector scale = FloatVector.broadcast(F, d[b]);
-            t = t.fma(scale, a1); a1 = a0; a0 = t;
-            u = u.fma(scale, c1); c1 = c0; c0 = u;
-            v = v.fma(scale, e1); e1 = e0; e0 = v;
-            w = w.fma(scale, g1); g1 = g0; g0 = w;
-        }
-        a0.intoArray(sums, s);
-        a1.intoArray(sums, s + L);
-        c0.intoArray(sums, s + 2 * L);
-        c1.intoArray(sums, s + 3 * L);
-        e0.intoArray(sums, s + 4 * L);
-        e1.intoArray(sums, s + 5 * L);
-        g0.intoArray(sums, s + 6 * L);
-        g1.intoArray(sums, s + 7 * L);
-    }
-
-    /**
-     * Blocks [b0, b1) of one row (its codes in this tile from 0), added to the two running sums at s: they
-     * alternate blocks, as in Q8_0Kernel.dot, so a row's total is the same float whatever its tiles.
-     */
-    private static void row(MemorySegment row, float[] d, float[] x, int xOffset, int b0, int b1, float[] sums, int s) {
-        FloatVector a0 = FloatVector.fromArray(F, sums, s), a1 = FloatVector.fromArray(F, sums, s + L);
-        long q = 0;
-        for (int b = b0; b < b1; b++, q += 32) {
-            int xo = xOffset + 32 * b;
-            FloatVector t = Simd.signedBytes(row, q).mul(FloatVector.fromArray(F, x, xo));
-            for (int j = L; j < 32; j += L) t = Simd.signedBytes(row, q + j).fma(FloatVector.fromArray(F, x, xo + j), t);
-            t = t.fma(FloatVector.broadcast(F, d[b]), a1);
-            a1 = a0;
-            a0 = t;
-        }
-        a0.intoArray(sums, s);
-        a1.intoArray(sums, s + L);
+    /** One column's GROUP codes, widened to 16 bits. */
+    private static ShortVector codes(MemorySegment g, long at) {
+        return (ShortVector) ByteVector.fromMemorySegment(BW, g, at, LE).convertShape(VectorOperators.B2S, SW, 0);
     }
 }

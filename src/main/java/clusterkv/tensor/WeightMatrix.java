@@ -23,7 +23,7 @@ public final class WeightMatrix {
      * The decode layout of Q8_0 and Q4_0 matrices (see PackedRows), built by the first matvec: a second copy
      * of the matrix, for faster decode. {@code -Dclusterkv.tensor.pack=false} turns it off to save memory.
      */
-    private volatile PackedRows packed;
+    private volatile PackedRows<?> packed;
     private static final boolean PACK = !"false".equals(System.getProperty("clusterkv.tensor.pack"));
 
     public WeightMatrix(String name, GGMLType type, int rows, int cols, MemorySegment data) {
@@ -39,7 +39,7 @@ public final class WeightMatrix {
         }
         this.rowBytes = type.byteSize(cols);
         int chunk = (int) Math.max(1, Math.min(256, CHUNK_BYTES / Math.max(1, rowBytes)));
-        this.chunkRows = chunk > 3 ? (chunk + 3) & ~3 : chunk; // a multiple of 4, so even: the packed kernels take rows in pairs
+        this.chunkRows = chunk;
     }
 
     public static WeightMatrix of(GGUFTensor t) {
@@ -65,32 +65,42 @@ public final class WeightMatrix {
 
     /**
      * out[r] = row r . x, for all rows (decode: one token). Memory-bound: the threads stream the matrix in
-     * ranges of rows of about {@link #MATVEC_TASK_BYTES} each.
+     * ranges of rows of about {@link #MATVEC_TASK_BYTES} each. Q8_0 quantizes x to Q8_0 blocks first, as
+     * llama.cpp does (see {@link Q8_0Packed}), unless the decode layout is turned off.
      */
     public void matvec(float[] x, float[] out) {
-        float[] sums = kernel.usesBlockSums() ? RowKernel.blockSums(x, 0, cols) : null;
-        PackedRows p = packed();
-        int grain = matvecRows();
+        PackedRows<?> p = packed();
         if (p != null) {
-            Parallel.forRange(rows, grain, (r0, r1) -> p.dotRows(r0, r1, x, 0, sums, out, 0));
+            viaPacked(p, x, 1, out, matvecRows(p.rowGranule()));
         } else {
-            Parallel.forRange(rows, grain, (r0, r1) ->
+            float[] sums = kernel.usesBlockSums() ? RowKernel.blockSums(x, 0, cols) : null;
+            Parallel.forRange(rows, matvecRows(1), (r0, r1) ->
                     kernel.dotRows(data, r0 * rowBytes, rowBytes, r1 - r0, x, 0, sums, cols, out, r0));
         }
     }
 
+    /** y [n][rows] = the packed kernels over x [n][cols], in ranges of {@code grain} rows. */
+    private static <A> void viaPacked(PackedRows<A> p, float[] x, int n, float[] y, int grain) {
+        A activations = p.prepare(x, n);
+        Parallel.forRange(p.rows, grain, (r0, r1) -> p.dotRows(r0, r1, activations, y, p.rows));
+    }
+
     /**
      * Rows per task of matvec: tasks of about {@link #MATVEC_TASK_BYTES}, as many as a multiple of the thread count,
-     * of equal size (an even number of rows), so that the threads finish together: a 1B-shaped Q8_0 decode
-     * step's matvecs took 42.9-43.7 ms against 43.4-45.6 ms with tasks of a fixed size (the last one
-     * shorter; KernelBench decode, alternating runs).
+     * of equal size (a multiple of the layout's row granule, and even), so that the threads finish together: a
+     * 1B-shaped Q8_0 decode step's matvecs took 42.9-43.7 ms against 43.4-45.6 ms with tasks of a fixed size (the
+     * last one shorter; KernelBench decode, alternating runs).
      */
-    private int matvecRows() {
+    private int matvecRows(int granule) {
         int threads = Parallel.threads();
         long tasks = Math.max(1, (byteSize() + MATVEC_TASK_BYTES - 1) / MATVEC_TASK_BYTES);
         tasks = (tasks + threads - 1) / threads * threads;
         int perTask = (int) ((rows + tasks - 1) / tasks);
-        return perTask > 1 ? (perTask + 1) & ~1 : perTask;
+        return perTask > 1 ? roundUp(perTask, Math.max(2, granule)) : perTask;
+    }
+
+    private static int roundUp(int n, int multiple) {
+        return (n + multiple - 1) / multiple * multiple;
     }
 
     /** Frees the packed decode copy, if one was made; the matrix must not be used afterwards. */
@@ -101,8 +111,8 @@ public final class WeightMatrix {
         }
     }
 
-    private PackedRows packed() {
-        PackedRows p = packed;
+    private PackedRows<?> packed() {
+        PackedRows<?> p = packed;
         if (p == null && PACK && (type == GGMLType.Q8_0 || type == GGMLType.Q4_0)) {
             synchronized (this) {
                 p = packed;
@@ -133,14 +143,15 @@ public final class WeightMatrix {
     /**
      * Y[t][r] = row r . X[t] for n tokens (prefill): X is [n][cols] and Y is [n][rows], row-major.
      * Each weight row is read from memory once per call, not once per token: a few tokens go through the
-     * decode kernels over a chunk of rows that stays in cache (see {@link #matvecs}); more tokens go through
-     * {@link Gemm}, which decodes each weight once and then runs fp32 FMAs at the core's peak.
+     * decode kernels over a chunk of rows that stays in cache (see {@link #matvecs}: the same arithmetic as a
+     * decode step, so a short prompt chunk and a decode step agree); more tokens go through {@link Gemm}, which
+     * decodes each weight once and then runs fp32 FMAs at the core's peak.
      */
     public void matmul(float[] x, int n, float[] y) {
         if (n >= MIN_GEMM_TOKENS) {
             Gemm.matmul(kernel, type, data, rowBytes, rows, cols, x, n, y);
         } else {
-            viaDecodeKernels(packed, x, n, y); // the decode layout if decode already built it: prefill alone does not need it
+            viaDecodeKernels(packed(), x, n, y);
         }
     }
 
@@ -174,17 +185,17 @@ public final class WeightMatrix {
      * The decode kernels (the packed layout when p is not null) over chunks of rows that stay in cache while
      * every token is computed against them.
      */
-    private void viaDecodeKernels(PackedRows p, float[] x, int n, float[] y) {
+    private void viaDecodeKernels(PackedRows<?> p, float[] x, int n, float[] y) {
+        if (p != null) {
+            viaPacked(p, x, n, y, roundUp(chunkRows, p.rowGranule()));
+            return;
+        }
         float[][] sums = new float[n][];
         if (kernel.usesBlockSums()) {
             for (int t = 0; t < n; t++) sums[t] = RowKernel.blockSums(x, t * cols, cols);
         }
         Parallel.forRange(rows, chunkRows, (r0, r1) -> {
-            if (p != null) {
-                p.dotRows(r0, r1, x, n, sums, y, rows);
-            } else {
-                for (int t = 0; t < n; t++) kernel.dotRows(data, r0 * rowBytes, rowBytes, r1 - r0, x, t * cols, sums[t], cols, y, t * rows + r0);
-            }
+            for (int t = 0; t < n; t++) kernel.dotRows(data, r0 * rowBytes, rowBytes, r1 - r0, x, t * cols, sums[t], cols, y, t * rows + r0);
         });
     }
 }

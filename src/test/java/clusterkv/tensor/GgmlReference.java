@@ -218,6 +218,26 @@ final class GgmlReference {
         return y;
     }
 
+    /**
+     * x[offset .. offset + n) as the Q8_0 decode kernel sees it: quantized to Q8_0 blocks as llama.cpp's x86
+     * quantize_row_q8_0 does for activations (d = amax / 127 stored as fp16, codes nearbyint(x * 127 / amax),
+     * ties to even) and decoded again, d * code (exact in float: 11 by 8 significant bits).
+     */
+    static float[] q8_0Activations(float[] x, int offset, int n) {
+        float[] y = new float[n];
+        for (int i = 0; i < n / 32; i++) {
+            float amax = 0.0f;
+            for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[offset + 32 * i + j]));
+            float d = Float.float16ToFloat(Float.floatToFloat16(amax / 127.f));
+            float id = amax != 0.0f ? 127.f / amax : 0.0f;
+            for (int j = 0; j < 32; j++) {
+                double code = Math.rint(x[offset + 32 * i + j] * id);
+                y[32 * i + j] = (float) (d * code);
+            }
+        }
+        return y;
+    }
+
     /** quantize_row_q4_0_ref. */
     static byte[] quantizeQ4_0(float[] x) {
         byte[] y = new byte[x.length / 32 * 18];

@@ -37,44 +37,70 @@ class WeightMatrixTest {
                 float[] x = TestData.gaussian(rnd, m.cols);
                 float[] out = new float[rows];
                 m.w.matvec(x, out);
+                float[] seen = m.asDecodeSeesIt(x, 0, 1);
                 for (int r = 0; r < rows; r++) {
-                    assertEquals(m.expected(r, x, 0), out[r], m.tolerance(r, x, 0), type + " " + rows + "x" + m.cols + " row " + r + ", threads " + threads);
-                    assertEquals(m.w.dotRow(r, x, 0), out[r], 2 * m.tolerance(r, x, 0));
+                    assertEquals(m.expected(r, seen, 0), out[r], m.tolerance(r, seen, 0), type + " " + rows + "x" + m.cols + " row " + r + ", threads " + threads);
+                    assertEquals(m.expected(r, x, 0), m.w.dotRow(r, x, 0), m.tolerance(r, x, 0), type + " dotRow " + r);
                 }
             }
         }
     }
 
     /**
-     * Q8_0 decode runs long rows in column tiles of 2048 values, rows in pairs, then one: whole tiles (8192
-     * columns) and a narrow last tile (4192 = 2 x 2048 + 96), row counts that leave every remainder, one token
-     * and batches of them.
+     * Q8_0 decode interleaves rows in groups of 32 (16 with AVX2; the last group padded) and converts the
+     * scales 16 blocks at a time: long rows (8192 columns) and a short last chunk (4192 = 131 blocks), row
+     * counts on both sides of a group boundary, one token and batches of them (every token of a batch
+     * quantized on its own).
      */
     @Test
-    void tiledQ8_0RowsEqualReference() {
+    void interleavedQ8_0RowsEqualReference() {
         Random rnd = new Random(8192);
         for (int threads = 1; threads <= 2; threads++) {
             Parallel.setThreads(threads);
             for (int cols : new int[] {8192, 4192}) {
-                for (int rows : new int[] {1, 6, 7, 37}) {
+                for (int rows : new int[] {1, 7, 31, 32, 33, 65}) {
                     Matrix m = new Matrix(GGMLType.Q8_0, rows, cols, rnd);
                     float[] x = TestData.gaussian(rnd, m.cols), out = new float[rows];
                     m.w.matvec(x, out);
+                    float[] seen = m.asDecodeSeesIt(x, 0, 1);
                     for (int r = 0; r < rows; r++) {
-                        assertEquals(m.expected(r, x, 0), out[r], m.tolerance(r, x, 0), rows + "x" + cols + " row " + r + ", threads " + threads);
+                        assertEquals(m.expected(r, seen, 0), out[r], m.tolerance(r, seen, 0), rows + "x" + cols + " row " + r + ", threads " + threads);
                     }
-                    int n = 7; // a four, a pair and one
+                    int n = 7;
                     float[] xs = TestData.gaussian(rnd, n * m.cols), ys = new float[n * rows];
                     m.w.matvecs(xs, n, ys);
+                    float[] seenAll = m.asDecodeSeesIt(xs, 0, n);
                     for (int t = 0; t < n; t++) {
                         for (int r = 0; r < rows; r++) {
-                            assertEquals(m.expected(r, xs, t * cols), ys[t * rows + r], m.tolerance(r, xs, t * cols),
+                            assertEquals(m.expected(r, seenAll, t * cols), ys[t * rows + r], m.tolerance(r, seenAll, t * cols),
                                     rows + "x" + cols + ", token " + t + " of " + n + ", row " + r + ", threads " + threads);
                         }
                     }
                 }
             }
         }
+    }
+
+    /**
+     * The Q8_0 decode kernel turns fp16 scales into floats by moving their bits: zero, subnormal (0x0001 ..
+     * 0x03FF), smallest normal and large scales of both signs, with codes of every value (-128 included).
+     */
+    @Test
+    void q8_0ScalesOfEveryKindEqualReference() {
+        Random rnd = new Random(16);
+        int rows = 40, cols = 256;
+        short[] kinds = {0x0000, (short) 0x8000, 0x0001, (short) 0x8001, 0x0155, 0x03FF, (short) 0x83FF, 0x0400, (short) 0x8400, 0x3C00, (short) 0xC7FF, 0x4BFF};
+        byte[] raw = TestData.randomBlocks(GGMLType.Q8_0, rows * cols, rnd, false);
+        for (int b = 0; b < raw.length / 34; b++) {
+            short h = kinds[b % kinds.length];
+            raw[34 * b] = (byte) h;
+            raw[34 * b + 1] = (byte) (h >> 8);
+        }
+        Matrix m = new Matrix(GGMLType.Q8_0, rows, cols, raw);
+        float[] x = TestData.gaussian(rnd, cols), out = new float[rows];
+        m.w.matvec(x, out);
+        float[] seen = m.asDecodeSeesIt(x, 0, 1);
+        for (int r = 0; r < rows; r++) assertEquals(m.expected(r, seen, 0), out[r], m.tolerance(r, seen, 0), "row " + r);
     }
 
     @ParameterizedTest
@@ -90,9 +116,10 @@ class WeightMatrixTest {
                     float[] x = TestData.gaussian(rnd, n * m.cols);
                     float[] y = new float[n * rows];
                     m.w.matmul(x, n, y);
+                    float[] seen = n < WeightMatrix.MIN_GEMM_TOKENS ? m.asDecodeSeesIt(x, 0, n) : x;
                     for (int t = 0; t < n; t++) {
                         for (int r = 0; r < rows; r++) {
-                            assertEquals(m.expected(r, x, t * m.cols), y[t * rows + r], m.tolerance(r, x, t * m.cols),
+                            assertEquals(m.expected(r, seen, t * m.cols), y[t * rows + r], m.tolerance(r, seen, t * m.cols),
                                     type + " " + rows + "x" + m.cols + ", n=" + n + ", token " + t + ", row " + r + ", threads " + threads);
                         }
                     }
@@ -134,14 +161,19 @@ class WeightMatrixTest {
 
     /** A random matrix with its reference values. */
     private static final class Matrix {
+        final GGMLType type;
         final int cols;
         final WeightMatrix w;
         final double[][] values, magnitudes;
 
         Matrix(GGMLType type, int rows, int cols, Random rnd) {
+            this(type, rows, cols, TestData.randomBlocks(type, rows * cols, rnd, false));
+        }
+
+        Matrix(GGMLType type, int rows, int cols, byte[] raw) {
+            this.type = type;
             this.cols = cols;
             long rowBytes = type.byteSize(cols);
-            byte[] raw = TestData.randomBlocks(type, rows * cols, rnd, false);
             MemorySegment seg = TestData.segment(raw, 1, 0).asSlice(1);
             w = new WeightMatrix("test", type, rows, cols, seg);
             values = new double[rows][];
@@ -151,6 +183,16 @@ class WeightMatrixTest {
                 values[r] = GgmlReference.dequantize(type, row, cols);
                 magnitudes[r] = GgmlReference.magnitudes(type, row, cols);
             }
+        }
+
+        /** n tokens of x as the decode kernels see them: Q8_0's quantize the activations to Q8_0 blocks. */
+        float[] asDecodeSeesIt(float[] x, int offset, int n) {
+            if (type != GGMLType.Q8_0) return x;
+            float[] seen = x.clone();
+            for (int t = 0; t < n; t++) {
+                System.arraycopy(GgmlReference.q8_0Activations(x, offset + t * cols, cols), 0, seen, offset + t * cols, cols);
+            }
+            return seen;
         }
 
         double expected(int r, float[] x, int xOffset) {
