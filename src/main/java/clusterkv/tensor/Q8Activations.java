@@ -11,7 +11,7 @@ package clusterkv.tensor;
  * @param codes  n x cols codes in [-127, 127], as shorts because the kernel broadcasts them into 16-bit lanes
  * @param scales n x (cols / 32) block scales, the fp16 values as floats
  */
-record Q8Activations(short[] codes, float[] scales, int tokens, int cols) {
+record Q8Activations(short[] codes, float[] scales, int tokens, int cols) implements RowGroups.Tokens {
 
     static final int QK = 32;
 

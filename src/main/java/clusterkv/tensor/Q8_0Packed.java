@@ -9,7 +9,6 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
-import java.util.Arrays;
 
 import static clusterkv.tensor.Simd.F;
 import static clusterkv.tensor.Simd.I;
@@ -31,7 +30,7 @@ import static clusterkv.tensor.Simd.LE;
  * and an arithmetic shift by 16 separates the high halves, whose sum gives the low halves' sum back at the
  * end of the block. Each block's dot product is thus an exact integer, added into the row's float sum with
  * one FMA by d_w * d_x. The block's scales are turned into floats in place, by moving their bits (see
- * {@link #halfBits}): no conversion loop, no buffer.
+ * {@link Simd#highHalfs}): no conversion loop, no buffer.
  *
  * <p>Why: widening int8 codes to fp32 took two conversions and an FMA per 16 weights, about 22 instructions
  * per 64-byte cache line, and from DRAM that loop could not keep enough lines in flight (a load holds its place
@@ -41,7 +40,7 @@ import static clusterkv.tensor.Simd.LE;
  * 62 ms with this one (KernelBench decode and batch). Converting the scales with a vectorized fp16 loop into
  * a buffer, 16 blocks at a time, cost 8 % of the step (the loop's loads stall at each chunk).
  */
-final class Q8_0Packed extends PackedRows<Q8Activations> {
+final class Q8_0Packed extends RowGroups<Q8Activations> {
 
     /** Rows per group: lanes of a 16-bit vector of the float shape. */
     static final int GROUP = 2 * L;
@@ -51,48 +50,24 @@ final class Q8_0Packed extends PackedRows<Q8Activations> {
     private static final ShortVector BIAS = IntVector.broadcast(I, 0x8000).reinterpretAsShorts();
     /** Bytes of one block of a group: its scales and codes. */
     private static final int BLOCK_BYTES = 2 * GROUP + 32 * GROUP;
-    /** Per thread: a group's results when the group is the last, partial one. */
-    private static final ThreadLocal<float[]> PARTIAL = ThreadLocal.withInitial(() -> new float[GROUP]);
-
-    private final int groups;
-    private final long groupBytes;
 
     Q8_0Packed(MemorySegment data, long rowBytes, int rows, int cols) {
-        super(rows, cols, (long) groups(rows) * (cols / 32) * BLOCK_BYTES);
-        this.groups = groups(rows);
-        this.groupBytes = (long) blocks * BLOCK_BYTES;
-        Parallel.forRange(groups, 1, (g0, g1) -> {
-            byte[] group = new byte[(int) (GROUP * rowBytes)];
-            byte[] block = new byte[BLOCK_BYTES];
-            for (int g = g0; g < g1; g++) pack(data, rowBytes, g, group, block);
-        });
+        super(rows, cols, GROUP, (long) (cols / 32) * BLOCK_BYTES);
+        packAll(data, rowBytes);
     }
 
-    private static int groups(int rows) {
-        return (rows + GROUP - 1) / GROUP;
-    }
-
-    /** Copies group g's rows (ggml blocks: fp16 d, 32 codes) into the layout; rows past the end stay zero. */
-    private void pack(MemorySegment data, long rowBytes, int g, byte[] group, byte[] block) {
-        int present = Math.min(GROUP, rows - g * GROUP);
-        MemorySegment.copy(data, (long) g * GROUP * rowBytes, MemorySegment.ofArray(group), 0, present * rowBytes);
-        long at = g * groupBytes;
-        for (int b = 0; b < blocks; b++, at += BLOCK_BYTES) {
-            Arrays.fill(block, (byte) 0);
-            for (int i = 0; i < present; i++) {
-                int lane = i < L ? 2 * i : 2 * (i - L) + 1;
-                int src = (int) (i * rowBytes) + b * Q8_0Kernel.BLOCK_BYTES;
-                block[2 * lane] = group[src];
-                block[2 * lane + 1] = group[src + 1];
-                for (int k = 0; k < 32; k++) block[2 * GROUP + k * GROUP + lane] = group[src + 2 + k];
-            }
-            MemorySegment.copy(MemorySegment.ofArray(block), 0, packed, at, BLOCK_BYTES);
-        }
-    }
-
+    /** ggml blocks (fp16 d, 32 codes) into the layout. */
     @Override
-    int rowGranule() {
-        return GROUP;
+    void pack(byte[] in, int rowBytes, int present, byte[] out) {
+        for (int b = 0; b < blocks; b++) {
+            int block = b * BLOCK_BYTES;
+            for (int r = 0; r < present; r++) {
+                int lane = pairedLane(r, L), src = r * rowBytes + b * Q8_0Kernel.BLOCK_BYTES;
+                out[block + 2 * lane] = in[src];
+                out[block + 2 * lane + 1] = in[src + 1];
+                for (int k = 0; k < 32; k++) out[block + 2 * GROUP + k * GROUP + lane] = in[src + 2 + k];
+            }
+        }
     }
 
     @Override
@@ -101,21 +76,8 @@ final class Q8_0Packed extends PackedRows<Q8Activations> {
     }
 
     @Override
-    void dotRows(int start, int end, Q8Activations a, float[] out, int outStride) {
-        float[] partial = PARTIAL.get();
-        for (int g = start / GROUP; g * GROUP < end; g++) {
-            MemorySegment group = packed.asSlice(g * groupBytes, groupBytes);
-            int first = g * GROUP, present = Math.min(GROUP, rows - first);
-            for (int t = 0; t < a.tokens(); t++) {
-                int o = t * outStride + first;
-                if (present == GROUP) {
-                    group(group, blocks, a.codes(), a.codesAt(t), a.scales(), a.scalesAt(t), out, o);
-                } else {
-                    group(group, blocks, a.codes(), a.codesAt(t), a.scales(), a.scalesAt(t), partial, 0);
-                    System.arraycopy(partial, 0, out, o, present);
-                }
-            }
-        }
+    void group(MemorySegment g, Q8Activations a, int t, float[] out, int o) {
+        group(g, blocks, a.codes(), a.codesAt(t), a.scales(), a.scalesAt(t), out, o);
     }
 
     /** out[o .. o + GROUP) = the group's rows . x: x's codes at xq[xo ..), its block scales at xd[xdo ..). */
@@ -135,19 +97,11 @@ final class Q8_0Packed extends PackedRows<Q8Activations> {
             }
             IntVector low = all.sub(high.lanewise(VectorOperators.LSHL, 16)).sub(16 * 0x8000);
             FloatVector s = FloatVector.broadcast(F, xd[xdo + b] * 0x1p112f);
-            lo = Simd.toFloat(low).fma(halfBits(h.lanewise(VectorOperators.LSHL, 16)).mul(s), lo);
-            hi = Simd.toFloat(high).fma(halfBits(h).mul(s), hi);
+            lo = Simd.toFloat(low).fma(Simd.highHalfs(h.lanewise(VectorOperators.LSHL, 16)).mul(s), lo);
+            hi = Simd.toFloat(high).fma(Simd.highHalfs(h).mul(s), hi);
         }
         lo.intoArray(out, o);
         hi.intoArray(out, o + L);
-    }
-
-    /**
-     * The fp16 numbers in the high halves of h's lanes, times 2^-112: their sign, exponent and mantissa moved
-     * into float32 places (exact for normal and subnormal halves alike; the caller multiplies by 2^112).
-     */
-    private static FloatVector halfBits(IntVector h) {
-        return h.lanewise(VectorOperators.LSHR, 3).and(0x0FFFE000).or(h.and(0x80000000)).reinterpretAsFloats();
     }
 
     /** One column's GROUP codes, widened to 16 bits. */

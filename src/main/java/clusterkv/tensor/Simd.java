@@ -95,6 +95,16 @@ final class Simd {
     }
 
     /**
+     * The fp16 numbers in the high halves of h's 32-bit lanes, times 2^-112: their sign, exponent and mantissa
+     * moved into float32 places, exact for normal and subnormal halves alike (the caller multiplies by 2^112,
+     * folded into another factor); two instructions where a conversion loop into a buffer stalled on its
+     * loads. Infinities and NaNs come out as large finite numbers.
+     */
+    static FloatVector highHalfs(IntVector h) {
+        return h.lanewise(VectorOperators.LSHR, 3).and(0x0FFFE000).or(h.and(0x80000000)).reinterpretAsFloats();
+    }
+
+    /**
      * Sums of x over consecutive blocks of {@code block} values: the offset terms of the formats whose
      * values are {@code scale * code + offset} (Q4_0's -8, Q5_0's -16, Q4_1's and Q5_1's m, the K-quants'
      * mins) reduce to {@code offset * sum(x over the block)}, the same for every row of a matrix.

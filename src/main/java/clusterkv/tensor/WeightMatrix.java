@@ -20,7 +20,7 @@ public final class WeightMatrix {
     private final RowKernel kernel;
     private final int chunkRows;
     /**
-     * The decode layout of Q8_0 and Q4_0 matrices (see PackedRows), built by the first matvec: a second copy
+     * The decode layout of Q8_0, Q4_0 and Q4_K matrices (see PackedRows), built by the first matvec: a second copy
      * of the matrix, for faster decode. {@code -Dclusterkv.tensor.pack=false} turns it off to save memory.
      */
     private volatile PackedRows<?> packed;
@@ -113,7 +113,7 @@ public final class WeightMatrix {
 
     private PackedRows<?> packed() {
         PackedRows<?> p = packed;
-        if (p == null && PACK && (type == GGMLType.Q8_0 || type == GGMLType.Q4_0)) {
+        if (p == null && PACK && PackedRows.supports(type)) {
             synchronized (this) {
                 p = packed;
                 if (p == null) packed = p = PackedRows.of(type, data, rowBytes, rows, cols);
@@ -164,7 +164,7 @@ public final class WeightMatrix {
      * n=4 264 [273], n=6 358 [274]; Q4_K n=1 68, n=4 174 [237], n=6 242 [213].
      */
     int maxDecodeTokens() {
-        return PACK && (type == GGMLType.Q8_0 || type == GGMLType.Q4_0) ? 8 : 4;
+        return PACK && PackedRows.supports(type) ? 8 : 4;
     }
 
     /**

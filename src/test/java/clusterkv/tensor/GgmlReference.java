@@ -238,6 +238,34 @@ final class GgmlReference {
         return y;
     }
 
+    /**
+     * x[offset .. offset + n) as the K-quant decode kernels see it: quantize_row_q8_K_ref (per 256 values, m the
+     * value of largest magnitude, iscale = -127 / m, codes min(127, nearest_int(iscale * x)), d = 1 / iscale)
+     * and decoded again, d * code, in double.
+     */
+    static double[] q8_KActivations(float[] x, int offset, int n) {
+        double[] y = new double[n];
+        for (int i = 0; i < n / 256; i++) {
+            float max = 0, amax = 0;
+            for (int j = 0; j < 256; j++) {
+                float ax = Math.abs(x[offset + 256 * i + j]);
+                if (ax > amax) {
+                    amax = ax;
+                    max = x[offset + 256 * i + j];
+                }
+            }
+            if (amax == 0) continue;
+            float iscale = -127.f / max;
+            float d = 1 / iscale;
+            for (int j = 0; j < 256; j++) {
+                float v = iscale * x[offset + 256 * i + j] + 12582912.f; // nearest_int
+                int code = Math.min(127, (Float.floatToRawIntBits(v) & 0x007fffff) - 0x00400000);
+                y[256 * i + j] = code * (double) d;
+            }
+        }
+        return y;
+    }
+
     /** quantize_row_q4_0_ref. */
     static byte[] quantizeQ4_0(float[] x) {
         byte[] y = new byte[x.length / 32 * 18];

@@ -185,12 +185,21 @@ class WeightMatrixTest {
             }
         }
 
-        /** n tokens of x as the decode kernels see them: Q8_0's quantize the activations to Q8_0 blocks. */
+        /**
+         * n tokens of x as the decode kernels see them: Q8_0's quantize the activations to Q8_0 blocks, Q4_K's to
+         * Q8_K blocks (rounded to float here: an error of 2^-24 per value, within the tolerance).
+         */
         float[] asDecodeSeesIt(float[] x, int offset, int n) {
-            if (type != GGMLType.Q8_0) return x;
+            if (type != GGMLType.Q8_0 && type != GGMLType.Q4_K) return x;
             float[] seen = x.clone();
             for (int t = 0; t < n; t++) {
-                System.arraycopy(GgmlReference.q8_0Activations(x, offset + t * cols, cols), 0, seen, offset + t * cols, cols);
+                int at = offset + t * cols;
+                if (type == GGMLType.Q8_0) {
+                    System.arraycopy(GgmlReference.q8_0Activations(x, at, cols), 0, seen, at, cols);
+                } else {
+                    double[] q = GgmlReference.q8_KActivations(x, at, cols);
+                    for (int i = 0; i < cols; i++) seen[at + i] = (float) q[i];
+                }
             }
             return seen;
         }
