@@ -8,6 +8,7 @@ import clusterkv.kv.KVType;
 import clusterkv.kv.PolicyAttention;
 import clusterkv.model.ModelShape;
 import clusterkv.model.SyntheticModel;
+import clusterkv.model.WeightTypes;
 import clusterkv.tensor.MemoryBandwidth;
 import clusterkv.tensor.Parallel;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -36,7 +37,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--shape", defaultValue = "llama-3.2-1b", description = "Shape of the synthetic model when no -m (default: ${DEFAULT-VALUE}).")
     String shape;
 
-    @Option(names = "--type", defaultValue = "q8_0", description = "Weight type of the synthetic model when no -m (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--type", defaultValue = "q8_0", description = "Weight type of the synthetic model when no -m, as for synth (default: ${DEFAULT-VALUE}).")
     String type;
 
     @Option(names = {"-p", "--n-prompt"}, defaultValue = "512", description = "Prompt tokens to prefill (default: ${DEFAULT-VALUE}).")
@@ -92,7 +93,7 @@ final class BenchCommand implements Callable<Integer> {
             dir = Files.createTempDirectory("clusterkv-bench");
             file = dir.resolve(shape + "-" + type + ".gguf");
             status("writing a random-weight %s %s model to %s ...", shape, type, file);
-            SyntheticModel.write(file, ModelShape.named(shape), SynthCommand.parseType(type), null, 1);
+            SyntheticModel.write(file, ModelShape.named(shape), WeightTypes.parse(type), null, 1);
         }
         try {
             return run(file);

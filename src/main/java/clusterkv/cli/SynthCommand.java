@@ -1,10 +1,10 @@
 package clusterkv.cli;
 
-import clusterkv.gguf.GGMLType;
 import clusterkv.gguf.GGUFFile;
 import clusterkv.gguf.GGUFMetadata;
 import clusterkv.model.ModelShape;
 import clusterkv.model.SyntheticModel;
+import clusterkv.model.WeightTypes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -22,7 +22,9 @@ final class SynthCommand implements Callable<Integer> {
     String shape;
 
     @Option(names = "--type", defaultValue = "q8_0", paramLabel = "TYPE",
-            description = "Weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k (default: ${DEFAULT-VALUE}).")
+            description = "Weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, or q4_k_m "
+                    + "(llama.cpp's mix: Q6_K for the output matrix and for attn_v and ffn_down in some layers, Q4_K for the rest; "
+                    + "default: ${DEFAULT-VALUE}).")
     String type;
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE", description = "Output GGUF file.")
@@ -50,7 +52,7 @@ final class SynthCommand implements Callable<Integer> {
         ModelShape s = ModelShape.named(shape);
         if (vocabSize != null) s = s.withVocabSize(vocabSize);
         if (untied) s = s.untied();
-        GGMLType t = parseType(type);
+        WeightTypes t = WeightTypes.parse(type);
         Path parent = output.toAbsolutePath().getParent();
         if (parent != null && !Files.isDirectory(parent)) throw new IllegalArgumentException("no such directory: " + parent);
         long start = System.nanoTime();
@@ -63,16 +65,8 @@ final class SynthCommand implements Callable<Integer> {
             note = SyntheticModel.write(output, s, t, (GGUFMetadata) null, seed);
         }
         if (note != null) System.err.println("note: " + note);
-        System.err.printf("wrote %s (%s, %s, %.1f MiB) in %.1f s%n", output, s.name(), t,
+        System.err.printf("wrote %s (%s, %s, %.1f MiB) in %.1f s%n", output, s.name(), t.name().toUpperCase(Locale.ROOT),
                 Files.size(output) / 1048576.0, (System.nanoTime() - start) / 1e9);
         return 0;
-    }
-
-    static GGMLType parseType(String name) {
-        try {
-            return GGMLType.valueOf(name.toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown weight type '" + name + "'");
-        }
     }
 }

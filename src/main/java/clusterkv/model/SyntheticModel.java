@@ -28,11 +28,16 @@ public final class SyntheticModel {
      * @return a note for the user when some tensors had to use another type, else null
      */
     public static String write(Path out, ModelShape shape, GGMLType type, GGUFMetadata vocabulary, long seed) throws IOException {
-        if (!RowKernels.supports(type)) throw new IllegalArgumentException("cannot write weights of type " + type);
+        return write(out, shape, WeightTypes.of(type), vocabulary, seed);
+    }
+
+    /** As {@link #write(Path, ModelShape, GGMLType, GGUFMetadata, long)}, each matrix of the type that types gives it. */
+    public static String write(Path out, ModelShape shape, WeightTypes types, GGUFMetadata vocabulary, long seed) throws IOException {
+        if (!RowKernels.supports(types.base())) throw new IllegalArgumentException("cannot write weights of type " + types.base());
         GGUFMetadata md = new GGUFMetadata();
         String arch = shape.architecture().ggufName;
         md.putString("general.architecture", arch);
-        md.putString("general.name", "synthetic " + shape.name() + " " + type.name().toLowerCase());
+        md.putString("general.name", "synthetic " + shape.name() + " " + types.name());
         String[] tokens;
         if (vocabulary != null) {
             vocabulary.entries().forEach((k, e) -> {
@@ -60,20 +65,20 @@ public final class SyntheticModel {
 
         List<PendingTensor> tensors = new ArrayList<>();
         List<String> fallbacks = new ArrayList<>();
-        Tensors t = new Tensors(tensors, type, seed, fallbacks);
+        Tensors t = new Tensors(tensors, types, shape.layers(), seed, fallbacks);
         int q = shape.heads() * shape.headDim();
         int kv = shape.kvHeads() * shape.headDim();
         float attnScale = (float) (1 / Math.sqrt(shape.dim()));
         // 1/sqrt(dim), not 1: with tied embeddings a unit-variance table makes each token's own row dominate
         // its logits, and greedy decoding would only repeat the last token
-        t.matrix("token_embd.weight", shape.vocabSize(), shape.dim(), attnScale);
+        t.matrix("token_embd.weight", shape.vocabSize(), shape.dim(), attnScale, -1, shape.tiedEmbeddings());
         for (int l = 0; l < shape.layers(); l++) {
             String b = "blk." + l + ".";
             t.ones(b + "attn_norm.weight", shape.dim());
-            t.matrix(b + "attn_q.weight", q, shape.dim(), attnScale);
-            t.matrix(b + "attn_k.weight", kv, shape.dim(), attnScale);
-            t.matrix(b + "attn_v.weight", kv, shape.dim(), attnScale);
-            t.matrix(b + "attn_output.weight", shape.dim(), q, (float) (1 / Math.sqrt(q)));
+            t.matrix(b + "attn_q.weight", q, shape.dim(), attnScale, l, false);
+            t.matrix(b + "attn_k.weight", kv, shape.dim(), attnScale, l, false);
+            t.matrix(b + "attn_v.weight", kv, shape.dim(), attnScale, l, false);
+            t.matrix(b + "attn_output.weight", shape.dim(), q, (float) (1 / Math.sqrt(q)), l, false);
             if (shape.architecture() == Architecture.QWEN2) {
                 t.vector(b + "attn_q.bias", q, 0.1f);
                 t.vector(b + "attn_k.bias", kv, 0.1f);
@@ -84,12 +89,12 @@ public final class SyntheticModel {
                 t.vector(b + "attn_k_norm.weight", shape.headDim(), 0.2f, 1f);
             }
             t.ones(b + "ffn_norm.weight", shape.dim());
-            t.matrix(b + "ffn_gate.weight", shape.ffnDim(), shape.dim(), attnScale);
-            t.matrix(b + "ffn_up.weight", shape.ffnDim(), shape.dim(), attnScale);
-            t.matrix(b + "ffn_down.weight", shape.dim(), shape.ffnDim(), (float) (1 / Math.sqrt(shape.ffnDim())));
+            t.matrix(b + "ffn_gate.weight", shape.ffnDim(), shape.dim(), attnScale, l, false);
+            t.matrix(b + "ffn_up.weight", shape.ffnDim(), shape.dim(), attnScale, l, false);
+            t.matrix(b + "ffn_down.weight", shape.dim(), shape.ffnDim(), (float) (1 / Math.sqrt(shape.ffnDim())), l, false);
         }
         t.ones("output_norm.weight", shape.dim());
-        if (!shape.tiedEmbeddings()) t.matrix("output.weight", shape.vocabSize(), shape.dim(), attnScale);
+        if (!shape.tiedEmbeddings()) t.matrix("output.weight", shape.vocabSize(), shape.dim(), attnScale, -1, true);
         if (shape.ropeScalingFactor() > 0) {
             float[] factors = llama3RopeFactors(shape.ropeTheta(), shape.headDim(), shape.ropeScalingFactor());
             tensors.add(new PendingTensor("rope_freqs.weight", new long[]{factors.length}, GGMLType.F32,
@@ -99,7 +104,7 @@ public final class SyntheticModel {
         if (fallbacks.isEmpty()) return null;
         String examples = String.join(", ", fallbacks.subList(0, Math.min(3, fallbacks.size())));
         return fallbacks.size() + " tensors (" + examples + (fallbacks.size() > 3 ? ", ..." : "")
-                + ") have rows that are not a multiple of the " + type + " block; they are Q8_0";
+                + ") have rows that are not a multiple of their type's block; they are Q8_0";
     }
 
     /** Llama 3.1's frequency divisors (low_freq_factor 1, high_freq_factor 4, original context 8192), as its GGUF converter computes them. */
@@ -122,11 +127,12 @@ public final class SyntheticModel {
     }
 
     /** Collects tensors with deterministic random contents (each row seeded by tensor and row). */
-    private record Tensors(List<PendingTensor> out, GGMLType type, long seed, List<String> fallbacks) {
+    private record Tensors(List<PendingTensor> out, WeightTypes types, int layers, long seed, List<String> fallbacks) {
 
-        void matrix(String name, int rows, int cols, float scale) {
-            GGMLType ty = type;
-            if (cols % type.blockSize != 0) {
+        /** A matrix of layer {@code layer} (-1: none); {@code output} if it computes the logits. */
+        void matrix(String name, int rows, int cols, float scale, int layer, boolean output) {
+            GGMLType ty = types.of(name, layer, layers, output);
+            if (cols % ty.blockSize != 0) {
                 ty = GGMLType.Q8_0;
                 fallbacks.add(name);
             }

@@ -5,8 +5,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 
@@ -41,12 +39,10 @@ import static clusterkv.tensor.Simd.LE;
  */
 final class Q4_KPacked extends RowGroups<Q8KActivations> {
 
-    private static final VectorSpecies<Short> SW = VectorSpecies.of(short.class, F.vectorShape());
-    private static final VectorSpecies<Byte> BW = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 16));
     /** Bytes of one super-block of a group: d and dmin, then per sub-block its scales and mins and 8 steps of codes. */
     private static final int SUPER_BYTES = 4 * L + 8 * (2 * L + 8 * 2 * L);
     /** Constants as vectors: a scalar operand is broadcast again at every use, a shift count moved through a register. */
-    private static final ShortVector LOW_NIBBLE = ShortVector.broadcast(SW, (short) 0xF), FOUR = ShortVector.broadcast(SW, (short) 4);
+    private static final ShortVector LOW_NIBBLE = ShortVector.broadcast(S16, (short) 0xF), FOUR = ShortVector.broadcast(S16, (short) 4);
 
     private final int superBlocks;
 
@@ -106,13 +102,13 @@ final class Q4_KPacked extends RowGroups<Q8KActivations> {
         FloatVector acc = FloatVector.zero(F), accMins = acc;
         long at = 0;
         for (int b = 0; b < superBlocks; b++) {
-            IntVector dd = ShortVector.fromMemorySegment(SW, g, at, LE).reinterpretAsInts();
+            IntVector dd = ShortVector.fromMemorySegment(S16, g, at, LE).reinterpretAsInts();
             at += 4 * L;
             IntVector sum = IntVector.zero(I), mins = sum;
             for (int j = 0; j < 8; j++) {
                 IntVector scaleMin = bytes(g, at).reinterpretAsInts();
                 at += 2 * L;
-                ShortVector p = ShortVector.zero(SW);
+                ShortVector p = ShortVector.zero(S16);
                 for (int s = 0; s < 8; s++, at += 2 * L, k += 2) {
                     ShortVector c = bytes(g, at);
                     p = p.add(c.and(LOW_NIBBLE).mul(pair(xp[k]))).add(c.lanewise(VectorOperators.LSHR, FOUR).mul(pair(xp[k + 1])));
@@ -131,11 +127,7 @@ final class Q4_KPacked extends RowGroups<Q8KActivations> {
 
     /** 2L bytes at `at`, zero-extended to 16 bits. */
     private static ShortVector bytes(MemorySegment g, long at) {
-        return (ShortVector) ByteVector.fromMemorySegment(BW, g, at, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SW, 0);
+        return (ShortVector) ByteVector.fromMemorySegment(B8, g, at, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
     }
 
-    /** A pair of x codes in every 32-bit lane. */
-    private static ShortVector pair(int codes) {
-        return IntVector.broadcast(I, codes).reinterpretAsShorts();
-    }
 }

@@ -5,8 +5,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 
@@ -44,8 +42,6 @@ final class Q8_0Packed extends RowGroups<Q8Activations> {
 
     /** Rows per group: lanes of a 16-bit vector of the float shape. */
     static final int GROUP = 2 * L;
-    private static final VectorSpecies<Short> SW = VectorSpecies.of(short.class, F.vectorShape());
-    private static final VectorSpecies<Byte> BW = VectorSpecies.of(byte.class, VectorShape.forBitSize(GROUP * 8));
     /** 2^15 in the low half of every 32-bit lane. */
     private static final ShortVector BIAS = IntVector.broadcast(I, 0x8000).reinterpretAsShorts();
     /** Bytes of one block of a group: its scales and codes. */
@@ -85,7 +81,7 @@ final class Q8_0Packed extends RowGroups<Q8Activations> {
         FloatVector lo = FloatVector.zero(F), hi = lo;
         long at = 0;
         for (int b = 0; b < blocks; b++) {
-            IntVector h = ShortVector.fromMemorySegment(SW, g, at, LE).reinterpretAsInts();
+            IntVector h = ShortVector.fromMemorySegment(S16, g, at, LE).reinterpretAsInts();
             at += 2 * GROUP;
             IntVector all = IntVector.zero(I), high = all;
             int xk = xo + 32 * b;
@@ -106,6 +102,6 @@ final class Q8_0Packed extends RowGroups<Q8Activations> {
 
     /** One column's GROUP codes, widened to 16 bits. */
     private static ShortVector codes(MemorySegment g, long at) {
-        return (ShortVector) ByteVector.fromMemorySegment(BW, g, at, LE).convertShape(VectorOperators.B2S, SW, 0);
+        return (ShortVector) ByteVector.fromMemorySegment(B8, g, at, LE).convertShape(VectorOperators.B2S, S16, 0);
     }
 }

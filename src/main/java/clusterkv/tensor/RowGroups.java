@@ -1,5 +1,10 @@
 package clusterkv.tensor;
 
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -14,6 +19,10 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
     interface Tokens {
         int tokens();
     }
+
+    /** 16-bit lanes in a vector of the float shape (2L), and bytes to widen into them. */
+    static final VectorSpecies<Short> S16 = VectorSpecies.of(short.class, Simd.F.vectorShape());
+    static final VectorSpecies<Byte> B8 = VectorSpecies.of(byte.class, VectorShape.forBitSize(S16.length() * 8));
 
     final int groupRows;
     final long groupBytes;
@@ -73,6 +82,11 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
                 }
             }
         }
+    }
+
+    /** A pair of 16-bit activation codes (low, high half of the int) in every 32-bit lane. */
+    static ShortVector pair(int codes) {
+        return IntVector.broadcast(Simd.I, codes).reinterpretAsShorts();
     }
 
     /** The byte lane of row r of a group of 2n rows when rows r and n + r share a 16-bit lane (low, high byte). */

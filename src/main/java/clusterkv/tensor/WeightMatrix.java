@@ -20,7 +20,7 @@ public final class WeightMatrix {
     private final RowKernel kernel;
     private final int chunkRows;
     /**
-     * The decode layout of Q8_0, Q4_0 and Q4_K matrices (see PackedRows), built by the first matvec: a second copy
+     * The decode layout of Q8_0, Q4_0, Q4_K and Q6_K matrices (see PackedRows), built by the first matvec: a second copy
      * of the matrix, for faster decode. {@code -Dclusterkv.tensor.pack=false} turns it off to save memory.
      */
     private volatile PackedRows<?> packed;
@@ -40,6 +40,14 @@ public final class WeightMatrix {
         this.rowBytes = type.byteSize(cols);
         int chunk = (int) Math.max(1, Math.min(256, CHUNK_BYTES / Math.max(1, rowBytes)));
         this.chunkRows = chunk;
+    }
+
+    /**
+     * Whether decode (matvec, and matmul of fewer than {@link #MIN_GEMM_TOKENS} tokens) quantizes the activations
+     * of this type's matrices, to Q8_0 or Q8_K blocks as llama.cpp does, for integer dot products.
+     */
+    public static boolean decodeQuantizesActivations(GGMLType type) {
+        return PACK && (type == GGMLType.Q8_0 || type == GGMLType.Q4_K || type == GGMLType.Q6_K);
     }
 
     public static WeightMatrix of(GGUFTensor t) {

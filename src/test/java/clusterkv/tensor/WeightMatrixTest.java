@@ -186,11 +186,11 @@ class WeightMatrixTest {
         }
 
         /**
-         * n tokens of x as the decode kernels see them: Q8_0's quantize the activations to Q8_0 blocks, Q4_K's to
-         * Q8_K blocks (rounded to float here: an error of 2^-24 per value, within the tolerance).
+         * n tokens of x as the decode kernels see them: Q8_0's quantize the activations to Q8_0 blocks, Q4_K's and
+         * Q6_K's to Q8_K blocks (rounded to float here: an error of 2^-24 per value, within the tolerance).
          */
         float[] asDecodeSeesIt(float[] x, int offset, int n) {
-            if (type != GGMLType.Q8_0 && type != GGMLType.Q4_K) return x;
+            if (!WeightMatrix.decodeQuantizesActivations(type)) return x;
             float[] seen = x.clone();
             for (int t = 0; t < n; t++) {
                 int at = offset + t * cols;

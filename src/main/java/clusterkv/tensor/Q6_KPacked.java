@@ -1,0 +1,111 @@
+package clusterkv.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+
+import static clusterkv.tensor.KQuants.QK_K;
+import static clusterkv.tensor.Simd.F;
+import static clusterkv.tensor.Simd.I;
+import static clusterkv.tensor.Simd.L;
+import static clusterkv.tensor.Simd.LE;
+
+/**
+ * Q6_K for decode: rows interleaved in groups of L (16 with AVX-512), a 32-bit lane per row, and integer
+ * arithmetic on activations quantized to Q8_K ({@link Q8KActivations}), as llama.cpp does: per super-block
+ * of 256 values the exact integer sum_j scale_j * ((code - 32) . x codes over the 16 values of sub-block j),
+ * then d * d_x * sum.
+ *
+ * <p>Layout of a group, super-block after super-block: the rows' d as fp16 in the high halves of 32-bit
+ * lanes, the rows' 16 int8 scales (sub-block after sub-block, L bytes each), then the codes minus 32 as
+ * int8, two columns at a time: 2L bytes, bytes 2r and 2r + 1 row r's codes of the two columns. Widened to
+ * 16 bits, a pair of columns is multiplied by one broadcast pair of x codes; a sub-block's 8 products per
+ * 16-bit lane stay below 2^15 (32 * 127 * 8), so the 16-bit sums are widened once per 16 columns.
+ *
+ * <p>The codes take a byte each here, 31 % more than ggml's 6.6 bits per value: unpacking the 4 + 2 bit
+ * fields in the loop would cost about as much arithmetic as this saves in bytes (decode of these matrices
+ * is bound by arithmetic as much as by memory on this machine), and this way Q6_K runs the loop of Q8_0.
+ */
+final class Q6_KPacked extends RowGroups<Q8KActivations> {
+
+    /** Bytes of one super-block of a group: d, 16 scales, 256 codes per row. */
+    private static final int SUPER_BYTES = 4 * L + 16 * L + 256 * L;
+    private static final int SCALES = 192, D = 208;
+
+    private final int superBlocks;
+
+    Q6_KPacked(MemorySegment data, long rowBytes, int rows, int cols) {
+        super(rows, cols, L, (long) (cols / QK_K) * SUPER_BYTES);
+        this.superBlocks = cols / QK_K;
+        packAll(data, rowBytes);
+    }
+
+    /** ggml block_q6_K super-blocks into the layout. */
+    @Override
+    void pack(byte[] in, int rowBytes, int present, byte[] out) {
+        for (int b = 0; b < superBlocks; b++) {
+            int block = b * SUPER_BYTES;
+            for (int r = 0; r < present; r++) {
+                int src = r * rowBytes + b * Q6_KKernel.BLOCK_BYTES;
+                out[block + 4 * r + 2] = in[src + D];
+                out[block + 4 * r + 3] = in[src + D + 1];
+                for (int j = 0; j < 16; j++) out[block + 4 * L + j * L + r] = in[src + SCALES + j];
+                int codes = block + 20 * L;
+                for (int v = 0; v < QK_K; v += 2) {
+                    out[codes + v * L + 2 * r] = (byte) (code(in, src, v) - 32);
+                    out[codes + v * L + 2 * r + 1] = (byte) (code(in, src, v + 1) - 32);
+                }
+            }
+        }
+    }
+
+    /** The 6-bit code of value v (0..255) of the ggml super-block at src: see {@link Q6_KKernel}. */
+    private static int code(byte[] b, int src, int v) {
+        int half = v / 128, quarter = v % 128 / 32, l = v % 32;
+        int ql = b[src + 64 * half + 32 * (quarter & 1) + l] & 0xFF;
+        int qh = b[src + 128 + 32 * half + l] & 0xFF;
+        return (ql >> 4 * (quarter >> 1) & 0xF) | (qh >> 2 * quarter & 3) << 4;
+    }
+
+    @Override
+    Q8KActivations prepare(float[] x, int n) {
+        return Q8KActivations.of(x, n, cols);
+    }
+
+    @Override
+    void group(MemorySegment g, Q8KActivations a, int t, float[] out, int o) {
+        group(g, superBlocks, a.pairs(), a.pairsAt(t), a.scales(), a.scalesAt(t), out, o);
+    }
+
+    /** out[o .. o + L) = the group's rows . x: x's code pairs at xp[k ..), its block scales at xd[xdo ..). */
+    private static void group(MemorySegment g, int superBlocks, int[] xp, int k, float[] xd, int xdo, float[] out, int o) {
+        FloatVector acc = FloatVector.zero(F);
+        long at = 0;
+        for (int b = 0; b < superBlocks; b++) {
+            IntVector d = ShortVector.fromMemorySegment(S16, g, at, LE).reinterpretAsInts();
+            long scales = at + 4 * L;
+            at += 20 * L;
+            IntVector sum = IntVector.zero(I);
+            for (int j = 0; j < 16; j++) {
+                ShortVector p = ShortVector.zero(S16);
+                for (int s = 0; s < 8; s++, at += 2 * L, k++) p = p.add(codes(g, at).mul(pair(xp[k])));
+                IntVector v = p.reinterpretAsInts();
+                IntVector dot = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16));
+                IntVector scale = (IntVector) ByteVector.fromMemorySegment(Simd.B, g, scales + (long) j * L, LE).convertShape(VectorOperators.B2I, I, 0);
+                sum = sum.add(dot.mul(scale));
+            }
+            acc = Simd.toFloat(sum).fma(Simd.highHalfs(d).mul(xd[xdo + b] * 0x1p112f), acc);
+        }
+        acc.intoArray(out, o);
+    }
+
+    /** 2L signed bytes at `at`, widened to 16 bits. */
+    private static ShortVector codes(MemorySegment g, long at) {
+        return (ShortVector) ByteVector.fromMemorySegment(B8, g, at, LE).convertShape(VectorOperators.B2S, S16, 0);
+    }
+
+}
