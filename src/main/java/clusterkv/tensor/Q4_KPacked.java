@@ -34,15 +34,19 @@ import static clusterkv.tensor.Simd.LE;
  * bound by its arithmetic; this loop does about 12 instructions per 64 weights. One core from L2
  * (KernelBench cached): 6.2 Gweights/s with the fp32 kernel, 25.9 with this one; the 1B-shaped Q4_K decode
  * 7.7 -> 15.6-16.7 tokens/s (bench -p 16 -n 128, 2 threads; llama.cpp's tg: 23.4 on the same machine).
- * The nibble mask and the shift count are vectors: with scalar operands C2 broadcast the mask again at
- * every use and moved the count through a register (an extra two instructions each, seen in the assembly).
+
  */
 final class Q4_KPacked extends RowGroups<Q8KActivations> {
 
     /** Bytes of one super-block of a group: d and dmin, then per sub-block its scales and mins and 8 steps of codes. */
     private static final int SUPER_BYTES = 4 * L + 8 * (2 * L + 8 * 2 * L);
-    /** Constants as vectors: a scalar operand is broadcast again at every use, a shift count moved through a register. */
-    private static final ShortVector LOW_NIBBLE = ShortVector.broadcast(S16, (short) 0xF), FOUR = ShortVector.broadcast(S16, (short) 4);
+    /**
+     * The low nibble of both 16-bit halves of a 32-bit lane. A constant vector, since C2 broadcast a scalar
+     * operand again at every use; the nibbles are split in 32-bit lanes, whose shifts C2 emits with an
+     * immediate count, where a 16-bit shift by a scalar went through a register and by a vector count
+     * (vpsrlvw) is AVX-512 only (on AVX2 it made the kernel no faster than the float one).
+     */
+    private static final IntVector LOW_NIBBLES = IntVector.broadcast(I, 0x000F000F);
 
     private final int superBlocks;
 
@@ -94,35 +98,59 @@ final class Q4_KPacked extends RowGroups<Q8KActivations> {
         group(g, superBlocks, a, t, out, o);
     }
 
-    /** out[o .. o + L) = the group's rows . token t of a. */
+    /** out[o .. o + L) = the group's rows . token t of a: the scaled codes' part, then the mins'. */
     private static void group(MemorySegment g, int superBlocks, Q8KActivations a, int t, float[] out, int o) {
-        int[] xp = a.pairs(), xs = a.sums();
-        float[] xd = a.scales();
-        int k = a.pairsAt(t), xso = a.sumsAt(t), xdo = a.scalesAt(t);
-        FloatVector acc = FloatVector.zero(F), accMins = acc;
+        codes(g, superBlocks, a.pairs(), a.pairsAt(t), a.scales(), a.scalesAt(t), out, o);
+        mins(g, superBlocks, a.sums(), a.sumsAt(t), a.scales(), a.scalesAt(t), out, o);
+    }
+
+    /**
+     * out[o .. o + L) = sum over super-blocks of d * d_x * sum_j scale_j * (codes . x codes over sub-block j).
+     * The mins are another method's: in one method C2's inlining budget ran out and the last vector
+     * operations of the loop fell back to the Vector API's Java code (a third of the decode time, seen in JFR).
+     */
+    private static void codes(MemorySegment g, int superBlocks, int[] xp, int k, float[] xd, int xdo, float[] out, int o) {
+        FloatVector acc = FloatVector.zero(F);
         long at = 0;
         for (int b = 0; b < superBlocks; b++) {
             IntVector dd = ShortVector.fromMemorySegment(S16, g, at, LE).reinterpretAsInts();
             at += 4 * L;
-            IntVector sum = IntVector.zero(I), mins = sum;
+            IntVector sum = IntVector.zero(I);
             for (int j = 0; j < 8; j++) {
-                IntVector scaleMin = bytes(g, at).reinterpretAsInts();
+                IntVector scales = bytes(g, at).reinterpretAsInts().and(0xFFFF);
                 at += 2 * L;
                 ShortVector p = ShortVector.zero(S16);
                 for (int s = 0; s < 8; s++, at += 2 * L, k += 2) {
-                    ShortVector c = bytes(g, at);
-                    p = p.add(c.and(LOW_NIBBLE).mul(pair(xp[k]))).add(c.lanewise(VectorOperators.LSHR, FOUR).mul(pair(xp[k + 1])));
+                    IntVector c = bytes(g, at).reinterpretAsInts();
+                    ShortVector low = c.and(LOW_NIBBLES).reinterpretAsShorts(), high = c.lanewise(VectorOperators.LSHR, 4).and(LOW_NIBBLES).reinterpretAsShorts();
+                    p = p.add(low.mul(pair(xp[k]))).add(high.mul(pair(xp[k + 1])));
                 }
                 IntVector v = p.reinterpretAsInts();
                 IntVector dot = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16));
-                sum = sum.add(dot.mul(scaleMin.and(0xFFFF)));
-                mins = mins.add(scaleMin.lanewise(VectorOperators.LSHR, 16).mul(xs[xso + 8 * b + j]));
+                sum = sum.add(dot.mul(scales));
             }
-            float dx = xd[xdo + b] * 0x1p112f;
-            acc = Simd.toFloat(sum).fma(Simd.highHalfs(dd.lanewise(VectorOperators.LSHL, 16)).mul(dx), acc);
-            accMins = Simd.toFloat(mins).fma(Simd.highHalfs(dd).mul(-dx), accMins);
+            acc = Simd.toFloat(sum).fma(Simd.highHalfs(dd.lanewise(VectorOperators.LSHL, 16)).mul(xd[xdo + b] * 0x1p112f), acc);
         }
-        acc.add(accMins).intoArray(out, o);
+        acc.intoArray(out, o);
+    }
+
+    /**
+     * out[o .. o + L) -= sum over super-blocks of dmin * d_x * sum_j min_j * (sum of x codes over sub-block j).
+     * Runs after {@link #codes}, so that the group's bytes come from the caches.
+     */
+    private static void mins(MemorySegment g, int superBlocks, int[] xs, int xso, float[] xd, int xdo, float[] out, int o) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < superBlocks; b++) {
+            long at = (long) b * SUPER_BYTES;
+            IntVector dd = ShortVector.fromMemorySegment(S16, g, at, LE).reinterpretAsInts();
+            IntVector mins = IntVector.zero(I);
+            for (int j = 0; j < 8; j++) {
+                IntVector min = bytes(g, at + 4 * L + j * 18L * L).reinterpretAsInts().lanewise(VectorOperators.LSHR, 16);
+                mins = mins.add(min.mul(xs[xso + 8 * b + j]));
+            }
+            acc = Simd.toFloat(mins).fma(Simd.highHalfs(dd).mul(xd[xdo + b] * 0x1p112f), acc);
+        }
+        FloatVector.fromArray(F, out, o).sub(acc).intoArray(out, o);
     }
 
     /** 2L bytes at `at`, zero-extended to 16 bits. */

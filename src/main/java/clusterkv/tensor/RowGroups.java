@@ -26,14 +26,11 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
 
     final int groupRows;
     final long groupBytes;
-    /** Per thread: a group's results when the group is the last, partial one. */
-    private final ThreadLocal<float[]> partial;
 
     RowGroups(int rows, int cols, int groupRows, long groupBytes) {
         super(rows, cols, (long) groups(rows, groupRows) * groupBytes);
         this.groupRows = groupRows;
         this.groupBytes = groupBytes;
-        this.partial = ThreadLocal.withInitial(() -> new float[groupRows]);
     }
 
     private static int groups(int rows, int groupRows) {
@@ -68,7 +65,6 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
 
     @Override
     final void dotRows(int start, int end, A a, float[] out, int outStride) {
-        float[] rest = partial.get();
         for (int g = start / groupRows; g * groupRows < end; g++) {
             MemorySegment group = packed.asSlice(g * groupBytes, groupBytes);
             int first = g * groupRows, present = Math.min(groupRows, rows - first);
@@ -76,7 +72,8 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
                 int o = t * outStride + first;
                 if (present == groupRows) {
                     group(group, a, t, out, o);
-                } else {
+                } else { // the last, partial group
+                    float[] rest = new float[groupRows];
                     group(group, a, t, rest, 0);
                     System.arraycopy(rest, 0, out, o, present);
                 }
