@@ -1,5 +1,7 @@
 package clusterkv.kv;
 
+import clusterkv.tensor.OsMemory;
+
 import clusterkv.tensor.Float16;
 
 import java.lang.foreign.Arena;
@@ -43,9 +45,10 @@ public final class KVCache implements AutoCloseable {
         long perLayer = (long) kvHeads * capacity * headDim * type.bytes;
         try {
             for (int l = 0; l < layers; l++) {
-                // page-aligned, so that a page index is the same in the key and the value segment (see release)
-                keys[l] = arena.allocate(perLayer, OsPages.PAGE);
-                values[l] = arena.allocate(perLayer, OsPages.PAGE);
+                // page-aligned, so that a page index is the same in the key and the value segment (see release);
+                // from the OS, so that pages are only backed as the context grows into them
+                keys[l] = OsMemory.allocate(arena, perLayer);
+                values[l] = OsMemory.allocate(arena, perLayer);
             }
         } catch (OutOfMemoryError | RuntimeException e) {
             arena.close();

@@ -41,7 +41,7 @@ abstract class PackedRows<A> {
         this.cols = cols;
         this.blocks = cols / 32;
         this.arena = Arena.ofShared();
-        this.packed = arena.allocate(bytes, 64);
+        this.packed = OsMemory.allocate(arena, bytes);
     }
 
     /** Row ranges handed to {@link #dotRows} start at multiples of this (and end there, or at the last row). */
