@@ -60,6 +60,7 @@ final class Q4_KPacked extends RowGroups<Q8KActivations> {
     @Override
     void pack(byte[] in, int rowBytes, int present, byte[] out) {
         MemorySegment rowsIn = MemorySegment.ofArray(in);
+        byte[] codes = new byte[QK_K];
         for (int b = 0; b < superBlocks; b++) {
             int block = b * SUPER_BYTES;
             for (int r = 0; r < present; r++) {
@@ -68,24 +69,30 @@ final class Q4_KPacked extends RowGroups<Q8KActivations> {
                 long lo = KQuants.scalesLo(rowsIn, src);
                 int hi = KQuants.scalesHi(rowsIn, src);
                 long scales = KQuants.scales(lo, hi), mins = KQuants.mins(lo, hi);
+                unpack(in, src, codes);
                 for (int j = 0; j < 8; j++) {
                     int sub = block + 4 * L + j * 18 * L;
                     out[sub + 2 * r] = (byte) KQuants.at(scales, j);
                     out[sub + 2 * r + 1] = (byte) KQuants.at(mins, j);
                     for (int s = 0; s < 8; s++) {
                         int c = 32 * j + 4 * s, step = sub + 2 * L + s * 2 * L;
-                        out[step + 2 * r] = (byte) (code(in, src, c) | code(in, src, c + 2) << 4);
-                        out[step + 2 * r + 1] = (byte) (code(in, src, c + 1) | code(in, src, c + 3) << 4);
+                        out[step + 2 * r] = (byte) (codes[c] | codes[c + 2] << 4);
+                        out[step + 2 * r + 1] = (byte) (codes[c + 1] | codes[c + 3] << 4);
                     }
                 }
             }
         }
     }
 
-    /** The 4-bit code of value v (0..255) of the ggml super-block at src: see {@link Q4_KKernel}. */
-    private static int code(byte[] b, int src, int v) {
-        int q = b[src + 16 + 32 * (v / 64) + v % 32] & 0xFF;
-        return v % 64 < 32 ? q & 0xF : q >> 4;
+    /** The 256 4-bit codes of the ggml super-block at src, in order (see {@link Q4_KKernel}). */
+    private static void unpack(byte[] b, int src, byte[] codes) {
+        for (int p = 0; p < 4; p++) {
+            for (int l = 0; l < 32; l++) {
+                int q = b[src + 16 + 32 * p + l] & 0xFF;
+                codes[64 * p + l] = (byte) (q & 0xF);
+                codes[64 * p + 32 + l] = (byte) (q >> 4);
+            }
+        }
     }
 
     @Override

@@ -47,6 +47,7 @@ final class Q6_KPacked extends RowGroups<Q8KActivations> {
     /** ggml block_q6_K super-blocks into the layout. */
     @Override
     void pack(byte[] in, int rowBytes, int present, byte[] out) {
+        byte[] codes = new byte[QK_K];
         for (int b = 0; b < superBlocks; b++) {
             int block = b * SUPER_BYTES;
             for (int r = 0; r < present; r++) {
@@ -54,21 +55,27 @@ final class Q6_KPacked extends RowGroups<Q8KActivations> {
                 out[block + 4 * r + 2] = in[src + D];
                 out[block + 4 * r + 3] = in[src + D + 1];
                 for (int j = 0; j < 16; j++) out[block + 4 * L + j * L + r] = in[src + SCALES + j];
-                int codes = block + 20 * L;
-                for (int v = 0; v < QK_K; v += 2) {
-                    out[codes + v * L + 2 * r] = (byte) (code(in, src, v) - 32);
-                    out[codes + v * L + 2 * r + 1] = (byte) (code(in, src, v + 1) - 32);
+                unpack(in, src, codes);
+                for (int v = 0, at = block + 20 * L + 2 * r; v < QK_K; v += 2, at += 2 * L) {
+                    out[at] = codes[v];
+                    out[at + 1] = codes[v + 1];
                 }
             }
         }
     }
 
-    /** The 6-bit code of value v (0..255) of the ggml super-block at src: see {@link Q6_KKernel}. */
-    private static int code(byte[] b, int src, int v) {
-        int half = v / 128, quarter = v % 128 / 32, l = v % 32;
-        int ql = b[src + 64 * half + 32 * (quarter & 1) + l] & 0xFF;
-        int qh = b[src + 128 + 32 * half + l] & 0xFF;
-        return (ql >> 4 * (quarter >> 1) & 0xF) | (qh >> 2 * quarter & 3) << 4;
+    /** The 256 codes minus 32 of the ggml super-block at src, in order (see {@link Q6_KKernel}). */
+    private static void unpack(byte[] b, int src, byte[] codes) {
+        for (int half = 0; half < 2; half++) {
+            int ql = src + 64 * half, qh = src + 128 + 32 * half, v = 128 * half;
+            for (int l = 0; l < 32; l++) {
+                int lo = b[ql + l] & 0xFF, hi = b[ql + l + 32] & 0xFF, h = b[qh + l] & 0xFF;
+                codes[v + l] = (byte) (((lo & 0xF) | (h & 3) << 4) - 32);
+                codes[v + l + 32] = (byte) (((hi & 0xF) | (h >> 2 & 3) << 4) - 32);
+                codes[v + l + 64] = (byte) (((lo >> 4) | (h >> 4 & 3) << 4) - 32);
+                codes[v + l + 96] = (byte) (((hi >> 4) | (h >> 6) << 4) - 32);
+            }
+        }
     }
 
     @Override
