@@ -23,12 +23,8 @@ import static clusterkv.tensor.Simd.LE;
  *
  * <p>Layout of a group, super-block after super-block: the rows' d and dmin as fp16 (32-bit lane r holds row
  * r's d in its low and dmin in its high half), then each sub-block of 32 columns: the rows' 6-bit scale and
- * min as bytes (byte 2r scale, 2r + 1 min of row r), then its codes in 8 steps of 4 columns, 2L bytes each:
- * byte 2r holds row r's codes of columns 0 and 2 of the step (low, high nibble), byte 2r + 1 those of
- * columns 1 and 3. Widened to 16 bits and split by nibble, a step gives two vectors whose 32-bit lane r holds
- * row r's codes of two adjacent columns, multiplied by one broadcast pair of x codes; a sub-block's 16
- * products per 16-bit lane stay below 2^15 (15 * 127 * 16), so the 16-bit sums are widened once per
- * sub-block. 2.8 % more bytes than ggml's layout (the 12 packed scale bytes of a row become 16).
+ * min as bytes (byte 2r scale, 2r + 1 min of row r), then its codes as {@link RowGroups#nibbleDot} reads them.
+ * 2.8 % more bytes than ggml's layout (the 12 packed scale bytes of a row become 16).
  *
  * <p>Why: the fp32 kernel widened every 4-bit code to a float and ran at a third of llama.cpp's speed,
  * bound by its arithmetic; this loop does about 12 instructions per 64 weights. One core from L2
@@ -40,13 +36,6 @@ final class Q4_KPacked extends RowGroups<Q8KActivations> {
 
     /** Bytes of one super-block of a group: d and dmin, then per sub-block its scales and mins and 8 steps of codes. */
     private static final int SUPER_BYTES = 4 * L + 8 * (2 * L + 8 * 2 * L);
-    /**
-     * The low nibble of both 16-bit halves of a 32-bit lane. A constant vector, since C2 broadcast a scalar
-     * operand again at every use; the nibbles are split in 32-bit lanes, whose shifts C2 emits with an
-     * immediate count, where a 16-bit shift by a scalar went through a register and by a vector count
-     * (vpsrlvw) is AVX-512 only (on AVX2 it made the kernel no faster than the float one).
-     */
-    private static final IntVector LOW_NIBBLES = IntVector.broadcast(I, 0x000F000F);
 
     private final int superBlocks;
 
@@ -74,11 +63,7 @@ final class Q4_KPacked extends RowGroups<Q8KActivations> {
                     int sub = block + 4 * L + j * 18 * L;
                     out[sub + 2 * r] = (byte) KQuants.at(scales, j);
                     out[sub + 2 * r + 1] = (byte) KQuants.at(mins, j);
-                    for (int s = 0; s < 8; s++) {
-                        int c = 32 * j + 4 * s, step = sub + 2 * L + s * 2 * L;
-                        out[step + 2 * r] = (byte) (codes[c] | codes[c + 2] << 4);
-                        out[step + 2 * r + 1] = (byte) (codes[c + 1] | codes[c + 3] << 4);
-                    }
+                    packNibbles(codes, 32 * j, r, out, sub + 2 * L);
                 }
             }
         }
@@ -123,18 +108,9 @@ final class Q4_KPacked extends RowGroups<Q8KActivations> {
             IntVector dd = ShortVector.fromMemorySegment(S16, g, at, LE).reinterpretAsInts();
             at += 4 * L;
             IntVector sum = IntVector.zero(I);
-            for (int j = 0; j < 8; j++) {
-                IntVector scales = bytes(g, at).reinterpretAsInts().and(0xFFFF);
-                at += 2 * L;
-                ShortVector p = ShortVector.zero(S16);
-                for (int s = 0; s < 8; s++, at += 2 * L, k += 2) {
-                    IntVector c = bytes(g, at).reinterpretAsInts();
-                    ShortVector low = c.and(LOW_NIBBLES).reinterpretAsShorts(), high = c.lanewise(VectorOperators.LSHR, 4).and(LOW_NIBBLES).reinterpretAsShorts();
-                    p = p.add(low.mul(pair(xp[k]))).add(high.mul(pair(xp[k + 1])));
-                }
-                IntVector v = p.reinterpretAsInts();
-                IntVector dot = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16));
-                sum = sum.add(dot.mul(scales));
+            for (int j = 0; j < 8; j++, at += 18 * L, k += 16) {
+                IntVector scales = unsignedBytes(g, at).reinterpretAsInts().and(0xFFFF);
+                sum = sum.add(nibbleDot(g, at + 2 * L, xp, k).mul(scales));
             }
             acc = Simd.toFloat(sum).fma(Simd.highHalfs(dd.lanewise(VectorOperators.LSHL, 16)).mul(xd[xdo + b] * 0x1p112f), acc);
         }
@@ -152,7 +128,7 @@ final class Q4_KPacked extends RowGroups<Q8KActivations> {
             IntVector dd = ShortVector.fromMemorySegment(S16, g, at, LE).reinterpretAsInts();
             IntVector mins = IntVector.zero(I);
             for (int j = 0; j < 8; j++) {
-                IntVector min = bytes(g, at + 4 * L + j * 18L * L).reinterpretAsInts().lanewise(VectorOperators.LSHR, 16);
+                IntVector min = unsignedBytes(g, at + 4 * L + j * 18L * L).reinterpretAsInts().lanewise(VectorOperators.LSHR, 16);
                 mins = mins.add(min.mul(xs[xso + 8 * b + j]));
             }
             acc = Simd.toFloat(mins).fma(Simd.highHalfs(dd).mul(xd[xdo + b] * 0x1p112f), acc);
@@ -160,9 +136,5 @@ final class Q4_KPacked extends RowGroups<Q8KActivations> {
         FloatVector.fromArray(F, out, o).sub(acc).intoArray(out, o);
     }
 
-    /** 2L bytes at `at`, zero-extended to 16 bits. */
-    private static ShortVector bytes(MemorySegment g, long at) {
-        return (ShortVector) ByteVector.fromMemorySegment(B8, g, at, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-    }
 
 }

@@ -1,7 +1,9 @@
 package clusterkv.tensor;
 
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -78,6 +80,47 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
                     System.arraycopy(rest, 0, out, o, present);
                 }
             }
+        }
+    }
+
+    /**
+     * The low nibble of both 16-bit halves of a 32-bit lane. A constant vector, since C2 broadcast a scalar
+     * operand again at every use; the nibbles are split in 32-bit lanes, whose shifts C2 emits with an
+     * immediate count, where a 16-bit shift by a scalar went through a register and by a vector count
+     * (vpsrlvw) is AVX-512 only (on AVX2 it made the Q4_K kernel no faster than the float one).
+     */
+    private static final IntVector LOW_NIBBLES = IntVector.broadcast(Simd.I, 0x000F000F);
+
+    /** 2L bytes at {@code at}, zero-extended to 16 bits. */
+    static ShortVector unsignedBytes(MemorySegment g, long at) {
+        return (ShortVector) ByteVector.fromMemorySegment(B8, g, at, Simd.LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+    }
+
+    /**
+     * Lane r = row r's exact dot product of 32 4-bit codes with 32 activation codes, for a group of L rows whose
+     * codes lie at {@code at} in 8 steps of 4 columns, 2L bytes each: byte 2r holds row r's codes of columns 0
+     * and 2 of the step (low, high nibble), byte 2r + 1 those of columns 1 and 3. Widened to 16 bits and split
+     * by nibble, a step gives two vectors whose 32-bit lane r holds row r's codes of two adjacent columns,
+     * multiplied by one broadcast pair of x codes (xp[k ..], two per int); the 16 products per 16-bit lane stay
+     * below 2^15 (15 * 127 * 16), so the 16-bit sums are widened once, at the end.
+     */
+    static IntVector nibbleDot(MemorySegment g, long at, int[] xp, int k) {
+        ShortVector p = ShortVector.zero(S16);
+        for (int s = 0; s < 8; s++) {
+            IntVector c = unsignedBytes(g, at + 2L * Simd.L * s).reinterpretAsInts();
+            ShortVector low = c.and(LOW_NIBBLES).reinterpretAsShorts(), high = c.lanewise(VectorOperators.LSHR, 4).and(LOW_NIBBLES).reinterpretAsShorts();
+            p = p.add(low.mul(pair(xp[k + 2 * s]))).add(high.mul(pair(xp[k + 2 * s + 1])));
+        }
+        IntVector v = p.reinterpretAsInts();
+        return v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16));
+    }
+
+    /** Packs 32 4-bit codes (codes[c0 ..]) of row r into the 8 steps of {@link #nibbleDot} at out[at ..]. */
+    static void packNibbles(byte[] codes, int c0, int r, byte[] out, int at) {
+        for (int s = 0; s < 8; s++, at += 2 * Simd.L) {
+            int c = c0 + 4 * s;
+            out[at + 2 * r] = (byte) (codes[c] | codes[c + 2] << 4);
+            out[at + 2 * r + 1] = (byte) (codes[c + 1] | codes[c + 3] << 4);
         }
     }
 

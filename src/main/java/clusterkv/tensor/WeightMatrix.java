@@ -47,7 +47,7 @@ public final class WeightMatrix {
      * of this type's matrices, to Q8_0 or Q8_K blocks as llama.cpp does, for integer dot products.
      */
     public static boolean decodeQuantizesActivations(GGMLType type) {
-        return PACK && (type == GGMLType.Q8_0 || type == GGMLType.Q4_K || type == GGMLType.Q6_K);
+        return PACK && PackedRows.supports(type);
     }
 
     public static WeightMatrix of(GGUFTensor t) {

@@ -58,7 +58,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *       the activation vector to Q8_0 (32-element blocks; Q8_1, the same with block sums, for Q5_1) or
  *       Q8_K (256-element blocks, hence a coarser step; for K-quants) before each quantized dot product, a rounding error
  *       of ~0.5% of each matmul's output; we use F32 activations, except in the decode steps of Q8_0,
- *       Q4_K and Q6_K models, which quantize them as llama.cpp does (see {@link #stepwiseLogitsMatchLlamaCpp}; in these files only
+ *       Q4_0, Q4_K and Q6_K models, which quantize them as llama.cpp does (see {@link #stepwiseLogitsMatchLlamaCpp}; in these files only
  *       the 8 generated rows are decode steps). The error depends on the activations,
  *       not on the weights' precision, which is why Q8_0 is no closer than Q4_0. Run on the same weights
  *       dequantized to F32, llama.cpp differs from its own quantized result by exactly these amounts,
@@ -67,7 +67,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *       0.12 / 0.025 sd (Q4_K, Q6_K).</li>
  *   <li>Quantized models against llama.cpp on their dequantized weights: 0.00075 / 0.0001 sd (Q8_0: the
  *       prompt rows). Bound: 0.002 / 0.00025 sd.</li>
- *   <li>Q8_0, Q4_K and Q6_K models with every token decoded alone on both sides: the first row within 1e-5 sd,
+ *   <li>Q8_0, Q4_0, Q4_K and Q6_K models with every token decoded alone on both sides: the first row within 1e-5 sd,
  *       all rows within the bounds of their type above.</li>
  * </ul>
  * All bounds are 2–3x the observed maxima. A real bug is far above them
@@ -151,7 +151,7 @@ class LlamaCppSyntheticTest {
     void quantizedLogitsMatchLlamaCppOnDequantizedWeights(String name) throws Exception {
         Reference ref = Reference.load(name + ".dequantized", name);
         try (Model model = Model.load(ref.gguf)) {
-            // The decode steps of Q8_0, Q4_K and Q6_K quantize the activations as llama.cpp does (stepwiseLogitsMatchLlamaCpp):
+            // The decode steps of Q8_0, Q4_0, Q4_K and Q6_K quantize the activations as llama.cpp does (stepwiseLogitsMatchLlamaCpp):
             // only their prompt rows, prefilled by the F32 GEMM, are free of activation rounding.
             int rows = WeightMatrix.decodeQuantizesActivations(ref.type) ? ref.nPrompt : ref.tokens.length;
             Diff d = compare(teacherForced(model, ref.tokens, ref.nPrompt), ref, rows);
@@ -166,10 +166,10 @@ class LlamaCppSyntheticTest {
 
     /**
      * Every token through a decode step on both sides (llama.cpp's logits made with one token per
-     * llama_decode, see the README): there our Q8_0, Q4_K and Q6_K kernels quantize the activations to Q8_0
-     * or Q8_K blocks as llama.cpp does. The first position attends to itself alone, so both sides see
+     * llama_decode, see the README): there our Q8_0, Q4_0, Q4_K and Q6_K kernels quantize the activations to
+     * Q8_0 or Q8_K blocks as llama.cpp does. The first position attends to itself alone, so both sides see
      * bit-identical inputs and must agree to float rounding: observed 2.5e-7 .. 8.8e-7 sd (1.5e-5 absolute)
-     * for Q8_0, 0 for Q4_K and 2.7e-6 for Q6_K, bound 1e-5 sd; with our former F32 activations it was 0.027 sd. From the second position on, the two attentions sum in other
+     * for Q8_0, 0 for Q4_0 and Q4_K and 2.7e-6 for Q6_K, bound 1e-5 sd; with our former F32 activations it was 0.027 sd. From the second position on, the two attentions sum in other
      * orders, and a last-bit difference in an activation can move its Q8_0 code by one, a whole quantization
      * step: the rows drift apart by llama.cpp's usual activation rounding, so they get the bounds of
      * {@link #teacherForcedLogitsMatchLlamaCpp}.

@@ -186,15 +186,15 @@ class WeightMatrixTest {
         }
 
         /**
-         * n tokens of x as the decode kernels see them: Q8_0's quantize the activations to Q8_0 blocks, Q4_K's and
-         * Q6_K's to Q8_K blocks (rounded to float here: an error of 2^-24 per value, within the tolerance).
+         * n tokens of x as the decode kernels see them: Q8_0's and Q4_0's quantize the activations to Q8_0 blocks,
+         * Q4_K's and Q6_K's to Q8_K blocks (rounded to float here: an error of 2^-24 per value, within the tolerance).
          */
         float[] asDecodeSeesIt(float[] x, int offset, int n) {
             if (!WeightMatrix.decodeQuantizesActivations(type)) return x;
             float[] seen = x.clone();
             for (int t = 0; t < n; t++) {
                 int at = offset + t * cols;
-                if (type == GGMLType.Q8_0) {
+                if (type == GGMLType.Q8_0 || type == GGMLType.Q4_0) {
                     System.arraycopy(GgmlReference.q8_0Activations(x, at, cols), 0, seen, at, cols);
                 } else {
                     double[] q = GgmlReference.q8_KActivations(x, at, cols);
