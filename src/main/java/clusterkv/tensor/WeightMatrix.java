@@ -21,7 +21,9 @@ public final class WeightMatrix {
     private final int chunkRows;
     /**
      * The decode layout of Q8_0, Q4_0, Q4_K and Q6_K matrices (see PackedRows), built by the first matvec: a second copy
-     * of the matrix, for faster decode. {@code -Dclusterkv.tensor.pack=false} turns it off to save memory.
+     * of the matrix, for faster decode with integer arithmetic on quantized activations. {@code
+     * -Dclusterkv.tensor.pack=false} turns it off to save memory; decode then runs the float kernels of the ggml
+     * layout on F32 activations (slower, and slightly different numbers).
      */
     private volatile PackedRows<?> packed;
     private static final boolean PACK = !"false".equals(System.getProperty("clusterkv.tensor.pack"));
