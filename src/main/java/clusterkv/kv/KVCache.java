@@ -1,8 +1,7 @@
 package clusterkv.kv;
 
-import clusterkv.tensor.OsMemory;
-
 import clusterkv.tensor.Float16;
+import clusterkv.tensor.OsMemory;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -78,17 +77,17 @@ public final class KVCache implements AutoCloseable {
     public void release(int layer, int kvHead, int from, int to) {
         if (to <= from) return;
         BitSet bits = released[layer];
-        for (int p = (int) Math.ceilDiv(offset(kvHead, from), OsPages.PAGE), last = (int) (offset(kvHead, to) / OsPages.PAGE); p < last; ) {
+        for (int p = (int) Math.ceilDiv(offset(kvHead, from), OsMemory.PAGE), last = (int) (offset(kvHead, to) / OsMemory.PAGE); p < last; ) {
             if (bits.get(p)) {
                 p++;
                 continue;
             }
             int q = bits.nextSetBit(p);
             q = q < 0 || q > last ? last : q;
-            long at = p * OsPages.PAGE;
-            if (OsPages.release(keys[layer].address() + at, q - p) && OsPages.release(values[layer].address() + at, q - p)) {
+            long at = p * OsMemory.PAGE;
+            if (OsMemory.release(keys[layer].address() + at, q - p) && OsMemory.release(values[layer].address() + at, q - p)) {
                 bits.set(p, q);
-                releasedBytes += 2L * (q - p) * OsPages.PAGE;
+                releasedBytes += 2L * (q - p) * OsMemory.PAGE;
             }
             p = q;
         }
@@ -114,9 +113,9 @@ public final class KVCache implements AutoCloseable {
     private void reclaim(int layer, long fromOffset, long toOffset) {
         BitSet bits = released[layer];
         if (bits.isEmpty()) return;
-        for (int p = bits.nextSetBit((int) (fromOffset / OsPages.PAGE)); p >= 0 && p <= (toOffset - 1) / OsPages.PAGE; p = bits.nextSetBit(p + 1)) {
+        for (int p = bits.nextSetBit((int) (fromOffset / OsMemory.PAGE)); p >= 0 && p <= (toOffset - 1) / OsMemory.PAGE; p = bits.nextSetBit(p + 1)) {
             bits.clear(p);
-            releasedBytes -= 2 * OsPages.PAGE;
+            releasedBytes -= 2 * OsMemory.PAGE;
         }
     }
 

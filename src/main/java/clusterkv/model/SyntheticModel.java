@@ -104,7 +104,8 @@ public final class SyntheticModel {
         if (fallbacks.isEmpty()) return null;
         String examples = String.join(", ", fallbacks.subList(0, Math.min(3, fallbacks.size())));
         return fallbacks.size() + " tensors (" + examples + (fallbacks.size() > 3 ? ", ..." : "")
-                + ") have rows that are not a multiple of their type's block; they are Q8_0";
+                + ") have rows that are not a multiple of their type's block; they are "
+                + (types.q4KM() ? "Q5_0 (for Q4_K) or Q8_0 (for Q6_K), as llama.cpp does" : "Q8_0");
     }
 
     /** Llama 3.1's frequency divisors (low_freq_factor 1, high_freq_factor 4, original context 8192), as its GGUF converter computes them. */
@@ -133,7 +134,7 @@ public final class SyntheticModel {
         void matrix(String name, int rows, int cols, float scale, int layer, boolean output) {
             GGMLType ty = types.of(name, layer, layers, output);
             if (cols % ty.blockSize != 0) {
-                ty = GGMLType.Q8_0;
+                ty = types.fallback(ty);
                 fallbacks.add(name);
             }
             add(name, new long[]{cols, rows}, ty, rows, cols, scale, 0f);

@@ -37,8 +37,8 @@ public final class Transformer {
     /**
      * A batched decode step: row t is token tokens[t] at position positions[t] of the sequence whose KV cache and
      * policy are attention[t] (n different sequences). Writes logits [n][vocab]; each row's are those of a
-     * {@link #forward} of its token alone, up to the order of float additions in the projections (see
-     * {@link clusterkv.tensor.WeightMatrix#matvecs}). The buffers must hold n rows.
+     * {@link #forward} of its token alone, within the limits given at {@link clusterkv.tensor.WeightMatrix#matvecs}.
+     * The buffers must hold n rows.
      */
     public void forwardBatch(ForwardBuffers b, AttentionBackend[] attention, int[] tokens, int[] positions, int n, float[] logits) {
         if (n > b.maxRows) throw new IllegalArgumentException(n + " rows do not fit in buffers of " + b.maxRows);

@@ -43,6 +43,15 @@ public record WeightTypes(String name, GGMLType base, boolean q4KM) {
         return base;
     }
 
+    /**
+     * The type a matrix gets instead of {@code type} when its rows are not a whole number of type's blocks:
+     * Q8_0 for one type throughout; in the Q4_K_M mix, llama.cpp's own fallbacks (Q5_0 for Q4_K, Q8_0 for
+     * Q6_K), as in Qwen2.5-0.5B, whose rows of 896 values are not a multiple of 256.
+     */
+    GGMLType fallback(GGMLType type) {
+        return q4KM && type == GGMLType.Q4_K ? GGMLType.Q5_0 : GGMLType.Q8_0;
+    }
+
     /** llama.cpp's use_more_bits: the first and last eighth of the layers, and every third in between. */
     static boolean moreBits(int layer, int layers) {
         return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;

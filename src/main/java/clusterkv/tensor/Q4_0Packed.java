@@ -35,14 +35,16 @@ final class Q4_0Packed extends RowGroups<Q8Activations> {
 
     /** ggml block_q4_0 (fp16 d, 16 bytes: value j in the low nibble of byte j, value j + 16 in its high nibble) into the layout. */
     @Override
-    void pack(byte[] in, int rowBytes, int present, byte[] out) {
+    int pack(byte[] in, int rowBytes, int present, byte[] out) {
+        float max = 0;
+        for (int r = 0; r < present; r++) max = Math.max(max, maxHalf(in, r * rowBytes, Q4_0Kernel.BLOCK_BYTES, blocks));
+        int shift = scaleShift(max);
         byte[] codes = new byte[32];
         for (int b = 0; b < blocks; b++) {
             int at = b / 2 * PAIR_BYTES, half = b % 2;
             for (int r = 0; r < present; r++) {
                 int src = r * rowBytes + b * Q4_0Kernel.BLOCK_BYTES;
-                out[at + 4 * r + 2 * half] = in[src];
-                out[at + 4 * r + 2 * half + 1] = in[src + 1];
+                putShifted(in, src, shift, out, at + 4 * r + 2 * half);
                 for (int j = 0; j < 16; j++) {
                     codes[j] = (byte) (in[src + 2 + j] & 0xF);
                     codes[j + 16] = (byte) ((in[src + 2 + j] & 0xFF) >> 4);
@@ -50,6 +52,7 @@ final class Q4_0Packed extends RowGroups<Q8Activations> {
                 packNibbles(codes, 0, r, out, at + 4 * L + half * 16 * L);
             }
         }
+        return shift;
     }
 
     @Override
@@ -58,19 +61,19 @@ final class Q4_0Packed extends RowGroups<Q8Activations> {
     }
 
     @Override
-    void group(MemorySegment g, Q8Activations a, int t, float[] out, int o) {
-        group(g, blocks, a.pairs(), a.pairsAt(t), a.scales(), a.sums(), a.scalesAt(t), out, o);
+    void group(MemorySegment g, Q8Activations a, int t, float unscale, float[] out, int o) {
+        group(g, blocks, unscale, a.pairs(), a.pairsAt(t), a.scales(), a.sums(), a.scalesAt(t), out, o);
     }
 
     /** out[o .. o + L) = the group's rows . x: x's code pairs at xp[k ..], block scales and code sums at xd/xs[xo ..]. */
-    private static void group(MemorySegment g, int blocks, int[] xp, int k, float[] xd, int[] xs, int xo, float[] out, int o) {
+    private static void group(MemorySegment g, int blocks, float unscale, int[] xp, int k, float[] xd, int[] xs, int xo, float[] out, int o) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++, k += 16) {
             long pair = (long) (b / 2) * PAIR_BYTES;
             IntVector d = ShortVector.fromMemorySegment(S16, g, pair, LE).reinterpretAsInts();
             if (b % 2 == 0) d = d.lanewise(VectorOperators.LSHL, 16);
             IntVector dot = nibbleDot(g, pair + 4 * L + (b % 2) * 16L * L, xp, k).sub(8 * xs[xo + b]);
-            acc = Simd.toFloat(dot).fma(Simd.highHalfs(d).mul(xd[xo + b] * 0x1p112f), acc);
+            acc = Simd.toFloat(dot).fma(scales(d, unscale).mul(xd[xo + b]), acc);
         }
         acc.intoArray(out, o);
     }

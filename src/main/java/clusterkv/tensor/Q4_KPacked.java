@@ -1,6 +1,5 @@
 package clusterkv.tensor;
 
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -25,11 +24,10 @@ import static clusterkv.tensor.Simd.LE;
  * r's d in its low and dmin in its high half), then each sub-block of 32 columns: the rows' 6-bit scale and
  * min as bytes (byte 2r scale, 2r + 1 min of row r), then its codes as {@link RowGroups#nibbleDot} reads them.
  * 2.8 % more bytes than ggml's layout (the 12 packed scale bytes of a row become 16).
- *
  * <p>Why: the fp32 kernel widened every 4-bit code to a float and ran at a third of llama.cpp's speed,
  * bound by its arithmetic; this loop does about 12 instructions per 64 weights. One core from L2
- * (KernelBench cached): 6.2 Gweights/s with the fp32 kernel, 25.9 with this one; the 1B-shaped Q4_K decode
- * 7.7 -> 15.6-16.7 tokens/s (bench -p 16 -n 128, 2 threads; llama.cpp's tg: 23.4 on the same machine).
+ * (KernelBench cached): 6.2 Gweights/s with the fp32 kernel, 27-30 with this one; the 1B-shaped Q4_K decode
+ * 7.5 -> 19.2-21.9 tokens/s (bench, 2 threads; llama.cpp's tg128: 22.5-24.4 on the same machine).
 
  */
 final class Q4_KPacked extends RowGroups<Q8KActivations> {
@@ -47,14 +45,21 @@ final class Q4_KPacked extends RowGroups<Q8KActivations> {
 
     /** ggml block_q4_K super-blocks into the layout. */
     @Override
-    void pack(byte[] in, int rowBytes, int present, byte[] out) {
+    int pack(byte[] in, int rowBytes, int present, byte[] out) {
+        float max = 0;
+        for (int r = 0; r < present; r++) {
+            max = Math.max(max, maxHalf(in, r * rowBytes, Q4_KKernel.BLOCK_BYTES, superBlocks));      // d
+            max = Math.max(max, maxHalf(in, r * rowBytes + 2, Q4_KKernel.BLOCK_BYTES, superBlocks));  // dmin
+        }
+        int shift = scaleShift(max);
         MemorySegment rowsIn = MemorySegment.ofArray(in);
         byte[] codes = new byte[QK_K];
         for (int b = 0; b < superBlocks; b++) {
             int block = b * SUPER_BYTES;
             for (int r = 0; r < present; r++) {
                 int src = r * rowBytes + b * Q4_KKernel.BLOCK_BYTES;
-                System.arraycopy(in, src, out, block + 4 * r, 4); // d, dmin
+                putShifted(in, src, shift, out, block + 4 * r);          // d
+                putShifted(in, src + 2, shift, out, block + 4 * r + 2);  // dmin
                 long lo = KQuants.scalesLo(rowsIn, src);
                 int hi = KQuants.scalesHi(rowsIn, src);
                 long scales = KQuants.scales(lo, hi), mins = KQuants.mins(lo, hi);
@@ -67,6 +72,7 @@ final class Q4_KPacked extends RowGroups<Q8KActivations> {
                 }
             }
         }
+        return shift;
     }
 
     /** The 256 4-bit codes of the ggml super-block at src, in order (see {@link Q4_KKernel}). */
@@ -86,14 +92,9 @@ final class Q4_KPacked extends RowGroups<Q8KActivations> {
     }
 
     @Override
-    void group(MemorySegment g, Q8KActivations a, int t, float[] out, int o) {
-        group(g, superBlocks, a, t, out, o);
-    }
-
-    /** out[o .. o + L) = the group's rows . token t of a: the scaled codes' part, then the mins'. */
-    private static void group(MemorySegment g, int superBlocks, Q8KActivations a, int t, float[] out, int o) {
-        codes(g, superBlocks, a.pairs(), a.pairsAt(t), a.scales(), a.scalesAt(t), out, o);
-        mins(g, superBlocks, a.sums(), a.sumsAt(t), a.scales(), a.scalesAt(t), out, o);
+    void group(MemorySegment g, Q8KActivations a, int t, float unscale, float[] out, int o) {
+        codes(g, superBlocks, unscale, a.pairs(), a.pairsAt(t), a.scales(), a.scalesAt(t), out, o);
+        mins(g, superBlocks, unscale, a.sums(), a.sumsAt(t), a.scales(), a.scalesAt(t), out, o);
     }
 
     /**
@@ -101,7 +102,7 @@ final class Q4_KPacked extends RowGroups<Q8KActivations> {
      * The mins are another method's: in one method C2's inlining budget ran out and the last vector
      * operations of the loop fell back to the Vector API's Java code (a third of the decode time, seen in JFR).
      */
-    private static void codes(MemorySegment g, int superBlocks, int[] xp, int k, float[] xd, int xdo, float[] out, int o) {
+    private static void codes(MemorySegment g, int superBlocks, float unscale, int[] xp, int k, float[] xd, int xdo, float[] out, int o) {
         FloatVector acc = FloatVector.zero(F);
         long at = 0;
         for (int b = 0; b < superBlocks; b++) {
@@ -112,7 +113,7 @@ final class Q4_KPacked extends RowGroups<Q8KActivations> {
                 IntVector scales = unsignedBytes(g, at).reinterpretAsInts().and(0xFFFF);
                 sum = sum.add(nibbleDot(g, at + 2 * L, xp, k).mul(scales));
             }
-            acc = Simd.toFloat(sum).fma(Simd.highHalfs(dd.lanewise(VectorOperators.LSHL, 16)).mul(xd[xdo + b] * 0x1p112f), acc);
+            acc = Simd.toFloat(sum).fma(scales(dd.lanewise(VectorOperators.LSHL, 16), unscale).mul(xd[xdo + b]), acc);
         }
         acc.intoArray(out, o);
     }
@@ -121,7 +122,7 @@ final class Q4_KPacked extends RowGroups<Q8KActivations> {
      * out[o .. o + L) -= sum over super-blocks of dmin * d_x * sum_j min_j * (sum of x codes over sub-block j).
      * Runs after {@link #codes}, so that the group's bytes come from the caches.
      */
-    private static void mins(MemorySegment g, int superBlocks, int[] xs, int xso, float[] xd, int xdo, float[] out, int o) {
+    private static void mins(MemorySegment g, int superBlocks, float unscale, int[] xs, int xso, float[] xd, int xdo, float[] out, int o) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < superBlocks; b++) {
             long at = (long) b * SUPER_BYTES;
@@ -131,7 +132,7 @@ final class Q4_KPacked extends RowGroups<Q8KActivations> {
                 IntVector min = unsignedBytes(g, at + 4 * L + j * 18L * L).reinterpretAsInts().lanewise(VectorOperators.LSHR, 16);
                 mins = mins.add(min.mul(xs[xso + 8 * b + j]));
             }
-            acc = Simd.toFloat(mins).fma(Simd.highHalfs(dd).mul(xd[xdo + b] * 0x1p112f), acc);
+            acc = Simd.toFloat(mins).fma(scales(dd, unscale).mul(xd[xdo + b]), acc);
         }
         FloatVector.fromArray(F, out, o).sub(acc).intoArray(out, o);
     }

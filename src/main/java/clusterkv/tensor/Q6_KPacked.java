@@ -20,8 +20,8 @@ import static clusterkv.tensor.Simd.LE;
  * of 256 values the exact integer sum_j scale_j * ((code - 32) . x codes over the 16 values of sub-block j),
  * then d * d_x * sum.
  *
- * <p>Layout of a group, super-block after super-block: the rows' d as fp16 in the high halves of 32-bit
- * lanes, the rows' 16 int8 scales (sub-block after sub-block, L bytes each), then the codes minus 32 as
+ * <p>Layout of a group, super-block after super-block: the rows' d as float32 (its fp16 widened at packing, so
+ * that no subnormal fp16 d, common in Q6_K, slows the multiply down), the rows' 16 int8 scales (sub-block after sub-block, L bytes each), then the codes minus 32 as
  * int8, two columns at a time: 2L bytes, bytes 2r and 2r + 1 row r's codes of the two columns. Widened to
  * 16 bits, a pair of columns is multiplied by one broadcast pair of x codes; a sub-block's 8 products per
  * 16-bit lane stay below 2^15 (32 * 127 * 8), so the 16-bit sums are widened once per 16 columns.
@@ -46,14 +46,14 @@ final class Q6_KPacked extends RowGroups<Q8KActivations> {
 
     /** ggml block_q6_K super-blocks into the layout. */
     @Override
-    void pack(byte[] in, int rowBytes, int present, byte[] out) {
+    int pack(byte[] in, int rowBytes, int present, byte[] out) {
         byte[] codes = new byte[QK_K];
         for (int b = 0; b < superBlocks; b++) {
             int block = b * SUPER_BYTES;
             for (int r = 0; r < present; r++) {
                 int src = r * rowBytes + b * Q6_KKernel.BLOCK_BYTES;
-                out[block + 4 * r + 2] = in[src + D];
-                out[block + 4 * r + 3] = in[src + D + 1];
+                int d = Float.floatToRawIntBits(Float.float16ToFloat((short) (in[src + D] & 0xFF | in[src + D + 1] << 8)));
+                for (int i = 0; i < 4; i++) out[block + 4 * r + i] = (byte) (d >> 8 * i);
                 for (int j = 0; j < 16; j++) out[block + 4 * L + j * L + r] = in[src + SCALES + j];
                 unpack(in, src, codes);
                 for (int v = 0, at = block + 20 * L + 2 * r; v < QK_K; v += 2, at += 2 * L) {
@@ -62,6 +62,7 @@ final class Q6_KPacked extends RowGroups<Q8KActivations> {
                 }
             }
         }
+        return 0; // d is stored as a float32
     }
 
     /** The 256 codes minus 32 of the ggml super-block at src, in order (see {@link Q6_KKernel}). */
@@ -84,7 +85,7 @@ final class Q6_KPacked extends RowGroups<Q8KActivations> {
     }
 
     @Override
-    void group(MemorySegment g, Q8KActivations a, int t, float[] out, int o) {
+    void group(MemorySegment g, Q8KActivations a, int t, float unscale, float[] out, int o) {
         group(g, superBlocks, a.pairs(), a.pairsAt(t), a.scales(), a.scalesAt(t), out, o);
     }
 
@@ -99,20 +100,15 @@ final class Q6_KPacked extends RowGroups<Q8KActivations> {
             IntVector sum = IntVector.zero(I);
             for (int j = 0; j < 16; j++) {
                 ShortVector p = ShortVector.zero(S16);
-                for (int s = 0; s < 8; s++, at += 2 * L, k++) p = p.add(codes(g, at).mul(pair(xp[k])));
-                IntVector v = p.reinterpretAsInts();
-                IntVector dot = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16));
+                for (int s = 0; s < 8; s++, at += 2 * L, k++) p = p.add(signedBytes(g, at).mul(pair(xp[k])));
+                IntVector dot = pairSums(p);
                 IntVector scale = (IntVector) ByteVector.fromMemorySegment(Simd.B, g, scales + (long) j * L, LE).convertShape(VectorOperators.B2I, I, 0);
                 sum = sum.add(dot.mul(scale));
             }
-            acc = Simd.toFloat(sum).fma(Simd.highHalfs(d).mul(xd[xdo + b] * 0x1p112f), acc);
+            acc = Simd.toFloat(sum).fma(d.reinterpretAsFloats().mul(xd[xdo + b]), acc);
         }
         acc.intoArray(out, o);
     }
 
-    /** 2L signed bytes at `at`, widened to 16 bits. */
-    private static ShortVector codes(MemorySegment g, long at) {
-        return (ShortVector) ByteVector.fromMemorySegment(B8, g, at, LE).convertShape(VectorOperators.B2S, S16, 0);
-    }
 
 }

@@ -1,10 +1,15 @@
 package clusterkv.tensor;
 
+import java.util.Arrays;
+
+import static clusterkv.tensor.KQuants.QK_K;
+
 /**
- * Activation vectors quantized to Q8_K blocks, the form the K-quant decode kernels ({@link Q4_KPacked}) read.
+ * Activation vectors quantized to Q8_K blocks, the form the K-quant decode kernels ({@link Q4_KPacked}, {@link Q6_KPacked}) read.
  * llama.cpp's CPU backend quantizes the activations of every K-quant dot product so (its
- * {@code quantize_row_q8_K_ref}): per block of 256 values, with m the value of largest magnitude,
- * codes nearest_int(-127 / m * x) (ties to even) and a float scale d = m / -127; plus the sum of the codes
+ * {@code quantize_row_q8_K_ref}): per block of 256 values, with m the value of largest magnitude and
+ * iscale = -127 / m, codes min(127, nearest_int(iscale * x)) (ties to even) and a float scale d = 1 / iscale;
+ * plus the sum of the codes
  * of every 32 values, which the formats' offsets (Q4_K's mins) multiply.
  *
  * @param pairs  the codes two by two, code 2i in the low and code 2i + 1 in the high half of pairs[i]: the
@@ -13,8 +18,6 @@ package clusterkv.tensor;
  * @param sums   n x (cols / 32) sums of 32 codes
  */
 record Q8KActivations(int[] pairs, float[] scales, int[] sums, int tokens, int cols) implements RowGroups.Tokens {
-
-    static final int QK_K = 256;
 
     /** The n tokens x[0 .. n * cols), quantized. */
     static Q8KActivations of(float[] x, int n, int cols) {
@@ -33,7 +36,7 @@ record Q8KActivations(int[] pairs, float[] scales, int[] sums, int tokens, int c
                 }
             }
             if (amax == 0) {
-                java.util.Arrays.fill(codes, 0);
+                Arrays.fill(codes, 0);
                 scales[b] = 0;
             } else {
                 float iscale = -127f / max;

@@ -1,6 +1,5 @@
 package clusterkv.tensor;
 
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -28,7 +27,7 @@ import static clusterkv.tensor.Simd.LE;
  * and an arithmetic shift by 16 separates the high halves, whose sum gives the low halves' sum back at the
  * end of the block. Each block's dot product is thus an exact integer, added into the row's float sum with
  * one FMA by d_w * d_x. The block's scales are turned into floats in place, by moving their bits (see
- * {@link Simd#highHalfs}): no conversion loop, no buffer.
+ * {@link RowGroups#scales}): no conversion loop, no buffer.
  *
  * <p>Why: widening int8 codes to fp32 took two conversions and an FMA per 16 weights, about 22 instructions
  * per 64-byte cache line, and from DRAM that loop could not keep enough lines in flight (a load holds its place
@@ -54,16 +53,19 @@ final class Q8_0Packed extends RowGroups<Q8Activations> {
 
     /** ggml blocks (fp16 d, 32 codes) into the layout. */
     @Override
-    void pack(byte[] in, int rowBytes, int present, byte[] out) {
+    int pack(byte[] in, int rowBytes, int present, byte[] out) {
+        float max = 0;
+        for (int r = 0; r < present; r++) max = Math.max(max, maxHalf(in, r * rowBytes, Q8_0Kernel.BLOCK_BYTES, blocks));
+        int shift = scaleShift(max);
         for (int b = 0; b < blocks; b++) {
             int block = b * BLOCK_BYTES;
             for (int r = 0; r < present; r++) {
                 int lane = pairedLane(r, L), src = r * rowBytes + b * Q8_0Kernel.BLOCK_BYTES;
-                out[block + 2 * lane] = in[src];
-                out[block + 2 * lane + 1] = in[src + 1];
+                putShifted(in, src, shift, out, block + 2 * lane);
                 for (int k = 0; k < 32; k++) out[block + 2 * GROUP + k * GROUP + lane] = in[src + 2 + k];
             }
         }
+        return shift;
     }
 
     @Override
@@ -72,12 +74,12 @@ final class Q8_0Packed extends RowGroups<Q8Activations> {
     }
 
     @Override
-    void group(MemorySegment g, Q8Activations a, int t, float[] out, int o) {
-        group(g, blocks, a.codes(), a.codesAt(t), a.scales(), a.scalesAt(t), out, o);
+    void group(MemorySegment g, Q8Activations a, int t, float unscale, float[] out, int o) {
+        group(g, blocks, unscale, a.codes(), a.codesAt(t), a.scales(), a.scalesAt(t), out, o);
     }
 
     /** out[o .. o + GROUP) = the group's rows . x: x's codes at xq[xo ..), its block scales at xd[xdo ..). */
-    private static void group(MemorySegment g, int blocks, short[] xq, int xo, float[] xd, int xdo, float[] out, int o) {
+    private static void group(MemorySegment g, int blocks, float unscale, short[] xq, int xo, float[] xd, int xdo, float[] out, int o) {
         FloatVector lo = FloatVector.zero(F), hi = lo;
         long at = 0;
         for (int b = 0; b < blocks; b++) {
@@ -86,22 +88,18 @@ final class Q8_0Packed extends RowGroups<Q8Activations> {
             IntVector all = IntVector.zero(I), high = all;
             int xk = xo + 32 * b;
             for (int k = 0; k < 32; k += 2, at += 2 * GROUP) {
-                ShortVector p = codes(g, at).mul(xq[xk + k]).add(codes(g, at + GROUP).mul(xq[xk + k + 1])).add(BIAS);
+                ShortVector p = signedBytes(g, at).mul(xq[xk + k]).add(signedBytes(g, at + GROUP).mul(xq[xk + k + 1])).add(BIAS);
                 IntVector v = p.reinterpretAsInts();
                 all = all.add(v);
                 high = high.add(v.lanewise(VectorOperators.ASHR, 16));
             }
             IntVector low = all.sub(high.lanewise(VectorOperators.LSHL, 16)).sub(16 * 0x8000);
-            FloatVector s = FloatVector.broadcast(F, xd[xdo + b] * 0x1p112f);
-            lo = Simd.toFloat(low).fma(Simd.highHalfs(h.lanewise(VectorOperators.LSHL, 16)).mul(s), lo);
-            hi = Simd.toFloat(high).fma(Simd.highHalfs(h).mul(s), hi);
+            float s = xd[xdo + b];
+            lo = Simd.toFloat(low).fma(scales(h.lanewise(VectorOperators.LSHL, 16), unscale).mul(s), lo);
+            hi = Simd.toFloat(high).fma(scales(h, unscale).mul(s), hi);
         }
         lo.intoArray(out, o);
         hi.intoArray(out, o + L);
     }
 
-    /** One column's GROUP codes, widened to 16 bits. */
-    private static ShortVector codes(MemorySegment g, long at) {
-        return (ShortVector) ByteVector.fromMemorySegment(B8, g, at, LE).convertShape(VectorOperators.B2S, S16, 0);
-    }
 }

@@ -1,6 +1,7 @@
 package clusterkv.tensor;
 
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
@@ -28,11 +29,14 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
 
     final int groupRows;
     final long groupBytes;
+    /** Per group: the factor that turns its stored fp16 scales into floats, 2^(112 - k) for the shift k of {@link #scaleShift}. */
+    private final float[] unscale;
 
     RowGroups(int rows, int cols, int groupRows, long groupBytes) {
         super(rows, cols, (long) groups(rows, groupRows) * groupBytes);
         this.groupRows = groupRows;
         this.groupBytes = groupBytes;
+        this.unscale = new float[groups(rows, groupRows)];
     }
 
     private static int groups(int rows, int groupRows) {
@@ -41,24 +45,73 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
 
     /** Lays every group out from the ggml rows in data (called by the subclass once its fields are set). */
     final void packAll(MemorySegment data, long rowBytes) {
-        Parallel.forRange(groups(rows, groupRows), 1, (g0, g1) -> {
+        int groups = groups(rows, groupRows);
+        Parallel.forRange(groups, Math.max(1, groups / (8 * Parallel.threads())), (g0, g1) -> { // a few ranges per thread: one pair of buffers each
             byte[] in = new byte[Math.toIntExact(groupRows * rowBytes)];
             byte[] out = new byte[Math.toIntExact(groupBytes)];
             for (int g = g0; g < g1; g++) {
                 int present = Math.min(groupRows, rows - g * groupRows);
                 MemorySegment.copy(data, (long) g * groupRows * rowBytes, MemorySegment.ofArray(in), 0, present * rowBytes);
                 java.util.Arrays.fill(out, (byte) 0);
-                pack(in, (int) rowBytes, present, out);
+                unscale[g] = Math.scalb(1f, 112 - pack(in, (int) rowBytes, present, out));
                 MemorySegment.copy(MemorySegment.ofArray(out), 0, packed, g * groupBytes, groupBytes);
             }
         });
     }
 
-    /** Fills out (zeroed) with the group whose first {@code present} rows are in[r * rowBytes ..) in ggml's layout. */
-    abstract void pack(byte[] in, int rowBytes, int present, byte[] out);
+    /**
+     * Fills out (zeroed) with the group whose first {@code present} rows are in[r * rowBytes ..) in ggml's layout,
+     * and returns the shift k its fp16 scales were stored with (each times 2^k; see {@link #scaleShift}).
+     */
+    abstract int pack(byte[] in, int rowBytes, int present, byte[] out);
 
-    /** out[o .. o + groupRows) = the rows of group g (its bytes from 0) . token t of a. */
-    abstract void group(MemorySegment g, A a, int t, float[] out, int o);
+    /**
+     * out[o .. o + groupRows) = the rows of group g (its bytes from 0) . token t of a; {@code unscale} turns the
+     * group's stored scales into floats (see {@link #scales}).
+     */
+    abstract void group(MemorySegment g, A a, int t, float unscale, float[] out, int o);
+
+    /**
+     * The shift k (0 to 24) by which a group stores its fp16 scales, each times 2^k: the largest that keeps the
+     * group's largest scale {@code maxAbs} a finite fp16. Why: fp16 scales of small weights are often subnormal
+     * (a Q6_K scale is about max|w| / 4096, subnormal below 0.25), and multiplying a subnormal float takes a slow
+     * microcode path on x86 (Q8_0 matvec 2.5x slower with subnormal scales); times 2^24 the smallest fp16
+     * subnormal is 1. Exact: a power of two.
+     */
+    static int scaleShift(float maxAbs) {
+        if (maxAbs == 0) return 24;
+        return Math.max(0, Math.min(24, 15 - Math.getExponent(maxAbs)));
+    }
+
+    /** The fp16 {@code h} times 2^k, exactly (k from {@link #scaleShift} of a bound on |h|). */
+    static short shifted(short h, int k) {
+        return Float.floatToFloat16(Math.scalb(Float.float16ToFloat(h), k));
+    }
+
+    /** The largest |fp16| among the little-endian fp16 numbers at in[first + i * stride], i < count. */
+    static float maxHalf(byte[] in, int first, int stride, int count) {
+        float max = 0;
+        for (int i = 0; i < count; i++) {
+            int at = first + i * stride;
+            max = Math.max(max, Math.abs(Float.float16ToFloat((short) (in[at] & 0xFF | in[at + 1] << 8))));
+        }
+        return max;
+    }
+
+    /** Writes the fp16 at in[src ..] times 2^k, little-endian, to out[at ..]. */
+    static void putShifted(byte[] in, int src, int k, byte[] out, int at) {
+        short h = shifted((short) (in[src] & 0xFF | in[src + 1] << 8), k);
+        out[at] = (byte) h;
+        out[at + 1] = (byte) (h >> 8);
+    }
+
+    /**
+     * The fp16 numbers in the high halves of h's 32-bit lanes, as stored by a group whose unscale factor is given:
+     * their bits moved into float32 places (Simd.highHalfs), then times 2^(112 - k), which gives the exact scales.
+     */
+    static FloatVector scales(IntVector h, float unscale) {
+        return Simd.highHalfs(h).mul(unscale);
+    }
 
     @Override
     final int rowGranule() {
@@ -73,10 +126,10 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
             for (int t = 0; t < a.tokens(); t++) {
                 int o = t * outStride + first;
                 if (present == groupRows) {
-                    group(group, a, t, out, o);
+                    group(group, a, t, unscale[g], out, o);
                 } else { // the last, partial group
                     float[] rest = new float[groupRows];
-                    group(group, a, t, rest, 0);
+                    group(group, a, t, unscale[g], rest, 0);
                     System.arraycopy(rest, 0, out, o, present);
                 }
             }
@@ -111,8 +164,18 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
             ShortVector low = c.and(LOW_NIBBLES).reinterpretAsShorts(), high = c.lanewise(VectorOperators.LSHR, 4).and(LOW_NIBBLES).reinterpretAsShorts();
             p = p.add(low.mul(pair(xp[k + 2 * s]))).add(high.mul(pair(xp[k + 2 * s + 1])));
         }
+        return pairSums(p);
+    }
+
+    /** Lane r = the sum of the two signed 16-bit halves of p's 32-bit lane r. */
+    static IntVector pairSums(ShortVector p) {
         IntVector v = p.reinterpretAsInts();
         return v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16));
+    }
+
+    /** 2L signed bytes at {@code at}, widened to 16 bits. */
+    static ShortVector signedBytes(MemorySegment g, long at) {
+        return (ShortVector) ByteVector.fromMemorySegment(B8, g, at, Simd.LE).convertShape(VectorOperators.B2S, S16, 0);
     }
 
     /** Packs 32 4-bit codes (codes[c0 ..]) of row r into the 8 steps of {@link #nibbleDot} at out[at ..]. */

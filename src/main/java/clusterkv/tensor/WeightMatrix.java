@@ -75,8 +75,8 @@ public final class WeightMatrix {
 
     /**
      * out[r] = row r . x, for all rows (decode: one token). Memory-bound: the threads stream the matrix in
-     * ranges of rows of about {@link #MATVEC_TASK_BYTES} each. Q8_0 quantizes x to Q8_0 blocks first, as
-     * llama.cpp does (see {@link Q8_0Packed}), unless the decode layout is turned off.
+     * ranges of rows of about {@link #MATVEC_TASK_BYTES} each. The types with a decode layout quantize x first
+     * (Q8_0 blocks for Q8_0 and Q4_0, Q8_K for Q4_K and Q6_K), as llama.cpp does, unless the layout is turned off.
      */
     public void matvec(float[] x, float[] out) {
         PackedRows<?> p = packed();
@@ -106,7 +106,7 @@ public final class WeightMatrix {
         long tasks = Math.max(1, (byteSize() + MATVEC_TASK_BYTES - 1) / MATVEC_TASK_BYTES);
         tasks = (tasks + threads - 1) / threads * threads;
         int perTask = (int) ((rows + tasks - 1) / tasks);
-        return perTask > 1 ? roundUp(perTask, Math.max(2, granule)) : perTask;
+        return roundUp(perTask, Math.max(2, granule)); // a range never splits a group of interleaved rows
     }
 
     private static int roundUp(int n, int multiple) {
@@ -168,10 +168,10 @@ public final class WeightMatrix {
     /**
      * Up to how many tokens {@link #matvecs} runs the decode kernels rather than {@link Gemm}, which decodes each
      * weight once per call but then computes 2L tokens (32 with AVX-512) whatever n is: 8 for the types with a
-     * decode layout (Q8_0's kernel widens each block once for up to four tokens), 4 for the others. Measured on
-     * 1B-shaped decode steps (KernelBench batch, 2 threads, quiet machine), ms for n tokens, Gemm's in brackets:
-     * Q8_0 n=1 66, n=4 110 [200], n=8 185 [200]; Q4_0 n=1 50, n=4 108 [205], n=8 174 [191]; F16 n=1 122,
-     * n=4 264 [273], n=6 358 [274]; Q4_K n=1 68, n=4 174 [237], n=6 242 [213].
+     * decode layout, 4 for the others. The decode kernels run each token over a group of rows while the group is
+     * in cache. Measured on 1B-shaped decode steps (KernelBench batch, 2 threads), ms for n tokens, Gemm's in
+     * brackets: Q8_0 n=1 65, n=4 124 [260], n=8 200 [260] (2026-12-04, integer kernels); with the float
+     * kernels then: Q4_0 n=4 108 [205], n=8 174 [191]; F16 n=1 122, n=4 264 [273], n=6 358 [274].
      */
     int maxDecodeTokens() {
         return PACK && PackedRows.supports(type) ? 8 : 4;
@@ -181,9 +181,11 @@ public final class WeightMatrix {
      * Y[t][r] = row r . X[t] for the next tokens of n different sequences (a batched decode step), X [n][cols]
      * and Y [n][rows] row-major. Each weight comes from memory once for all n tokens: every thread takes a
      * chunk of rows in the decode layout, as matvec does, and runs the decode kernels on it for every token
-     * while it is in cache. Up to {@link #maxDecodeTokens()} tokens the result is that of n {@link #matvec}
-     * calls: the kernels do the same arithmetic per token (only the order of the final sum over a vector's lanes,
-     * which the Vector API leaves open, can differ, between interpreted and compiled code). More go through {@link Gemm}.
+     * while it is in cache (each token's activations quantized on their own). Up to {@link #maxDecodeTokens()}
+     * tokens the result is that of n {@link #matvec} calls, the same floats (only the order of a vector's final
+     * sum over its lanes, which the Vector API leaves open, can differ between interpreted and compiled code;
+     * with quantized activations such a last-bit difference upstream can move an activation's code by one step).
+     * More go through {@link Gemm}.
      */
     public void matvecs(float[] x, int n, float[] y) {
         if (n == 1) matvec(x, y);

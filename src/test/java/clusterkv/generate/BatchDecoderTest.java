@@ -26,6 +26,11 @@ import static org.junit.jupiter.api.Assertions.*;
  * can then round to a different fp16 in the KV cache (2^-11 relative) and the difference grows through the
  * layers (seen: up to 3.4e-6 in the first steps): 5e-5. Past that many sequences the projections are an fp32
  * GEMM, which sums in another order all the time: 1e-3 (seen: 1.2e-4).
+ *
+ * <p>Q8_0's decode kernels quantize the activations (as llama.cpp does), which turns such a last-bit difference
+ * into a whole code step now and then (seen: 1.0e-3 to 1.8e-3 relative when the twins were prefilled in
+ * different JIT states). So that test first runs the same workload once untested, until the JIT has compiled
+ * every path, and then requires the same 5e-5.
  */
 class BatchDecoderTest {
 
@@ -107,11 +112,13 @@ class BatchDecoderTest {
         try (LanguageModel q8 = LanguageModel.load(Q8_0_MODEL)) {
             int[] tokens = new java.util.SplittableRandom(3).ints(400, 3, q8.config().vocabSize()).toArray();
             tokens[0] = 1; // BOS
-            for (int n : new int[] {2, 3, 7, 8}) { // pairs and fours of tokens, and the rest
-                String[] policies = new String[n];
-                int[] prompts = new int[n];
-                for (int i = 0; i < n; i++) prompts[i] = 1 + 37 * i;
-                decodeAndCompare(q8, tokens, policies, prompts, 5, 5e-5);
+            int[] sizes = {2, 3, 7, 8}; // pairs and fours of tokens, and the rest
+            for (int pass = 0; pass < 4; pass++) { // three passes to warm the JIT up, then the checked one
+                for (int n : sizes) {
+                    int[] prompts = new int[n];
+                    for (int i = 0; i < n; i++) prompts[i] = 1 + 37 * i;
+                    decodeAndCompare(q8, tokens, new String[n], prompts, 5, pass < 3 ? Double.POSITIVE_INFINITY : 5e-5);
+                }
             }
         }
     }

@@ -1,5 +1,6 @@
 package clusterkv.kv;
 
+import clusterkv.tensor.OsMemory;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -27,7 +28,7 @@ class KVCacheReleaseTest {
             long slotBytes = (long) D * 2;
             // whole pages inside [1000, 90000) of head 0, keys and values: all but at most one page at each end
             long inside = 89_000 * slotBytes;
-            assertTrue(cache.releasedBytes() <= 2 * inside && cache.releasedBytes() >= 2 * (inside - 2 * OsPages.PAGE),
+            assertTrue(cache.releasedBytes() <= 2 * inside && cache.releasedBytes() >= 2 * (inside - 2 * OsMemory.PAGE),
                     "released " + cache.releasedBytes());
             if (rss0 > 0) assertTrue(rss0 - rss1 > cache.releasedBytes() / 2, "RSS " + rss0 + " -> " + rss1);
             float[] after = new float[CAPACITY * D], afterOther = new float[CAPACITY * D];
@@ -54,13 +55,13 @@ class KVCacheReleaseTest {
                 v[i] = -i;
             }
             cache.store(0, 50_000, k, 0, v, 0); // one slot of head 0 (128 bytes) lies in one page
-            assertEquals(released - 2 * OsPages.PAGE, cache.releasedBytes());
+            assertEquals(released - 2 * OsMemory.PAGE, cache.releasedBytes());
             float[] back = new float[D];
             cache.readKeys(0, 0, 50_000, 1, back, 0);
             assertArrayEquals(java.util.Arrays.copyOf(k, D), back);
             cache.rewound(60_000); // pages from slot 60000 on count as held again
             long kept = cache.releasedBytes();
-            assertTrue(kept < released - 2 * OsPages.PAGE && kept > 0, "after rewind " + kept);
+            assertTrue(kept < released - 2 * OsMemory.PAGE && kept > 0, "after rewind " + kept);
             cache.rewound(0);
             assertEquals(0, cache.releasedBytes());
         }

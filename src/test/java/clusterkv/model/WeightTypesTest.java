@@ -43,6 +43,9 @@ class WeightTypesTest {
         assertEquals(GGMLType.Q4_K, mix.of("token_embd.weight", -1, 16, false));
         assertEquals(GGMLType.Q8_0, WeightTypes.parse("q8_0").of("blk.0.ffn_down.weight", 0, 16, false));
         assertThrows(IllegalArgumentException.class, () -> WeightTypes.parse("q4_k_x"));
+        assertEquals(GGMLType.Q5_0, mix.fallback(GGMLType.Q4_K)); // llama-quant.cpp: rows not a multiple of 256
+        assertEquals(GGMLType.Q8_0, mix.fallback(GGMLType.Q6_K));
+        assertEquals(GGMLType.Q8_0, WeightTypes.parse("q4_k").fallback(GGMLType.Q4_K));
     }
 
     /** A written model: tied embeddings take the output's Q6_K. */

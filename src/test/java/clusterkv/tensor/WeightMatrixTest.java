@@ -47,10 +47,9 @@ class WeightMatrixTest {
     }
 
     /**
-     * Q8_0 decode interleaves rows in groups of 32 (16 with AVX2; the last group padded) and converts the
-     * scales 16 blocks at a time: long rows (8192 columns) and a short last chunk (4192 = 131 blocks), row
-     * counts on both sides of a group boundary, one token and batches of them (every token of a batch
-     * quantized on its own).
+     * Q8_0 decode interleaves rows in groups of 32 (16 with AVX2; the last group padded): long rows (8192 and
+     * 4192 = 131 blocks columns), row counts on both sides of a group boundary, one token and batches of them
+     * (every token of a batch quantized on its own).
      */
     @Test
     void interleavedQ8_0RowsEqualReference() {
@@ -82,25 +81,63 @@ class WeightMatrixTest {
     }
 
     /**
-     * The Q8_0 decode kernel turns fp16 scales into floats by moving their bits: zero, subnormal (0x0001 ..
-     * 0x03FF), smallest normal and large scales of both signs, with codes of every value (-128 included).
+     * The integer decode kernels turn fp16 scales into floats by moving their bits, after each group's scales were
+     * multiplied by a power of two at packing (RowGroups.scaleShift); Q6_K's d is widened to float32 at packing.
+     * Scales of every kind, at every scale field of each type (Q4_K's d and dmin; Q4_0's two blocks per lane):
+     * zero, subnormal (0x0001 .. 0x03FF), smallest normal, large, both signs; rows 0-15 with tiny scales only, so
+     * that a group's shift is the largest, rows 16-39 with every kind mixed, so that it is small. Codes take every
+     * value (-128 included).
      */
-    @Test
-    void q8_0ScalesOfEveryKindEqualReference() {
+    @ParameterizedTest
+    @EnumSource(value = GGMLType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    void scalesOfEveryKindEqualReference(GGMLType type) {
         Random rnd = new Random(16);
-        int rows = 40, cols = 256;
+        int rows = 40, cols = 768;
         short[] kinds = {0x0000, (short) 0x8000, 0x0001, (short) 0x8001, 0x0155, 0x03FF, (short) 0x83FF, 0x0400, (short) 0x8400, 0x3C00, (short) 0xC7FF, 0x4BFF};
-        byte[] raw = TestData.randomBlocks(GGMLType.Q8_0, rows * cols, rnd, false);
-        for (int b = 0; b < raw.length / 34; b++) {
-            short h = kinds[b % kinds.length];
-            raw[34 * b] = (byte) h;
-            raw[34 * b + 1] = (byte) (h >> 8);
+        short[] tiny = {0x0001, (short) 0x8002, 0x0155, 0x03FF, 0x0000, (short) 0x83FF};
+        int blockBytes = type.bytesPerBlock, blocksPerRow = cols / type.blockSize;
+        int[] fields = switch (type) {
+            case Q4_K -> new int[] {0, 2};
+            case Q6_K -> new int[] {208};
+            default -> new int[] {0};
+        };
+        byte[] raw = TestData.randomBlocks(type, rows * cols, rnd, false);
+        for (int b = 0; b < raw.length / blockBytes; b++) {
+            short[] from = b / blocksPerRow < 16 ? tiny : kinds;
+            for (int f = 0; f < fields.length; f++) {
+                short h = from[(b + 5 * f) % from.length];
+                raw[blockBytes * b + fields[f]] = (byte) h;
+                raw[blockBytes * b + fields[f] + 1] = (byte) (h >> 8);
+            }
         }
-        Matrix m = new Matrix(GGMLType.Q8_0, rows, cols, raw);
+        Matrix m = new Matrix(type, rows, cols, raw);
         float[] x = TestData.gaussian(rnd, cols), out = new float[rows];
         m.w.matvec(x, out);
         float[] seen = m.asDecodeSeesIt(x, 0, 1);
-        for (int r = 0; r < rows; r++) assertEquals(m.expected(r, seen, 0), out[r], m.tolerance(r, seen, 0), "row " + r);
+        for (int r = 0; r < rows; r++) assertEquals(m.expected(r, seen, 0), out[r], m.tolerance(r, seen, 0), type + " row " + r);
+    }
+
+    /**
+     * Odd numbers of blocks (Q4_0 stores scales two blocks to a lane; 352 columns are 11 blocks) and of
+     * super-blocks (768 columns, 3), around group boundaries, one token and a batch.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GGMLType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    void oddBlockCountsEqualReference(GGMLType type) {
+        Random rnd = new Random(352 + type.ordinal());
+        int cols = type.blockSize == 32 ? 352 : 768;
+        for (int rows : new int[] {1, 15, 17, 33}) {
+            Matrix m = new Matrix(type, rows, cols, rnd);
+            int n = 3;
+            float[] xs = TestData.gaussian(rnd, n * cols), ys = new float[n * rows];
+            m.w.matvecs(xs, n, ys);
+            float[] seen = m.asDecodeSeesIt(xs, 0, n);
+            for (int t = 0; t < n; t++) {
+                for (int r = 0; r < rows; r++) {
+                    assertEquals(m.expected(r, seen, t * cols), ys[t * rows + r], m.tolerance(r, seen, t * cols), type + " " + rows + "x" + cols + " token " + t + " row " + r);
+                }
+            }
+        }
     }
 
     @ParameterizedTest

@@ -1,0 +1,56 @@
+package clusterkv.tensor;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * Ties and signs of the activation quantizers, on blocks built so that the scale is exactly 1: ggml's
+ * quantize_row_q8_K_ref rounds with nearest_int (ties to even) after iscale = -127 / (the value of largest
+ * magnitude), and the x86 quantize_row_q8_0 with _mm256_round_ps(_MM_ROUND_NEAREST) (ties to even) after
+ * 127 / max|x|. Half-away rounding (C's roundf, or Math.round) would give 3, 4, -3 below.
+ */
+class ActivationQuantizationTest {
+
+    @Test
+    void q8KRoundsTiesToEvenWithTheSignOfTheLargestValue() {
+        float[] x = new float[256];
+        x[0] = -127;               // largest magnitude, negative: iscale = 1, d = 1
+        x[1] = 2.5f;
+        x[2] = 3.5f;
+        x[3] = -2.5f;
+        x[40] = 1;
+        Q8KActivations a = Q8KActivations.of(x, 1, 256);
+        assertEquals(1f, a.scales()[0]);
+        assertEquals(-127, (short) a.pairs()[0]);
+        assertEquals(2, a.pairs()[0] >> 16);
+        assertEquals(4, (short) a.pairs()[1]);
+        assertEquals(-2, a.pairs()[1] >> 16);
+        assertEquals(-127 + 2 + 4 - 2, a.sums()[0]);
+        assertEquals(1, a.sums()[1]);
+        x[0] = 127;                // positive largest value: iscale = -1, every code flips sign, d = -1
+        a = Q8KActivations.of(x, 1, 256);
+        assertEquals(-1f, a.scales()[0]);
+        assertEquals(-127, (short) a.pairs()[0]);
+        assertEquals(-2, a.pairs()[0] >> 16);
+    }
+
+    @Test
+    void q8_0RoundsTiesToEvenAndRoundsTheScaleToFp16() {
+        float[] x = new float[64];
+        x[0] = 127;
+        x[1] = 2.5f;
+        x[2] = 3.5f;
+        x[3] = -2.5f;
+        x[32] = 0.1f;              // second block: d = 0.1 / 127 rounded to fp16
+        Q8Activations a = Q8Activations.of(x, 1, 64);
+        assertEquals(1f, a.scales()[0]);
+        assertEquals(2, a.codes()[1]);
+        assertEquals(4, a.codes()[2]);
+        assertEquals(-2, a.codes()[3]);
+        assertEquals(127 + 2 + 4 - 2, a.sums()[0]);
+        assertEquals(Float.float16ToFloat(Float.floatToFloat16(0.1f / 127)), a.scales()[1]);
+        assertEquals(127, a.codes()[32]);
+        assertEquals(4 | -2 << 16, a.pairs()[1]); // codes 2 and 3, low and high half
+    }
+}
