@@ -1,7 +1,6 @@
 package clusterkv.kv;
 
 import clusterkv.tensor.Parallel;
-import clusterkv.tensor.VectorMath;
 
 import java.util.Arrays;
 
@@ -27,9 +26,14 @@ public final class CausalAttention {
     /** Per-thread tile and softmax-state buffers, so that a decode step allocates nothing. */
     private static final class Scratch {
         float[] max = new float[0], sum = new float[0], acc = new float[0], keys = new float[0], values = new float[0];
-        final float[] scores = new float[KEY_TILE];
+        int[] queryOffsets = new int[0], rows = new int[0];
+        final GroupTile tile = new GroupTile(KEY_TILE);
 
-        Scratch ensure(int rows, int d) {
+        Scratch ensure(int rows, int d, int group) {
+            if (queryOffsets.length < group) {
+                queryOffsets = new int[group];
+                this.rows = new int[group];
+            }
             if (max.length < rows || acc.length < rows * d) {
                 max = new float[rows];
                 sum = new float[rows];
@@ -75,8 +79,8 @@ public final class CausalAttention {
         int queryDim = heads * d;
         float scale = (float) (1.0 / Math.sqrt(d));
         int rows = (t1 - t0) * group;
-        Scratch s = SCRATCH.get().ensure(rows, d);
-        float[] max = s.max, sum = s.sum, acc = s.acc, keys = s.keys, values = s.values, scores = s.scores;
+        Scratch s = SCRATCH.get().ensure(rows, d, group);
+        float[] max = s.max, sum = s.sum, acc = s.acc, keys = s.keys, values = s.values;
         Arrays.fill(max, 0, rows, Float.NEGATIVE_INFINITY);
         Arrays.fill(sum, 0, rows, 0f);
         Arrays.fill(acc, 0, rows * d, 0f);
@@ -90,12 +94,10 @@ public final class CausalAttention {
                 int visible = Math.min(tile, p0 + t + 1 - j0); // causal mask
                 if (visible <= 0) continue;
                 for (int g = 0; g < group; g++) {
-                    int h = kvHead * group + g;
-                    int row = (t - t0) * group + g;
-                    int qOff = t * queryDim + h * d;
-                    VectorMath.dots(q, qOff, keys, visible, d, scale, scores);
-                    OnlineSoftmax.accumulate(scores, visible, values, d, max, sum, acc, row);
+                    s.queryOffsets[g] = t * queryDim + (kvHead * group + g) * d;
+                    s.rows[g] = (t - t0) * group + g;
                 }
+                s.tile.fold(q, s.queryOffsets, s.rows, group, keys, values, visible, d, scale, max, sum, acc);
             }
         }
         for (int t = t0; t < t1; t++) {

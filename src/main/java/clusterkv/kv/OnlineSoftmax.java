@@ -23,6 +23,15 @@ final class OnlineSoftmax {
      */
     static void accumulate(float[] scores, int count, float[] values, int d,
                            float[] max, float[] sum, float[] acc, int row) {
+        exponentiate(scores, count, d, max, sum, acc, row);
+        weightedSum(scores, count, values, d, acc, row * d);
+    }
+
+    /**
+     * The softmax half of {@link #accumulate}: raises row {@code row}'s running max to the tile's, rescales its sum
+     * and weighted sum to the new max, overwrites the scores with their exponentials and adds them to the sum.
+     */
+    static void exponentiate(float[] scores, int count, int d, float[] max, float[] sum, float[] acc, int row) {
         float tileMax = max(scores, count);
         float newMax = Math.max(max[row], tileMax);
         if (newMax > max[row]) {
@@ -32,7 +41,6 @@ final class OnlineSoftmax {
             max[row] = newMax;
         }
         sum[row] += expInPlace(scores, count, newMax);
-        weightedSum(scores, count, values, d, acc, row * d);
     }
 
     /**

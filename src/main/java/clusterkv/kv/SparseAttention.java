@@ -16,7 +16,8 @@ final class SparseAttention {
     /** Per-thread buffers: one tile of keys and values, scores, and the running softmax state of a group. */
     static final class Scratch {
         final float[] keys, values, scores, max, sum, acc;
-        final int[] rows;
+        final int[] rows, queryOffsets;
+        final GroupTile tile = new GroupTile(TILE);
         /** attendEach: range boundaries of a group, each head's ranges in slot order (start << 32 | end), cursors. */
         int[] bounds = new int[64];
         long[][] sorted;
@@ -30,6 +31,7 @@ final class SparseAttention {
             sum = new float[maxGroup];
             acc = new float[maxGroup * headDim];
             rows = new int[maxGroup];
+            queryOffsets = new int[maxGroup];
             sorted = new long[maxGroup][16];
             rangeCount = new int[maxGroup];
             cursor = new int[maxGroup];
@@ -50,17 +52,24 @@ final class SparseAttention {
         Arrays.fill(s.max, 0, n, Float.NEGATIVE_INFINITY);
         Arrays.fill(s.sum, 0, n, 0f);
         Arrays.fill(s.acc, 0, n * d, 0f);
+        for (int g = 0; g < n; g++) {
+            s.rows[g] = g;
+            s.queryOffsets[g] = heads[g] * d;
+        }
         int seen = 0;
         for (int r = 0; r < sel.ranges(); r++) {
             for (int from = sel.start(r); from < sel.end(r); from += TILE) {
                 int count = Math.min(TILE, sel.end(r) - from);
                 kv.readKeys(kvHead, from, count, s.keys, 0);
                 kv.readValues(kvHead, from, count, s.values, 0);
-                for (int g = 0; g < n; g++) {
-                    int qOff = heads[g] * d;
-                    VectorMath.dots(q, qOff, s.keys, count, d, scale, s.scores);
-                    if (weights != null) System.arraycopy(s.scores, 0, weights[heads[g]], seen, count);
-                    OnlineSoftmax.accumulate(s.scores, count, s.values, d, s.max, s.sum, s.acc, g);
+                if (weights == null) {
+                    s.tile.fold(q, s.queryOffsets, s.rows, n, s.keys, s.values, count, d, scale, s.max, s.sum, s.acc);
+                } else { // the raw scores are kept, one head at a time
+                    for (int g = 0; g < n; g++) {
+                        VectorMath.dots(q, heads[g] * d, s.keys, count, d, scale, s.scores);
+                        System.arraycopy(s.scores, 0, weights[heads[g]], seen, count);
+                        OnlineSoftmax.accumulate(s.scores, count, s.values, d, s.max, s.sum, s.acc, g);
+                    }
                 }
                 seen += count;
             }
@@ -110,18 +119,19 @@ final class SparseAttention {
             int from = s.bounds[b], to = s.bounds[b + 1];
             if (from == to) continue;
             int covering = 0;
-            for (int g = 0; g < n; g++) if (covers(s, g, from)) s.rows[covering++] = g;
+            for (int g = 0; g < n; g++) {
+                if (covers(s, g, from)) {
+                    s.queryOffsets[covering] = heads[g] * d;
+                    s.rows[covering++] = g;
+                }
+            }
             if (covering == 0) continue;
             read += to - from;
             for (int t = from; t < to; t += TILE) {
                 int count = Math.min(TILE, to - t);
                 kv.readKeys(kvHead, t, count, s.keys, 0);
                 kv.readValues(kvHead, t, count, s.values, 0);
-                for (int i = 0; i < covering; i++) {
-                    int g = s.rows[i];
-                    VectorMath.dots(q, heads[g] * d, s.keys, count, d, scale, s.scores);
-                    OnlineSoftmax.accumulate(s.scores, count, s.values, d, s.max, s.sum, s.acc, g);
-                }
+                s.tile.fold(q, s.queryOffsets, s.rows, covering, s.keys, s.values, count, d, scale, s.max, s.sum, s.acc);
             }
         }
         for (int g = 0; g < n; g++) OnlineSoftmax.finish(s.acc, s.sum, g, d, out, heads[g] * d);

@@ -10,33 +10,42 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /** Tiled causal attention (prefill chunks and single decode queries) against a float64 softmax written here. */
 class CausalAttentionTest {
 
-    private static final int KV_HEADS = 2, HEADS = 6, D = 64;
+    /**
+     * {kvHeads, heads, headDim}: groups of 3 (heads one at a time), 8 (two blocks of four heads sharing each key),
+     * 7 at head size 128 (a block of four, two chunks of the head, three heads alone), and a head size that is not
+     * a multiple of four vectors (one at a time).
+     */
+    private static final int[][] SHAPES = {{2, 6, 64}, {1, 8, 64}, {2, 14, 128}, {2, 8, 48}};
 
     @Test
     void chunksAndDecodeStepsMatchFloat64Attention() {
+        for (int[] shape : SHAPES) check(shape[0], shape[1], shape[2]);
+    }
+
+    private static void check(int kvHeads, int heads, int d) {
         // lengths that end inside, and exactly on, the prefill (128) and decode (32) key tiles
         int[][] cases = {{0, 1}, {0, 40}, {100, 1}, {127, 1}, {128, 1}, {159, 1}, {300, 1}, {90, 70}, {200, 33}};
         SplittableRandom rnd = new SplittableRandom(3);
         for (int[] c : cases) {
             int p0 = c[0], n = c[1], length = p0 + n;
-            try (KVCache cache = new KVCache(1, KV_HEADS, D, length, KVType.F32)) {
-                float[][] k = new float[length][KV_HEADS * D], v = new float[length][KV_HEADS * D];
+            try (KVCache cache = new KVCache(1, kvHeads, d, length, KVType.F32)) {
+                float[][] k = new float[length][kvHeads * d], v = new float[length][kvHeads * d];
                 for (int p = 0; p < length; p++) {
-                    for (int i = 0; i < KV_HEADS * D; i++) {
+                    for (int i = 0; i < kvHeads * d; i++) {
                         k[p][i] = (float) rnd.nextGaussian();
                         v[p][i] = (float) rnd.nextGaussian();
                     }
                     cache.store(0, p, k[p], 0, v[p], 0);
                 }
-                float[] q = new float[n * HEADS * D], out = new float[n * HEADS * D];
+                float[] q = new float[n * heads * d], out = new float[n * heads * d];
                 for (int i = 0; i < q.length; i++) q[i] = (float) (2 * rnd.nextGaussian());
-                CausalAttention.forward(cache, 0, q.clone(), out, p0, n, HEADS);
+                CausalAttention.forward(cache, 0, q.clone(), out, p0, n, heads);
                 for (int t = 0; t < n; t++) {
-                    for (int h = 0; h < HEADS; h++) {
-                        double[] want = AttentionReference.attend(q, (t * HEADS + h) * D, k, v, h / (HEADS / KV_HEADS), D, IntStream.range(0, p0 + t + 1).toArray());
-                        for (int i = 0; i < D; i++) {
-                            assertEquals(want[i], out[(t * HEADS + h) * D + i], 2e-5 * (1 + Math.abs(want[i])),
-                                    "p0 " + p0 + " n " + n + " query " + t + " head " + h + " dim " + i);
+                    for (int h = 0; h < heads; h++) {
+                        double[] want = AttentionReference.attend(q, (t * heads + h) * d, k, v, h / (heads / kvHeads), d, IntStream.range(0, p0 + t + 1).toArray());
+                        for (int i = 0; i < d; i++) {
+                            assertEquals(want[i], out[(t * heads + h) * d + i], 2e-5 * (1 + Math.abs(want[i])),
+                                    "shape " + kvHeads + "/" + heads + "/" + d + " p0 " + p0 + " n " + n + " query " + t + " head " + h + " dim " + i);
                         }
                     }
                 }
