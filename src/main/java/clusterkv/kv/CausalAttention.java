@@ -88,8 +88,7 @@ public final class CausalAttention {
         int keyTile = t1 - t0 == 1 ? DECODE_KEY_TILE : KEY_TILE;
         for (int j0 = 0; j0 <= lastPosition; j0 += keyTile) {
             int tile = Math.min(keyTile, lastPosition + 1 - j0);
-            cache.readKeys(layer, kvHead, j0, tile, keys, 0);
-            cache.readValues(layer, kvHead, j0, tile, values, 0);
+            cache.readKeysValues(layer, kvHead, j0, tile, keys, values);
             for (int t = t0; t < t1; t++) {
                 int visible = Math.min(tile, p0 + t + 1 - j0); // causal mask
                 if (visible <= 0) continue;

@@ -158,6 +158,16 @@ public final class KVCache implements AutoCloseable {
         read(values[layer], kvHead, from, count, dst, dstOffset);
     }
 
+    /** The keys and the values of slots [from, from + count) of one KV head, into keysDst and valuesDst from index 0. */
+    public void readKeysValues(int layer, int kvHead, int from, int count, float[] keysDst, float[] valuesDst) {
+        if (type == KVType.F32) {
+            readKeys(layer, kvHead, from, count, keysDst, 0);
+            readValues(layer, kvHead, from, count, valuesDst, 0);
+        } else {
+            Float16.toFloat(keys[layer], values[layer], offset(kvHead, from), keysDst, valuesDst, count * headDim);
+        }
+    }
+
     private void read(MemorySegment seg, int kvHead, int from, int count, float[] dst, int dstOffset) {
         long off = offset(kvHead, from);
         int n = count * headDim;

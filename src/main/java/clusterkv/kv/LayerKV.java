@@ -27,6 +27,11 @@ public final class LayerKV {
         cache.readValues(layer, kvHead, from, count, dst, dstOffset);
     }
 
+    /** Keys and values of slots [from, from + count) together (see {@link KVCache#readKeysValues}). */
+    public void readKeysValues(int kvHead, int from, int count, float[] keysDst, float[] valuesDst) {
+        cache.readKeysValues(layer, kvHead, from, count, keysDst, valuesDst);
+    }
+
     /** Reorders slots [from, from + order.length) of a KV head so that new slot from+i holds old slot from+order[i]. */
     public void permute(int kvHead, int from, int[] order) {
         cache.permute(layer, kvHead, from, order);

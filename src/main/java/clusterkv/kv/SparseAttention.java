@@ -60,8 +60,7 @@ final class SparseAttention {
         for (int r = 0; r < sel.ranges(); r++) {
             for (int from = sel.start(r); from < sel.end(r); from += TILE) {
                 int count = Math.min(TILE, sel.end(r) - from);
-                kv.readKeys(kvHead, from, count, s.keys, 0);
-                kv.readValues(kvHead, from, count, s.values, 0);
+                kv.readKeysValues(kvHead, from, count, s.keys, s.values);
                 if (weights == null) {
                     s.tile.fold(q, s.queryOffsets, s.rows, n, s.keys, s.values, count, d, scale, s.max, s.sum, s.acc);
                 } else { // the raw scores are kept, one head at a time
@@ -129,8 +128,7 @@ final class SparseAttention {
             read += to - from;
             for (int t = from; t < to; t += TILE) {
                 int count = Math.min(TILE, to - t);
-                kv.readKeys(kvHead, t, count, s.keys, 0);
-                kv.readValues(kvHead, t, count, s.values, 0);
+                kv.readKeysValues(kvHead, t, count, s.keys, s.values);
                 s.tile.fold(q, s.queryOffsets, s.rows, covering, s.keys, s.values, count, d, scale, s.max, s.sum, s.acc);
             }
         }

@@ -29,4 +29,25 @@ class Float16Test {
             }
         }
     }
+
+    /** The two-run form (keys and values of a KV tile): every half in each run, the runs holding different halves. */
+    @Test
+    void decodesTwoRunsInOneLoop() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = arena.allocate(2L * 65536 + 6), b = arena.allocate(2L * 65536 + 6);
+            for (int h = 0; h < 65536; h++) {
+                a.set(ValueLayout.JAVA_BYTE, 6 + 2L * h, (byte) h);
+                a.set(ValueLayout.JAVA_BYTE, 7 + 2L * h, (byte) (h >>> 8));
+                int g = h ^ 0x5A5A; // another half at the same place
+                b.set(ValueLayout.JAVA_BYTE, 6 + 2L * h, (byte) g);
+                b.set(ValueLayout.JAVA_BYTE, 7 + 2L * h, (byte) (g >>> 8));
+            }
+            float[] outA = new float[65536], outB = new float[65536];
+            Float16.toFloat(a, b, 6, outA, outB, 65536);
+            for (int h = 0; h < 65536; h++) {
+                assertEquals(Float.floatToRawIntBits(Float.float16ToFloat((short) h)), Float.floatToRawIntBits(outA[h]), "first run, half 0x" + Integer.toHexString(h));
+                assertEquals(Float.floatToRawIntBits(Float.float16ToFloat((short) (h ^ 0x5A5A))), Float.floatToRawIntBits(outB[h]), "second run, half 0x" + Integer.toHexString(h ^ 0x5A5A));
+            }
+        }
+    }
 }
