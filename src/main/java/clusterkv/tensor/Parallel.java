@@ -58,7 +58,18 @@ public final class Parallel {
     public static void forRange(int n, int grain, RangeBody body) {
         if (grain < 1) throw new IllegalArgumentException("grain must be >= 1, got " + grain);
         if (n <= 0) return;
-        pool.run(n, grain, body);
+        pool.run(new Job(body, n, grain, 0));
+    }
+
+    /**
+     * Runs body over [0, n) in ranges that shrink as the work runs out ("guided" scheduling): each range takes
+     * 1/(2 x threads) of what is left, in multiples of {@code granule}, at least {@code minGrain} indices. Long
+     * ranges first keep the prefetchers streaming; short ones at the end let the threads finish together.
+     */
+    public static void forRangeGuided(int n, int granule, int minGrain, RangeBody body) {
+        if (granule < 1 || minGrain < granule) throw new IllegalArgumentException("need 1 <= granule <= minGrain, got " + granule + ", " + minGrain);
+        if (n <= 0) return;
+        pool.run(new Job(body, n, (minGrain + granule - 1) / granule * granule, granule));
     }
 
     /**
@@ -128,29 +139,33 @@ public final class Parallel {
             }
         }
 
-        void run(int n, int grain, RangeBody body) {
-            int ranges = (n - 1) / grain + 1;
+        void run(Job j) {
             Thread caller = Thread.currentThread();
-            if (ranges == 1 || workers.length == 0 || caller instanceof Worker || caller instanceof BackgroundThread || !dispatch.tryLock()) {
-                for (int r = 0; r < ranges; r++) body.run(r * grain, r * grain + Math.min(grain, n - r * grain));
+            if (j.n <= j.grain || workers.length == 0 || caller instanceof Worker || caller instanceof BackgroundThread || !dispatch.tryLock()) {
+                if (j.granule > 0) j.guide = 1; // guided, alone: few, long ranges
+                j.work();
+                rethrow(j.failure);
                 return;
             }
             try {
-                Job j = new Job(body, n, grain, ranges);
+                if (j.granule > 0) j.guide = threads;
                 job = j;
                 for (Worker w : workers) {
                     if (w.parked) LockSupport.unpark(w);
                 }
                 j.work();
-                // Completion is counted in ranges, not in workers: a worker that comes late finds nothing left.
-                while (j.done.get() != ranges) Thread.onSpinWait();
-                Throwable t = j.failure;
-                if (t instanceof RuntimeException e) throw e;
-                if (t instanceof Error e) throw e;
-                if (t != null) throw new RuntimeException(t);
+                // Completion is counted in indices, not in workers: a worker that comes late finds nothing left.
+                while (j.done.get() != j.n) Thread.onSpinWait();
+                rethrow(j.failure);
             } finally {
                 dispatch.unlock();
             }
+        }
+
+        private static void rethrow(Throwable t) {
+            if (t instanceof RuntimeException e) throw e;
+            if (t instanceof Error e) throw e;
+            if (t != null) throw new RuntimeException(t);
         }
 
         void shutdown() {
@@ -190,32 +205,46 @@ public final class Parallel {
         }
     }
 
-    /** One call of forRange: its ranges are handed out by an atomic counter. */
+    /**
+     * One call of forRange (ranges of {@code grain} indices, handed out in order) or of forRangeGuided (ranges of
+     * what is left / (2 x guide threads), in multiples of {@code granule}, at least {@code grain}).
+     */
     private static final class Job {
         final RangeBody body;
-        final int n, grain, ranges;
+        final int n, grain, granule;
+        /** Guided: the threads that share the job (set by the pool when it starts the job); 0 for fixed ranges. */
+        int guide;
+        /** The first index not yet handed out. */
         final AtomicInteger next = new AtomicInteger();
         final AtomicInteger done = new AtomicInteger();
         volatile Throwable failure;
 
-        Job(RangeBody body, int n, int grain, int ranges) {
+        Job(RangeBody body, int n, int grain, int granule) {
             this.body = body;
             this.n = n;
             this.grain = grain;
-            this.ranges = ranges;
+            this.granule = granule;
         }
 
         void work() {
             int finished = 0;
-            for (int r; (r = next.getAndIncrement()) < ranges; finished++) {
+            for (int start; (start = next.get()) < n; ) {
+                int end = Math.min(n, start + length(n - start));
+                if (!next.compareAndSet(start, end)) continue;
                 try {
-                    int start = r * grain;
-                    if (failure == null) body.run(start, start + Math.min(grain, n - start));
+                    if (failure == null) body.run(start, end);
                 } catch (Throwable t) {
                     failure = t;
                 }
+                finished += end - start;
             }
             if (finished > 0) done.addAndGet(finished);
+        }
+
+        private int length(int left) {
+            if (guide == 0) return grain;
+            int share = (left + 2 * guide - 1) / (2 * guide);
+            return Math.max(grain, (share + granule - 1) / granule * granule);
         }
     }
 }

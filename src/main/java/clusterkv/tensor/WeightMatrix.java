@@ -75,18 +75,25 @@ public final class WeightMatrix {
 
     /**
      * out[r] = row r . x, for all rows (decode: one token). Memory-bound: the threads stream the matrix in
-     * ranges of rows of about {@link #MATVEC_TASK_BYTES} each. The types with a decode layout quantize x first
-     * (Q8_0 blocks for Q8_0 and Q4_0, Q8_K for Q4_K and Q6_K), as llama.cpp does, unless the layout is turned off.
+     * guided ranges of rows ({@link Parallel#forRangeGuided}: a quarter of the matrix first, then shorter, at
+     * least {@link #MATVEC_MIN_TASK_BYTES}). The types with a decode layout quantize x first (Q8_0 blocks for
+     * Q8_0 and Q4_0, Q8_K for Q4_K and Q6_K), as llama.cpp does, unless the layout is turned off.
      */
     public void matvec(float[] x, float[] out) {
         PackedRows<?> p = packed();
         if (p != null) {
-            viaPacked(p, x, 1, out, matvecRows(p.rowGranule()));
+            guided(p, x, out);
         } else {
             float[] sums = kernel.usesBlockSums() ? RowKernel.blockSums(x, 0, cols) : null;
-            Parallel.forRange(rows, matvecRows(1), (r0, r1) ->
+            Parallel.forRangeGuided(rows, 2, minTaskRows(2), (r0, r1) ->
                     kernel.dotRows(data, r0 * rowBytes, rowBytes, r1 - r0, x, 0, sums, cols, out, r0));
         }
+    }
+
+    private <A> void guided(PackedRows<A> p, float[] x, float[] out) {
+        A activations = p.prepare(x, 1);
+        int granule = Math.max(2, p.rowGranule()); // a range never splits a group of interleaved rows
+        Parallel.forRangeGuided(p.rows, granule, minTaskRows(granule), (r0, r1) -> p.dotRows(r0, r1, activations, out, p.rows));
     }
 
     /** y [n][rows] = the packed kernels over x [n][cols], in ranges of {@code grain} rows. */
@@ -95,18 +102,9 @@ public final class WeightMatrix {
         Parallel.forRange(p.rows, grain, (r0, r1) -> p.dotRows(r0, r1, activations, y, p.rows));
     }
 
-    /**
-     * Rows per task of matvec: tasks of about {@link #MATVEC_TASK_BYTES}, as many as a multiple of the thread count,
-     * of equal size (a multiple of the layout's row granule, and even), so that the threads finish together: a
-     * 1B-shaped Q8_0 decode step's matvecs took 42.9-43.7 ms against 43.4-45.6 ms with tasks of a fixed size (the
-     * last one shorter; KernelBench decode, alternating runs).
-     */
-    private int matvecRows(int granule) {
-        int threads = Parallel.threads();
-        long tasks = Math.max(1, (byteSize() + MATVEC_TASK_BYTES - 1) / MATVEC_TASK_BYTES);
-        tasks = (tasks + threads - 1) / threads * threads;
-        int perTask = (int) ((rows + tasks - 1) / tasks);
-        return roundUp(perTask, Math.max(2, granule)); // a range never splits a group of interleaved rows
+    /** Rows of at least {@link #MATVEC_MIN_TASK_BYTES} of the file's weights, a multiple of granule. */
+    private int minTaskRows(int granule) {
+        return roundUp((int) Math.max(1, MATVEC_MIN_TASK_BYTES / rowBytes), granule);
     }
 
     private static int roundUp(int n, int multiple) {
@@ -141,11 +139,15 @@ public final class WeightMatrix {
     static final long CHUNK_BYTES = 256 << 10;
 
     /**
-     * Bytes of weights per matvec task: longer runs again (each task restarts the prefetchers). 1B-shaped Q8_0
-     * decode 21.7-22.0 tokens/s with 768 KiB against 19.9-20.3 with 256 KiB; 8B-shaped 3.90-3.91 against
-     * 3.37-3.53 (long rows only at 768 KiB there; alternating runs, same session).
+     * The shortest range of a matvec's guided schedule, in bytes of weights. Why guided: each range restarts the
+     * prefetchers, so ranges should be long, yet with equal ranges of 768 KiB the two threads finished a matvec
+     * up to a range apart and the early one spun (a quarter of the worker's time in JFR); guided ranges start at
+     * a quarter of the matrix and shrink to this. All matvecs of a 1B-shaped Q8_0 decode step (KernelBench
+     * decode, three alternating pairs): 39.7-40.5 ms with equal 768 KiB ranges, 33.0-33.6 ms guided; whole decode
+     * steps of the 1B model, the two schedules alternating every 8 tokens in one process: 19.2-23.2 against
+     * 21.4-26.5 tokens/s (three runs). 32 KiB to 512 KiB as the shortest range made no difference beyond noise.
      */
-    static final long MATVEC_TASK_BYTES = 768 << 10;
+    static final long MATVEC_MIN_TASK_BYTES = 256 << 10;
 
     /** Below this many tokens matmul runs the decode kernels per token (see {@link #matmul}). */
     static final int MIN_GEMM_TOKENS = 4;

@@ -94,6 +94,46 @@ class ParallelTest {
         }
     }
 
+    /**
+     * Guided ranges: every index once; each range starts at a multiple of the granule and is at least minGrain
+     * long (but for the last, which ends at n); ranges never grow as the work runs out, and the first takes
+     * 1/(2 threads) of the whole (rounded up to the granule).
+     */
+    @Test
+    void forRangeGuidedCoversWithShrinkingRanges() {
+        for (int threads = 1; threads <= 3; threads++) {
+            Parallel.setThreads(threads);
+            for (int[] c : new int[][] {{0, 2, 2}, {1, 1, 1}, {7, 2, 4}, {257, 1, 1}, {1000, 32, 64}, {100000, 32, 256}, {100001, 16, 40}}) {
+                int n = c[0], granule = c[1], minGrain = c[2];
+                for (int rep = 0; rep < 5; rep++) {
+                    AtomicIntegerArray seen = new AtomicIntegerArray(n);
+                    java.util.concurrent.ConcurrentSkipListMap<Integer, Integer> ranges = new java.util.concurrent.ConcurrentSkipListMap<>();
+                    Parallel.forRangeGuided(n, granule, minGrain, (start, end) -> {
+                        ranges.put(start, end);
+                        for (int i = start; i < end; i++) seen.incrementAndGet(i);
+                    });
+                    String at = "n " + n + ", granule " + granule + ", min " + minGrain + ", threads " + threads;
+                    for (int i = 0; i < n; i++) assertEquals(1, seen.get(i), "index " + i + ", " + at);
+                    int previous = Integer.MAX_VALUE, min = (minGrain + granule - 1) / granule * granule;
+                    for (var r : ranges.entrySet()) {
+                        int length = r.getValue() - r.getKey();
+                        assertEquals(0, r.getKey() % granule, "range start " + r.getKey() + ", " + at);
+                        if (r.getValue() < n) {
+                            assertTrue(length >= min && length % granule == 0, "range " + r + ", " + at);
+                            assertTrue(length <= previous, "ranges grew: " + r + ", " + at);
+                        }
+                        previous = length;
+                    }
+                    if (n > min && threads > 1) {
+                        int share = (n + 2 * threads - 1) / (2 * threads), first = Math.max(min, (share + granule - 1) / granule * granule);
+                        assertEquals(Math.min(n, first), ranges.firstEntry().getValue(), "first range, " + at);
+                    }
+                }
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> Parallel.forRangeGuided(10, 4, 2, (s, e) -> {}));
+    }
+
     @Test
     void exceptionsReachTheCallerAndThePoolStaysUsable() {
         Parallel.setThreads(2);
