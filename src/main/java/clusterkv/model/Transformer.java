@@ -1,6 +1,7 @@
 package clusterkv.model;
 
 import clusterkv.kv.AttentionBackend;
+import clusterkv.tensor.VectorMath;
 
 /**
  * The forward pass of a Llama-family decoder over n rows of activations: a chunk of n consecutive tokens of one
@@ -93,10 +94,7 @@ public final class Transformer {
         rmsNorm(b.x, 0, b.xb, 0, lw.ffnNorm(), n, dim);
         rows.project(lw.wGate(), b.xb, n, b.gate);
         rows.project(lw.wUp(), b.xb, n, b.up);
-        for (int i = 0; i < n * ffn; i++) {
-            float g = b.gate[i];
-            b.gate[i] = g / (1f + (float) Math.exp(-g)) * b.up[i]; // SwiGLU: silu(gate) * up
-        }
+        VectorMath.swiglu(b.gate, b.up, n * ffn);
         rows.project(lw.wDown(), b.gate, n, b.xb);
         addInPlace(b.x, b.xb, n * dim);
     }

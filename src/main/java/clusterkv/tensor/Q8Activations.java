@@ -1,5 +1,12 @@
 package clusterkv.tensor;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * Activation vectors quantized to Q8_0 blocks, the form the Q8_0 decode kernel ({@link Q8_0Packed}) reads:
  * for each token and block of 32 values, an fp16-rounded scale d and 32 integer codes with x ~ d * code.
@@ -18,7 +25,17 @@ record Q8Activations(short[] codes, int[] pairs, float[] scales, int[] sums, int
 
     static final int QK = 32;
 
-    /** The n tokens x[0 .. n * cols), quantized. */
+    /** Adding and subtracting 1.5 x 2^23 rounds a float below 2^22 in magnitude to an integer, ties to even: rint. */
+    private static final float ROUND = 0x1.8p23f;
+    private static final VectorSpecies<Short> CODES = VectorSpecies.of(short.class, VectorShape.forBitSize(Simd.L * 16));
+    /** 2L codes, seen as L pairs. */
+    private static final VectorSpecies<Short> PAIRS = VectorSpecies.of(short.class, Simd.F.vectorShape());
+
+    /**
+     * The n tokens x[0 .. n * cols), quantized. Vectorized (the scalar loop took 4.7 us per 2048 values, 0.75 ms of
+     * a 1B model's decode step on the calling thread, before every matvec), with the same floats as llama.cpp's:
+     * x * (127 / max|x|) rounded to nearest, ties to even.
+     */
     static Q8Activations of(float[] x, int n, int cols) {
         int blocks = cols / QK;
         short[] codes = new short[n * cols];
@@ -26,17 +43,22 @@ record Q8Activations(short[] codes, int[] pairs, float[] scales, int[] sums, int
         float[] scales = new float[n * blocks];
         for (int b = 0; b < n * blocks; b++) {
             int at = b * QK;
-            float amax = 0;
-            for (int j = 0; j < QK; j++) amax = Math.max(amax, Math.abs(x[at + j]));
+            FloatVector max = FloatVector.zero(Simd.F);
+            for (int j = 0; j < QK; j += Simd.L) max = max.max(FloatVector.fromArray(Simd.F, x, at + j).abs());
+            float amax = max.reduceLanes(VectorOperators.MAX);
             scales[b] = Float.float16ToFloat(Float.floatToFloat16(amax / 127));
             float id = amax != 0 ? 127 / amax : 0;
-            int sum = 0;
-            for (int j = 0; j < QK; j++) {
-                codes[at + j] = (short) Math.rint(x[at + j] * id);
-                sum += codes[at + j];
+            IntVector sum = IntVector.zero(Simd.I);
+            for (int j = 0; j < QK; j += Simd.L) {
+                FloatVector rounded = FloatVector.fromArray(Simd.F, x, at + j).mul(id).add(ROUND).sub(ROUND);
+                IntVector c = (IntVector) rounded.convert(VectorOperators.F2I, 0);
+                sum = sum.add(c);
+                c.convertShape(VectorOperators.I2S, CODES, 0).reinterpretAsShorts().intoArray(codes, at + j);
             }
-            sums[b] = sum;
-            for (int j = 0; j < QK; j += 2) pairs[(at + j) / 2] = (codes[at + j] & 0xFFFF) | codes[at + j + 1] << 16;
+            sums[b] = sum.reduceLanes(VectorOperators.ADD);
+            for (int j = 0; j < QK; j += PAIRS.length()) { // code 2i in the low half of int i: little-endian lanes
+                ShortVector.fromArray(PAIRS, codes, at + j).reinterpretAsInts().intoArray(pairs, (at + j) / 2);
+            }
         }
         return new Q8Activations(codes, pairs, scales, sums, n, cols);
     }

@@ -53,4 +53,36 @@ class ActivationQuantizationTest {
         assertEquals(127, a.codes()[32]);
         assertEquals(4 | -2 << 16, a.pairs()[1]); // codes 2 and 3, low and high half
     }
+
+    /**
+     * The vectorized Q8_0 quantizer against a scalar reference written here from llama.cpp's x86
+     * quantize_row_q8_0 (d = max|x| / 127 as fp16, codes rint(x * 127 / max|x|)): every code, pair, sum and
+     * scale, over blocks of several magnitudes, a zero block, halves exactly at ties, and several tokens.
+     */
+    @Test
+    void q8_0EqualsAScalarReference() {
+        java.util.Random rnd = new java.util.Random(21);
+        int cols = 256, n = 3;
+        float[] x = new float[n * cols];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (rnd.nextGaussian() * Math.pow(10, (i / 32) % 5 - 2));
+        for (int i = 64; i < 96; i++) x[i] = 0;                            // an all-zero block
+        for (int i = 96; i < 127; i++) x[i] = (i % 2 == 0 ? 1 : -1) * (i - 96 + 0.5f); // ties: the block's max is 127,
+        x[127] = 127;                                                                       // so x * 127 / max = x
+        Q8Activations a = Q8Activations.of(x, n, cols);
+        for (int b = 0; b < n * cols / 32; b++) {
+            float amax = 0;
+            for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[b * 32 + j]));
+            float id = amax != 0 ? 127 / amax : 0;
+            assertEquals(Float.float16ToFloat(Float.floatToFloat16(amax / 127)), a.scales()[b], "scale of block " + b);
+            int sum = 0;
+            for (int j = 0; j < 32; j++) {
+                int i = b * 32 + j;
+                short code = (short) Math.rint(x[i] * id);
+                sum += code;
+                assertEquals(code, a.codes()[i], "code " + i + " of " + x[i]);
+                if (j % 2 == 1) assertEquals((a.codes()[i - 1] & 0xFFFF) | code << 16, a.pairs()[i / 2], "pair " + i / 2);
+            }
+            assertEquals(sum, a.sums()[b], "sum of block " + b);
+        }
+    }
 }

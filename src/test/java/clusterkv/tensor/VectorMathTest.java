@@ -34,4 +34,23 @@ class VectorMathTest {
             }
         }
     }
+
+    /** SwiGLU against float64 over a range of gates (saturating both ways), lengths around the vector length. */
+    @Test
+    void swigluEqualsFloat64() {
+        Random rnd = new Random(12);
+        for (int n : new int[] {0, 1, 15, 16, 17, 100, 8192}) {
+            float[] gate = new float[n], up = new float[n];
+            for (int i = 0; i < n; i++) {
+                gate[i] = (float) (rnd.nextGaussian() * (i % 7 == 0 ? 40 : 3));
+                up[i] = (float) rnd.nextGaussian();
+            }
+            float[] out = gate.clone();
+            VectorMath.swiglu(out, up, n);
+            for (int i = 0; i < n; i++) {
+                double g = gate[i], want = g / (1 + Math.exp(-g)) * up[i];
+                assertEquals(want, out[i], 1e-6 * (Math.abs(want) + 1e-30), "n=" + n + " i=" + i + " gate " + gate[i]);
+            }
+        }
+    }
 }
