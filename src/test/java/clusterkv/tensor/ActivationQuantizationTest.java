@@ -85,4 +85,44 @@ class ActivationQuantizationTest {
             assertEquals(sum, a.sums()[b], "sum of block " + b);
         }
     }
+
+    /**
+     * The vectorized Q8_K quantizer against a scalar reference written here from ggml's quantize_row_q8_K_ref
+     * (the first value of largest magnitude m, iscale = -127 / m, codes min(127, nearest_int(iscale * x)), d =
+     * 1 / iscale, sums of 32 codes): blocks of several magnitudes and both signs of m, a zero block, ties, two tokens.
+     */
+    @Test
+    void q8KEqualsAScalarReference() {
+        java.util.Random rnd = new java.util.Random(22);
+        int cols = 1024, n = 2;
+        float[] x = new float[n * cols];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (rnd.nextGaussian() * Math.pow(10, (i / 256) % 4 - 2));
+        java.util.Arrays.fill(x, 256, 512, 0f);                                   // an all-zero block
+        for (int i = 512; i < 768; i++) x[i] = (i % 2 == 0 ? 1 : -1) * ((i - 512) % 100 + 0.5f);
+        x[700] = -127;                                                            // m = -127: iscale 1, ties at .5
+        Q8KActivations a = Q8KActivations.of(x, n, cols);
+        for (int b = 0; b < n * cols / 256; b++) {
+            float m = 0, amax = 0;
+            for (int j = 0; j < 256; j++) {
+                float v = x[b * 256 + j];
+                if (Math.abs(v) > amax) {
+                    amax = Math.abs(v);
+                    m = v;
+                }
+            }
+            float iscale = amax == 0 ? 0 : -127f / m;
+            assertEquals(amax == 0 ? 0 : 1 / iscale, a.scales()[b], "scale of block " + b);
+            int[] codes = new int[256];
+            for (int j = 0; j < 256; j++) codes[j] = amax == 0 ? 0 : Math.min(127, (int) Math.rint(iscale * x[b * 256 + j]));
+            for (int j = 0; j < 256; j += 2) {
+                int i = b * 256 + j;
+                assertEquals((codes[j] & 0xFFFF) | codes[j + 1] << 16, a.pairs()[i / 2], "pair " + i / 2 + " of " + x[i] + ", " + x[i + 1]);
+            }
+            for (int s = 0; s < 8; s++) {
+                int sum = 0;
+                for (int j = 0; j < 32; j++) sum += codes[32 * s + j];
+                assertEquals(sum, a.sums()[b * 8 + s], "sum " + s + " of block " + b);
+            }
+        }
+    }
 }
