@@ -21,7 +21,7 @@ final class RowBlockAttention {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
     /** Keys per tile: keys and values of a tile (2 x 64 x d floats) stay in L1/L2 while every row block uses them. */
-    static final int KEY_TILE = 64;
+    private static final int KEY_TILE = 64;
 
     private final int d, rows, padded;
     /** Queries times the softmax scale, transposed: qt[i * padded + r] = scale * q_r[i]. */
