@@ -22,6 +22,8 @@ public final class KVCache implements AutoCloseable {
     public final int kvHeads;
     public final int headDim;
     public final int capacity;
+    /** Per KV head, slots after the capacity that a policy uses as its own working space (ClusterKV's working set). */
+    public final int spareSlots;
     public final KVType type;
     private final Arena arena;
     private final MemorySegment[] keys;
@@ -31,17 +33,22 @@ public final class KVCache implements AutoCloseable {
     private long releasedBytes;
 
     public KVCache(int layers, int kvHeads, int headDim, int capacity, KVType type) {
+        this(layers, kvHeads, headDim, capacity, type, 0);
+    }
+
+    public KVCache(int layers, int kvHeads, int headDim, int capacity, KVType type, int spareSlots) {
         this.layers = layers;
         this.kvHeads = kvHeads;
         this.headDim = headDim;
         this.capacity = capacity;
+        this.spareSlots = spareSlots;
         this.type = type;
         this.arena = Arena.ofShared();
         this.keys = new MemorySegment[layers];
         this.values = new MemorySegment[layers];
         this.released = new BitSet[layers];
         for (int l = 0; l < layers; l++) released[l] = new BitSet();
-        long perLayer = (long) kvHeads * capacity * headDim * type.bytes;
+        long perLayer = (long) kvHeads * (capacity + spareSlots) * headDim * type.bytes;
         try {
             for (int l = 0; l < layers; l++) {
                 // page-aligned, so that a page index is the same in the key and the value segment (see release);
@@ -56,9 +63,9 @@ public final class KVCache implements AutoCloseable {
         }
     }
 
-    /** Bytes held for the whole capacity, keys and values of all layers. */
+    /** Bytes held for the whole capacity and the spare slots, keys and values of all layers. */
     public long byteSize() {
-        return 2L * layers * kvHeads * capacity * headDim * type.bytes;
+        return 2L * layers * kvHeads * (capacity + spareSlots) * headDim * type.bytes;
     }
 
     /** Bytes of one position, keys and values of all layers. */
@@ -67,7 +74,7 @@ public final class KVCache implements AutoCloseable {
     }
 
     private long offset(int kvHead, int position) {
-        return ((long) kvHead * capacity + position) * headDim * type.bytes;
+        return ((long) kvHead * (capacity + spareSlots) + position) * headDim * type.bytes;
     }
 
     /**
@@ -105,7 +112,7 @@ public final class KVCache implements AutoCloseable {
     public void rewound(int position) {
         for (int layer = 0; layer < layers; layer++) {
             if (released[layer].isEmpty()) continue;
-            for (int h = 0; h < kvHeads; h++) reclaim(layer, offset(h, position), offset(h, capacity));
+            for (int h = 0; h < kvHeads; h++) reclaim(layer, offset(h, position), offset(h, capacity + spareSlots));
         }
     }
 
@@ -176,6 +183,13 @@ public final class KVCache implements AutoCloseable {
         } else {
             Float16.toFloat(seg, off, dst, dstOffset, n);
         }
+    }
+
+    /** Copies slots [from, from + count) of one KV head to [to, to + count), keys and values. */
+    public void copySlots(int layer, int kvHead, int from, int to, int count) {
+        long row = (long) headDim * type.bytes;
+        MemorySegment.copy(keys[layer], offset(kvHead, from), keys[layer], offset(kvHead, to), count * row);
+        MemorySegment.copy(values[layer], offset(kvHead, from), values[layer], offset(kvHead, to), count * row);
     }
 
     /** Reorders slots [from, from + order.length) of one KV head: new slot from+i takes old slot from+order[i]. */

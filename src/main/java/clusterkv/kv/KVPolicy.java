@@ -17,6 +17,14 @@ public interface KVPolicy {
     /** Whether tokens left out are gone for good (eviction) or can be recalled at a later step. */
     boolean evicts();
 
+    /**
+     * Slots per KV head and layer that the policy wants after the context's, as its own working space (ClusterKV's
+     * working set of recalled clusters), for a model with this many query and KV heads.
+     */
+    default int spareSlots(int heads, int kvHeads) {
+        return 0;
+    }
+
     /** How many of the last prefill queries each layer wants to see in {@link LayerPolicy#afterPrefill} (SnapKV: 32). */
     default int prefillQueriesWanted() {
         return 0;

@@ -18,6 +18,9 @@ public final class LayerKV {
     public int kvHeads() { return cache.kvHeads; }
     public int headDim() { return cache.headDim; }
     public KVCache cache() { return cache; }
+    /** Slots past the context: [capacity, capacity + spareSlots) of each KV head are the policy's own ({@link KVPolicy#spareSlots}). */
+    public int capacity() { return cache.capacity; }
+    public int spareSlots() { return cache.spareSlots; }
 
     public void readKeys(int kvHead, int from, int count, float[] dst, int dstOffset) {
         cache.readKeys(layer, kvHead, from, count, dst, dstOffset);
@@ -30,6 +33,11 @@ public final class LayerKV {
     /** Keys and values of slots [from, from + count) together (see {@link KVCache#readKeysValues}). */
     public void readKeysValues(int kvHead, int from, int count, float[] keysDst, float[] valuesDst) {
         cache.readKeysValues(layer, kvHead, from, count, keysDst, valuesDst);
+    }
+
+    /** Copies the keys and values of slots [from, from + count) of a KV head to slots [to, to + count). */
+    public void copySlots(int kvHead, int from, int to, int count) {
+        cache.copySlots(layer, kvHead, from, to, count);
     }
 
     /** Reorders slots [from, from + order.length) of a KV head so that new slot from+i holds old slot from+order[i]. */

@@ -11,13 +11,15 @@ package clusterkv.kv;
  * @param kmeansIterations fixed K-means iterations
  * @param denseLayers  the first layers attend fully under every policy
  * @param sharedGqaSelection select once per KV head with the group's summed scores, instead of per query head
+ * @param clusterCache ClusterKV keeps each selecting head's recalled clusters in a working set and copies in only
+ *                     the newly selected ones (the paper's cache), instead of reading the clusters where they lie
  * @param pageSize     Quest page size
  * @param seed         K-means initialisation seed
  */
 public record PolicyConfig(int budget, int sink, int window, int clusters, int kmeansIterations,
-                           int denseLayers, boolean sharedGqaSelection, int pageSize, long seed) {
+                           int denseLayers, boolean sharedGqaSelection, boolean clusterCache, int pageSize, long seed) {
 
-    public static final PolicyConfig DEFAULT = new PolicyConfig(1024, -1, 0, 0, 20, 2, false, 16, 0);
+    public static final PolicyConfig DEFAULT = new PolicyConfig(1024, -1, 0, 0, 20, 2, false, false, 16, 0);
 
     public PolicyConfig {
         if (budget < 1) throw new IllegalArgumentException("--kv-budget must be >= 1, got " + budget);
@@ -34,6 +36,6 @@ public record PolicyConfig(int budget, int sink, int window, int clusters, int k
     }
 
     public PolicyConfig withBudget(int b) {
-        return new PolicyConfig(b, sink, window, clusters, kmeansIterations, denseLayers, sharedGqaSelection, pageSize, seed);
+        return new PolicyConfig(b, sink, window, clusters, kmeansIterations, denseLayers, sharedGqaSelection, clusterCache, pageSize, seed);
     }
 }

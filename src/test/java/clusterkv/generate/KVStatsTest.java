@@ -5,6 +5,7 @@ import clusterkv.kv.PolicyConfig;
 import clusterkv.kv.policy.KVPolicies;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -62,6 +63,28 @@ class KVStatsTest {
             double hit = ((Number) m.get("cache_hit_rate")).doubleValue();
             assertTrue(hit >= 0 && hit <= 1, "cache hit rate " + hit);
         }
+    }
+
+    @Test
+    void theClusterCacheChangesNoFigure() {
+        // the same tokens attended, read from the working set's copies: the selection's figures are the same
+        // (they count tokens by the slot that stores them), up to the order of float sums in the attention
+        // outputs, which reaches the next layers' queries
+        PolicyConfig plain = PolicyConfig.DEFAULT.withBudget(64);
+        PolicyConfig cached = new PolicyConfig(64, -1, 0, 0, 20, 2, false, true, 16, 0);
+        Map<String, Object> a = clusterKVStats(plain), b = clusterKVStats(cached);
+        for (String key : List.of("topk_recall", "attention_mass_recall", "cache_hit_rate")) {
+            assertEquals(((Number) a.get(key)).doubleValue(), ((Number) b.get(key)).doubleValue(), 1e-6, key);
+        }
+        double errA = ((Number) a.get("output_rel_error")).doubleValue(), errB = ((Number) b.get("output_rel_error")).doubleValue();
+        assertEquals(errA, errB, 1e-3 * errA, "output_rel_error");
+    }
+
+    private static Map<String, Object> clusterKVStats(PolicyConfig config) {
+        KVStats stats = new KVStats(lm.config().layers());
+        SessionOptions options = SessionOptions.defaults().withContextSize(256).withPolicy("clusterkv", config);
+        Perplexity.compute(lm, text, options, null, stats);
+        return stats.toMap();
     }
 
     @ParameterizedTest

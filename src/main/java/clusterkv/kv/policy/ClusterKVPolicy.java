@@ -49,6 +49,13 @@ public final class ClusterKVPolicy implements KVPolicy {
     @Override public PolicyConfig config() { return config; }
     @Override public boolean evicts() { return false; }
 
+    /** With the cluster cache: a working set of budget - sink slots per selecting head (one per query head, or per KV head when shared). */
+    @Override
+    public int spareSlots(int heads, int kvHeads) {
+        if (!config.clusterCache()) return 0;
+        return (config.sharedGqaSelection() ? 1 : heads / kvHeads) * (config.budget() - config.sinkOr(DEFAULT_SINK));
+    }
+
     @Override
     public LayerPolicy forLayer(int layer, int heads, int kvHeads, int headDim) {
         return new Layer(heads, kvHeads, headDim);
@@ -68,6 +75,12 @@ public final class ClusterKVPolicy implements KVPolicy {
         private int step;
         /** Per selecting unit (each written by one thread at a time). */
         private final long[] hits, selectedClusters;
+        /** With the cluster cache, per selecting unit (made at the first sparse step, where the cache's spare slots are known). */
+        private ClusterWorkingSet[] workingSets;
+        /** Per selecting unit: tokens copied into its working set by the last select. */
+        private final long[] copiedLastStep;
+        /** Keys and values of one slot. */
+        private long slotBytes;
 
         Layer(int heads, int kvHeads, int headDim) {
             this.heads = heads;
@@ -86,12 +99,14 @@ public final class ClusterKVPolicy implements KVPolicy {
             this.lastSelected = new int[heads][0];
             this.hits = new long[heads];
             this.selectedClusters = new long[heads];
+            this.copiedLastStep = new long[heads];
             reset();
         }
 
         private void reset() {
             Arrays.fill(index, null);
             clusteredEnd = 0;
+            if (workingSets != null) for (ClusterWorkingSet w : workingSets) w.clear();
         }
 
         @Override
@@ -154,6 +169,7 @@ public final class ClusterKVPolicy implements KVPolicy {
 
         @Override
         public void select(LayerKV kv, float[] q, int length, Selection[] perHead) {
+            Arrays.fill(copiedLastStep, 0);
             int budget = config.budget();
             if (length <= budget) {
                 own[0].clear();
@@ -166,16 +182,29 @@ public final class ClusterKVPolicy implements KVPolicy {
             int clusterBudget = budget - sink - (length - clusteredEnd);
             step++;
             boolean shared = config.sharedGqaSelection();
+            if (config.clusterCache() && workingSets == null) workingSets = workingSets(kv, shared ? kvHeads : heads);
             // KV heads in parallel (a group's query heads on one thread, so its centroids are read from memory once)
             Parallel.forEach(kvHeads, g -> {
                 if (shared) {
-                    selectFor(g, g, q, clusterBudget, true, length);
+                    selectFor(kv, g, g, q, clusterBudget, true, length);
                 } else {
                     scoreGroup(g, q);
-                    for (int u = g * group; u < (g + 1) * group; u++) selectFor(u, g, q, clusterBudget, false, length);
+                    for (int u = g * group; u < (g + 1) * group; u++) selectFor(kv, u, g, q, clusterBudget, false, length);
                 }
             });
             for (int h = 0; h < heads; h++) perHead[h] = shared ? own[h / group] : own[h];
+        }
+
+        /** One working set per selecting unit, each in its own part of its KV head's spare slots. */
+        private ClusterWorkingSet[] workingSets(LayerKV kv, int units) {
+            int size = config.budget() - sink, perKVHead = units / kvHeads;
+            if (kv.spareSlots() < perKVHead * size) {
+                throw new IllegalStateException("the cluster cache needs " + perKVHead * size + " spare slots per KV head, the KV cache has " + kv.spareSlots());
+            }
+            slotBytes = 2L * headDim * kv.cache().type.bytes;
+            ClusterWorkingSet[] sets = new ClusterWorkingSet[units];
+            for (int u = 0; u < units; u++) sets[u] = new ClusterWorkingSet(kv.capacity() + (u % perKVHead) * size, size);
+            return sets;
         }
 
         /** Each query head's cluster scores, into its selector; four heads per pass over the KV head's centroids. */
@@ -190,15 +219,15 @@ public final class ClusterKVPolicy implements KVPolicy {
         }
 
         /** Sinks, then the best clusters, then the recent window, for one selecting unit. */
-        private void selectFor(int unit, int kvHead, float[] q, int clusterBudget, boolean shared, int length) {
+        private void selectFor(LayerKV kv, int unit, int kvHead, float[] q, int clusterBudget, boolean shared, int length) {
             Selection s = own[unit];
             s.clear();
             s.add(0, sink);
-            chooseClusters(unit, kvHead, q, clusterBudget, shared, s);
+            chooseClusters(kv, unit, kvHead, q, clusterBudget, shared, s);
             s.add(clusteredEnd, length);
         }
 
-        private void chooseClusters(int unit, int kvHead, float[] q, int clusterBudget, boolean shared, Selection s) {
+        private void chooseClusters(LayerKV kv, int unit, int kvHead, float[] q, int clusterBudget, boolean shared, Selection s) {
             ClusterIndex idx = index[kvHead];
             int k = idx.clusterCount();
             if (chosen[unit] == null || chosen[unit].length < k) {
@@ -211,12 +240,19 @@ public final class ClusterKVPolicy implements KVPolicy {
                     : selectors[unit].selectScored(idx, clusterBudget, chosen[unit], take[unit]); // scored by scoreGroup
             for (int i = 0; i < n; i++) {
                 int c = chosen[unit][i];
-                int start = sink + idx.offset(c);
-                s.add(start, start + take[unit][i]);
+                if (workingSets == null) {
+                    int start = sink + idx.offset(c);
+                    s.add(start, start + take[unit][i]);
+                }
                 if (lastSelected[unit][c] == step - 1 && step > 1) hits[unit]++;
                 lastSelected[unit][c] = step;
             }
             selectedClusters[unit] += n;
+            if (workingSets != null) {
+                long before = workingSets[unit].copiedSlots();
+                workingSets[unit].update(idx, sink, chosen[unit], take[unit], n, kv, kvHead, s);
+                copiedLastStep[unit] = workingSets[unit].copiedSlots() - before;
+            }
         }
 
         @Override
@@ -224,7 +260,8 @@ public final class ClusterKVPolicy implements KVPolicy {
             // every KV head's centroids are read once per step (scored for its query heads together, or for their sum)
             long centroids = 0;
             for (ClusterIndex idx : index) if (idx != null) centroids += idx.clusterCount();
-            return centroids * headDim * Float.BYTES;
+            // and with the cluster cache, the newly chosen tokens, read where they lie and written into the working set
+            return centroids * headDim * Float.BYTES + 2 * Arrays.stream(copiedLastStep).sum() * slotBytes;
         }
 
         @Override
@@ -233,6 +270,7 @@ public final class ClusterKVPolicy implements KVPolicy {
             for (ClusterIndex idx : index) {
                 if (idx != null) bytes += (long) idx.clusterCount() * (headDim * Float.BYTES + 2 * Integer.BYTES) + (long) idx.tokenCount() * Integer.BYTES;
             }
+            if (workingSets != null) bytes += (long) workingSets.length * (config.budget() - sink) * slotBytes;
             return bytes;
         }
 

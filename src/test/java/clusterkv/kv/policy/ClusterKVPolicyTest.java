@@ -18,7 +18,11 @@ import static org.junit.jupiter.api.Assertions.*;
 class ClusterKVPolicyTest {
 
     private static PolicyConfig config(int budget, int sink, int window, int clusters, boolean shared) {
-        return new PolicyConfig(budget, sink, window, clusters, 20, 0, shared, 16, 1);
+        return config(budget, sink, window, clusters, shared, false);
+    }
+
+    private static PolicyConfig config(int budget, int sink, int window, int clusters, boolean shared, boolean clusterCache) {
+        return new PolicyConfig(budget, sink, window, clusters, 20, 0, shared, clusterCache, 16, 1);
     }
 
     /** The key stored at a slot, as a list so that it can be compared by content. */
@@ -108,6 +112,57 @@ class ClusterKVPolicyTest {
                 assertTrue(hits[1] > 0 && hits[0] <= hits[1]);
                 lp.truncate(f.kv, 0);
             }
+        }
+    }
+
+    @Test
+    void theClusterCacheAttendsToTheSameTokensReadFromItsCopies() {
+        // two identical caches, one policy with the cache and one without: the same tokens every step (by the slot
+        // that stores them), through the window's clustering and a rewind; the cached one reads them in its region
+        int prompt = 300, steps = 200, budget = 80, heads = 4, kvHeads = 2, d = 8;
+        for (boolean shared : new boolean[]{false, true}) {
+            PolicyConfig plain = config(budget, 16, 0, 0, shared), cached = config(budget, 16, 0, 0, shared, true);
+            int spare = new ClusterKVPolicy(cached).spareSlots(heads, kvHeads);
+            assertEquals((shared ? 1 : 2) * (budget - 16), spare);
+            try (PolicyFixture a = new PolicyFixture(heads, kvHeads, d, prompt + steps, 9);
+                 PolicyFixture b = new PolicyFixture(heads, kvHeads, d, prompt + steps, 9, spare)) {
+                LayerPolicy lpA = new ClusterKVPolicy(plain).forLayer(0, heads, kvHeads, d);
+                LayerPolicy lpB = new ClusterKVPolicy(cached).forLayer(0, heads, kvHeads, d);
+                lpA.afterPrefill(a.kv, 0, prompt, new float[0], 0);
+                lpB.afterPrefill(b.kv, 0, prompt, new float[0], 0);
+                Selection[] selA = new Selection[heads], selB = new Selection[heads];
+                for (int len = prompt + 1; len <= prompt + steps; len++) {
+                    if (len == prompt + 120) { // rewind into the clustered prompt: both forget their index and cluster again
+                        lpA.truncate(a.kv, 250);
+                        lpB.truncate(b.kv, 250);
+                        lpA.afterPrefill(a.kv, 0, len - 1, new float[0], 0);
+                        lpB.afterPrefill(b.kv, 0, len - 1, new float[0], 0);
+                    }
+                    lpA.select(a.kv, a.queries[len - 1], len, selA);
+                    lpB.select(b.kv, b.queries[len - 1], len, selB);
+                    for (int h = 0; h < heads; h++) {
+                        String where = (shared ? "shared" : "per-head") + " head " + h + " length " + len;
+                        assertEquals(PolicyFixture.set(selA[h]), PolicyFixture.set(selB[h]), where);
+                        int g = h / (heads / kvHeads);
+                        for (int r = 0; r < selB[h].ranges(); r++) {
+                            for (int i = selB[h].start(r); i < selB[h].end(r); i++) {
+                                assertEquals(keyAt(b, g, selB[h].source(r) + i - selB[h].start(r)), keyAt(b, g, i), where + " slot " + i);
+                            }
+                        }
+                    }
+                }
+                assertTrue(lpB.indexBytesResident() > lpA.indexBytesResident(), "the working sets are counted as held");
+            }
+        }
+    }
+
+    @Test
+    void theClusterCacheNeedsItsSpareSlots() {
+        try (PolicyFixture f = new PolicyFixture(2, 1, 8, 200, 2)) {
+            LayerPolicy lp = new ClusterKVPolicy(config(64, 16, 0, 0, false, true)).forLayer(0, 2, 1, 8);
+            lp.afterPrefill(f.kv, 0, 199, new float[0], 0);
+            var e = assertThrows(IllegalStateException.class, () -> lp.select(f.kv, f.queries[199], 200, new Selection[2]));
+            assertTrue(e.getMessage().contains("spare slots"), e.getMessage());
         }
     }
 

@@ -82,7 +82,7 @@ class PolicyEndToEndTest {
     }
 
     private static PolicyConfig config(int budget) {
-        return new PolicyConfig(budget, -1, 0, 0, 20, 2, false, 16, 0);
+        return new PolicyConfig(budget, -1, 0, 0, 20, 2, false, false, 16, 0);
     }
 
     @Test
@@ -99,6 +99,31 @@ class PolicyEndToEndTest {
                 }
             }
         }
+    }
+
+    @Test
+    void theClusterCacheGivesTheLogitsOfReadingTheClustersWhereTheyLie() {
+        // the cached policy attends to copies of the same tokens: the same logits up to the order of float sums,
+        // which is far closer than full attention is
+        ModelConfig c = model.config();
+        KVPolicy cached = KVPolicies.create("clusterkv", new PolicyConfig(48, -1, 0, 0, 20, 2, false, true, 16, 0));
+        float[][] plain, viaCache, full;
+        try (PolicyAttention a = new PolicyAttention(cache(), c.heads(), KVPolicies.create("clusterkv", config(48)))) {
+            plain = run(a, 200, 64);
+        }
+        KVCache withSpare = new KVCache(c.layers(), c.kvHeads(), c.headDim(), tokens.length, KVType.F16, cached.spareSlots(c.heads(), c.kvHeads()));
+        try (PolicyAttention b = new PolicyAttention(withSpare, c.heads(), new CheckingPolicy(cached))) {
+            viaCache = run(b, 200, 64);
+        }
+        try (FullAttention f = new FullAttention(cache(), c.heads())) {
+            full = run(f, 200, 64);
+        }
+        double worst = 0, fromFull = 0;
+        for (int i = 1; i < plain.length; i++) {
+            worst = Math.max(worst, maxAbsDiff(plain[i], viaCache[i]));
+            fromFull = Math.max(fromFull, maxAbsDiff(plain[i], full[i]));
+        }
+        assertTrue(worst < 1e-3 && worst < 0.01 * fromFull, "cache vs none " + worst + ", none vs full " + fromFull);
     }
 
     @Test
@@ -157,9 +182,10 @@ class PolicyEndToEndTest {
     void indexingThePromptInTheBackgroundGivesTheSameLogits() {
         // told where the prompt ends, the backend indexes each layer on the background thread during the last
         // chunk; otherwise at the first decode step. K-means and the policies are deterministic, whichever thread
-        // runs them, so both must give the same logits bit for bit. (Once compiled: the Vector API's float sums
-        // add lanes in another order in the interpreter than in C2, so the first, cold run may differ in the
-        // last bits; hence a warm-up run of each first.)
+        // runs them, so both must give the same logits up to the last bits: the Vector API's float sums add lanes
+        // in another order in the interpreter than in C2, and which methods are compiled yet depends on what ran
+        // before (a warm-up run of each first narrows it, but a bit-for-bit comparison still failed now and then).
+        // A different choice of tokens moves the logits by orders of magnitude more than the tolerance.
         for (var e : POLICIES.entrySet()) {
             if (e.getKey().equals("full")) continue;
             for (int warmUp = 0; warmUp < 2; warmUp++) {
@@ -178,7 +204,10 @@ class PolicyEndToEndTest {
                 inBackground = run(b, 200, 64);
                 assertTrue(b.indexingNanos() > 0, e.getKey() + ": the prompt was not indexed in the background");
             }
-            for (int i = 0; i < atFirstStep.length; i++) assertArrayEquals(atFirstStep[i], inBackground[i], e.getKey() + " step " + i);
+            for (int i = 0; i < atFirstStep.length; i++) {
+                float tolerance = 1e-5f * (float) maxAbsDiff(atFirstStep[i], new float[atFirstStep[i].length]);
+                assertArrayEquals(atFirstStep[i], inBackground[i], tolerance, e.getKey() + " step " + i);
+            }
         }
     }
 
@@ -258,6 +287,7 @@ class PolicyEndToEndTest {
         @Override public PolicyConfig config() { return inner.config(); }
         @Override public boolean evicts() { return inner.evicts(); }
         @Override public int prefillQueriesWanted() { return inner.prefillQueriesWanted(); }
+        @Override public int spareSlots(int heads, int kvHeads) { return inner.spareSlots(heads, kvHeads); }
 
         @Override
         public LayerPolicy forLayer(int layer, int heads, int kvHeads, int headDim) {

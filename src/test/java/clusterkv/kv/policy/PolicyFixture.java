@@ -27,12 +27,17 @@ final class PolicyFixture implements AutoCloseable {
     private final Random rnd;
 
     PolicyFixture(int heads, int kvHeads, int d, int capacity, long seed) {
+        this(heads, kvHeads, d, capacity, seed, 0);
+    }
+
+    /** With spare slots after the capacity (a policy's own working space). */
+    PolicyFixture(int heads, int kvHeads, int d, int capacity, long seed, int spareSlots) {
         this.heads = heads;
         this.kvHeads = kvHeads;
         this.group = heads / kvHeads;
         this.d = d;
         this.capacity = capacity;
-        this.cache = new KVCache(1, kvHeads, d, capacity, KVType.F32);
+        this.cache = new KVCache(1, kvHeads, d, capacity, KVType.F32, spareSlots);
         this.kv = new LayerKV(cache, 0);
         this.rnd = new Random(seed);
         this.keys = new float[capacity][];
@@ -129,7 +134,7 @@ final class PolicyFixture implements AutoCloseable {
     }
 
     static PolicyConfig config(int budget, int sink, int window, int pageSize, boolean shared) {
-        return new PolicyConfig(budget, sink, window, 0, 20, 0, shared, pageSize, 0);
+        return new PolicyConfig(budget, sink, window, 0, 20, 0, shared, false, pageSize, 0);
     }
 
     @Override

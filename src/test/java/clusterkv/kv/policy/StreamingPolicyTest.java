@@ -14,7 +14,7 @@ class StreamingPolicyTest {
     @Test
     void sinksAndTheRecentWindowAndNothingThatSlidOutEvenAfterARewind() {
         // budget 48, 4 sinks: the window holds the last 44 slots
-        LayerPolicy lp = new StreamingPolicy(new PolicyConfig(48, -1, 0, 0, 20, 2, false, 16, 0)).forLayer(2, 2, 1, 8);
+        LayerPolicy lp = new StreamingPolicy(new PolicyConfig(48, -1, 0, 0, 20, 2, false, false, 16, 0)).forLayer(2, 2, 1, 8);
         Selection[] perHead = {new Selection(), new Selection()};
         lp.select(null, new float[16], 40, perHead);
         assertEquals(range(0, 40), PolicyFixture.set(perHead[0]));
