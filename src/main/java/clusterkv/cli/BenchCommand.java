@@ -222,6 +222,10 @@ final class BenchCommand implements Callable<Integer> {
             row.put("kv_bytes_read_per_token", Math.round(kvBytes));
             row.put("predicted_tokens_per_s", round(machine * 1e9 / (weightBytes + kvBytes)));
             row.put("kv_bytes_resident", session.attention().kvBytesResident(session.length()));
+            if (session.attention() instanceof PolicyAttention pa && pa.cacheHits() != null) {
+                long[] hits = pa.cacheHits();
+                row.put("cluster_cache_hit_rate", round(hits[0] / (double) Math.max(1, hits[1])));
+            }
             row.put("fill_seconds", round(fillSeconds));
             row.putAll(prefill);
             return row;
@@ -258,6 +262,11 @@ final class BenchCommand implements Callable<Integer> {
                         ratio == null ? "-" : String.format("%.2fx", (double) ratio));
             }
             System.out.println("(KV MB held: recallable policies keep every token; eviction policies give whole pages of evicted slots back to the OS)");
+            for (Map<String, Object> row : (List<Map<String, Object>>) r.get("policies")) {
+                if (!row.containsKey("cluster_cache_hit_rate")) continue;
+                System.out.printf("%-10s cluster cache hit rate %.2f at %d (clusters chosen again at the next step)%n",
+                        row.get("policy"), row.get("cluster_cache_hit_rate"), row.get("context"));
+            }
             for (Map<String, Object> row : (List<Map<String, Object>>) r.get("policies")) {
                 if (!row.containsKey("prefill_seconds")) continue;
                 System.out.printf("%-10s prefill of %d tokens %.1f s; indexing the prompt took %.2f s beside it, and the first decode step waited %.2f s more%n",

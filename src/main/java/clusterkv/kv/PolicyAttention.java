@@ -271,6 +271,20 @@ public final class PolicyAttention implements AttentionBackend {
         return slots * bytesPerSlot();
     }
 
+    /** Cluster cache hits over every layer so far as {hits, clusters selected}, or null for a policy without one. */
+    public long[] cacheHits() {
+        awaitAllIndexing();
+        long[] sum = null;
+        for (LayerPolicy lp : layerPolicies) {
+            long[] h = lp == null ? null : lp.cacheHits();
+            if (h == null) continue;
+            if (sum == null) sum = new long[2];
+            sum[0] += h[0];
+            sum[1] += h[1];
+        }
+        return sum;
+    }
+
     @Override
     public long kvBytesRead() {
         return bytesRead;
