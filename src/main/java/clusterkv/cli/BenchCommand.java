@@ -85,6 +85,7 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (threads != null) Parallel.setThreads(threads);
         if (promptTokens < 1 || decodeTokens < 1) throw new IllegalArgumentException("-p and -n must be >= 1");
+        if (policy.kvStats) throw new IllegalArgumentException("bench times decoding and does not support --kv-stats (use perplexity or eval for fidelity figures)");
         Path dir = null;
         Path file;
         if (model != null) {

@@ -68,6 +68,11 @@ class BadInputTest {
     }
 
     @Test
+    void benchRefusesKVStatsRatherThanIgnoringThem() {
+        assertOneLineError(run("bench", "-m", "../shared/models/stories260K.gguf", "--kv-stats"), "does not support --kv-stats");
+    }
+
+    @Test
     void contextLargerThanTheModels() {
         assertOneLineError(run("generate", "-m", "../shared/models/stories260K.gguf", "-c", "4096", "-p", "x"), "exceeds the model's context");
     }
