@@ -265,7 +265,7 @@ final class BenchCommand implements Callable<Integer> {
             System.out.println("(KV MB held: recallable policies keep every token; eviction policies give whole pages of evicted slots back to the OS)");
             for (Map<String, Object> row : (List<Map<String, Object>>) r.get("policies")) {
                 if (!row.containsKey("cluster_cache_hit_rate")) continue;
-                System.out.printf("%-10s cluster cache hit rate %.2f at %d (clusters chosen again at the next step)%n",
+                System.out.printf("%-10s cluster cache hit rate %.2f at %d (clusters chosen again at the next step: what --cluster-cache keeps)%n",
                         row.get("policy"), row.get("cluster_cache_hit_rate"), row.get("context"));
             }
             for (Map<String, Object> row : (List<Map<String, Object>>) r.get("policies")) {

@@ -37,7 +37,7 @@ final class PolicyOptions {
             description = "ClusterKV: each query head selects, or a GQA group selects once by its summed scores (default: ${DEFAULT-VALUE}).")
     String gqaSelect;
 
-    @Option(names = "--cluster-cache", description = "ClusterKV: keep each selecting head's recalled clusters in a working set and copy in only the newly selected ones (the paper's cache; off by default: on a CPU it pays only at hit rates above about 0.75).")
+    @Option(names = "--cluster-cache", description = "ClusterKV: keep each selecting head's recalled clusters in a working set and copy in only the newly selected ones (the paper's cache; off by default: on a CPU it pays only at cache hit rates above about 0.9).")
     boolean clusterCache;
 
     @Option(names = "--page-size", defaultValue = "16", paramLabel = "N", description = "Quest page size (default: ${DEFAULT-VALUE}).")

@@ -19,9 +19,11 @@ public interface KVPolicy {
 
     /**
      * Slots per KV head and layer that the policy wants after the context's, as its own working space (ClusterKV's
-     * working set of recalled clusters), for a model with this many query and KV heads.
+     * working set of recalled clusters), for a model with this many query and KV heads and a cache of this many
+     * positions. Selections may then name spare slots that hold copies of cached tokens ({@link Selection#source});
+     * a policy that evicts must not use them.
      */
-    default int spareSlots(int heads, int kvHeads) {
+    default int spareSlots(int heads, int kvHeads, int capacity) {
         return 0;
     }
 

@@ -227,7 +227,7 @@ public final class PolicyAttention implements AttentionBackend {
             keptSlots.clear();
             for (int h = g * group; h < (g + 1) * group; h++) {
                 Selection s = perHead[h];
-                for (int r = 0; r < s.ranges(); r++) keptSlots.set(s.start(r), s.end(r));
+                for (int r = 0; r < s.ranges(); r++) keptSlots.set(s.source(r), s.source(r) + s.end(r) - s.start(r));
             }
             for (int from = keptSlots.nextClearBit(0); from < length; from = keptSlots.nextClearBit(from)) {
                 int next = keptSlots.nextSetBit(from);

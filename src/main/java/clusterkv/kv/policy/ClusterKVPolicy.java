@@ -49,10 +49,13 @@ public final class ClusterKVPolicy implements KVPolicy {
     @Override public PolicyConfig config() { return config; }
     @Override public boolean evicts() { return false; }
 
-    /** With the cluster cache: a working set of budget - sink slots per selecting head (one per query head, or per KV head when shared). */
+    /**
+     * With the cluster cache: a working set of budget - sink slots per selecting head (one per query head, or per KV
+     * head when shared); none when the budget covers the whole cache, since then every step attends to everything.
+     */
     @Override
-    public int spareSlots(int heads, int kvHeads) {
-        if (!config.clusterCache()) return 0;
+    public int spareSlots(int heads, int kvHeads, int capacity) {
+        if (!config.clusterCache() || config.budget() >= capacity) return 0;
         return (config.sharedGqaSelection() ? 1 : heads / kvHeads) * (config.budget() - config.sinkOr(DEFAULT_SINK));
     }
 

@@ -48,8 +48,10 @@ public final class DecodeAttentionBench {
         boolean cacheMode = mode.equals("cache");
         System.out.printf("budget %d, %d layers of %d KV heads (GQA %d, head size %d), F16; ms per token for all layers, median (10th-90th percentile)%n",
                 BUDGET, LAYERS, KV_HEADS, HEADS / KV_HEADS, HEAD_DIM);
-        System.out.printf("%8s %6s  %20s  %20s  %8s  %10s  %10s%n", "context", "rho", "clusterkv",
-                cacheMode ? "clusterkv + cache" : "full", "hit rate", "MB/token", cacheMode ? "MB/token" : "MB/token");
+        String second = cacheMode ? "clusterkv + cache" : "full";
+        System.out.printf("%8s %6s  %20s  %20s  %8s  %14s  %14s%n", "context", "rho", "clusterkv", second, "hit rate",
+                "MB/token", "MB/token");
+        System.out.printf("%8s %6s  %20s  %20s  %8s  %14s  %14s%n", "", "", "", "", "", "(clusterkv)", cacheMode ? "(+ cache)" : "(full)");
         for (int context : contexts) {
             for (double rho : rhos) {
                 try (Variant a = new Variant(context, "clusterkv", false, rho);
@@ -61,7 +63,7 @@ public final class DecodeAttentionBench {
                         for (int i = 0; i < BLOCK; i++) a.step();
                         for (int i = 0; i < BLOCK; i++) b.step();
                     }
-                    System.out.printf("%8d %6.3f  %20s  %20s  %8.3f  %10.1f  %10.1f%n", context, rho, a.summary(), b.summary(),
+                    System.out.printf("%8d %6.3f  %20s  %20s  %8.3f  %14.1f  %14.1f%n", context, rho, a.summary(), b.summary(),
                             (cacheMode ? b : a).hitRate(), a.megabytesPerStep(), b.megabytesPerStep());
                 }
             }
@@ -75,7 +77,7 @@ public final class DecodeAttentionBench {
         final Random rnd = new Random(3);
         final float[][] q = new float[LAYERS][HEADS * HEAD_DIM];
         final float[] k = new float[KV_HEADS * HEAD_DIM], v = new float[KV_HEADS * HEAD_DIM], out = new float[HEADS * HEAD_DIM];
-        final double[] ms = new double[4096];
+        double[] ms = new double[256];
         int position, timed;
         long[] hitsAtReset = new long[2];
         long bytesAtReset;
@@ -85,7 +87,7 @@ public final class DecodeAttentionBench {
             PolicyConfig config = new PolicyConfig(BUDGET, -1, 0, 0, 20, 0, false, clusterCache, 16, 0);
             KVPolicy policy = KVPolicies.create(policyName, config);
             // room for the decoded tokens: ClusterKV's window of 256 is clustered as it fills
-            KVCache kv = new KVCache(LAYERS, KV_HEADS, HEAD_DIM, context + 4096, KVType.F16, policy.spareSlots(HEADS, KV_HEADS));
+            KVCache kv = new KVCache(LAYERS, KV_HEADS, HEAD_DIM, context + 4096, KVType.F16, policy.spareSlots(HEADS, KV_HEADS, context + 4096));
             attention = policyName.equals("full") ? new FullAttention(kv, HEADS) : new PolicyAttention(kv, HEADS, policy);
             attention.fillSynthetic(context, 1);
             position = context;
@@ -101,6 +103,7 @@ public final class DecodeAttentionBench {
             for (float[] row : q) for (int i = 0; i < row.length; i++) row[i] = (float) (rho * row[i] + noise * rnd.nextGaussian() * 0.5);
             long t0 = System.nanoTime();
             for (int layer = 0; layer < LAYERS; layer++) attention.attend(layer, q[layer], k, v, out, position, 1);
+            if (timed == ms.length) ms = Arrays.copyOf(ms, 2 * timed);
             ms[timed++] = (System.nanoTime() - t0) / 1e6;
             position++;
         }

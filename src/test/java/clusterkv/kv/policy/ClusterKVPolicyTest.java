@@ -122,8 +122,9 @@ class ClusterKVPolicyTest {
         int prompt = 300, steps = 200, budget = 80, heads = 4, kvHeads = 2, d = 8;
         for (boolean shared : new boolean[]{false, true}) {
             PolicyConfig plain = config(budget, 16, 0, 0, shared), cached = config(budget, 16, 0, 0, shared, true);
-            int spare = new ClusterKVPolicy(cached).spareSlots(heads, kvHeads);
+            int spare = new ClusterKVPolicy(cached).spareSlots(heads, kvHeads, prompt + steps);
             assertEquals((shared ? 1 : 2) * (budget - 16), spare);
+            assertEquals(0, new ClusterKVPolicy(cached).spareSlots(heads, kvHeads, budget), "a budget covering the cache needs none");
             try (PolicyFixture a = new PolicyFixture(heads, kvHeads, d, prompt + steps, 9);
                  PolicyFixture b = new PolicyFixture(heads, kvHeads, d, prompt + steps, 9, spare)) {
                 LayerPolicy lpA = new ClusterKVPolicy(plain).forLayer(0, heads, kvHeads, d);
@@ -144,6 +145,14 @@ class ClusterKVPolicyTest {
                         String where = (shared ? "shared" : "per-head") + " head " + h + " length " + len;
                         assertEquals(PolicyFixture.set(selA[h]), PolicyFixture.set(selB[h]), where);
                         int g = h / (heads / kvHeads);
+                        // the sinks first and the recent window last, read where they lie; every recalled cluster between
+                        // them from its copy in the head's part of the spare slots
+                        Selection sb = selB[h];
+                        assertEquals(0, sb.start(0), where);
+                        assertEquals(len, sb.end(sb.ranges() - 1), where);
+                        for (int r = 1; r < sb.ranges() - 1; r++) {
+                            assertTrue(sb.start(r) >= prompt + steps && sb.end(r) <= prompt + steps + spare, where + ": not read from a copy " + sb);
+                        }
                         for (int r = 0; r < selB[h].ranges(); r++) {
                             for (int i = selB[h].start(r); i < selB[h].end(r); i++) {
                                 assertEquals(keyAt(b, g, selB[h].source(r) + i - selB[h].start(r)), keyAt(b, g, i), where + " slot " + i);
