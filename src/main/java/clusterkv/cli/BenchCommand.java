@@ -75,6 +75,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--skip-prefill", description = "Only the long-context decode measurement (with --context).")
     boolean skipPrefill;
 
+    @Option(names = "--interleave", description = "At long contexts, hold every policy's session at once and decode in turns of "
+            + BLOCK + " tokens, so that the machine's drift falls on all policies alike (the KV caches of all policies must fit in memory together).")
+    boolean interleave;
+
     @picocli.CommandLine.Mixin
     PolicyOptions policy;
 
@@ -164,13 +168,36 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
+    /** Decode steps per block when the policies take turns (--interleave). */
+    private static final int BLOCK = 8;
+
     /** Every policy (and budget) at one context, with each one's speed relative to full attention's there. */
     private List<Map<String, Object>> measureAtContext(LanguageModel lm, List<String> names, int n, long weightBytes, double machine) {
         List<Map<String, Object>> rows = new java.util.ArrayList<>();
-        for (String name : names) {
-            for (int budget : name.equals("full") ? List.of(policy.budgets.getFirst()) : policy.budgets) {
-                rows.add(measureLongContext(lm, name, budget, n, weightBytes, machine));
+        List<LongContextRun> runs = new java.util.ArrayList<>();
+        try {
+            for (String name : names) {
+                for (int budget : name.equals("full") ? List.of(policy.budgets.getFirst()) : policy.budgets) {
+                    LongContextRun run = new LongContextRun(lm, name, budget, n);
+                    if (interleave) {
+                        runs.add(run);
+                        continue;
+                    }
+                    try (run) {
+                        status("%s: decode %d tokens at context %d ...", name, run.steps, run.n);
+                        run.decode(run.steps);
+                        rows.add(run.row(weightBytes, machine));
+                    }
+                }
             }
+            if (interleave && !runs.isEmpty()) {
+                int steps = runs.getFirst().steps;
+                status("%s: decode %d tokens each at context %d, taking turns every %d ...", String.join(", ", names), steps, runs.getFirst().n, BLOCK);
+                for (int done = 0; done < steps; done += BLOCK) for (LongContextRun run : runs) run.decode(Math.min(BLOCK, steps - done));
+                for (LongContextRun run : runs) rows.add(run.row(weightBytes, machine));
+            }
+        } finally {
+            for (LongContextRun run : runs) run.close();
         }
         double full = rows.stream().filter(m -> m.get("policy").equals("full")).mapToDouble(m -> (double) m.get("decode_tokens_per_s")).findFirst().orElse(Double.NaN);
         for (Map<String, Object> row : rows) {
@@ -179,47 +206,74 @@ final class BenchCommand implements Callable<Integer> {
         return rows;
     }
 
-    /** Decode speed at a long context filled with generated keys, for one policy. */
-    private Map<String, Object> measureLongContext(LanguageModel lm, String name, int budget, int n, long weightBytes, double machine) {
-        int steps = Math.max(8, Math.min(decodeTokens, 32));
-        n = Math.min(n, lm.config().contextLength() - steps - steps / 2 - 8); // the model's context bounds the session
-        SessionOptions opts = SessionOptions.defaults().withContextSize(n + steps + steps / 2 + 8).withKvType(KVType.parse(kvType))
-                .withPolicy(name, policy.config(budget));
-        SplittableRandom rnd = new SplittableRandom(11);
-        int vocab = lm.config().vocabSize();
-        try (Session session = lm.newSession(opts)) {
-            Map<String, Object> row = new LinkedHashMap<>(), prefill = new LinkedHashMap<>();
-            long t0 = System.nanoTime();
-            if (kvFill.equals("prefill")) {
-                // JIT warm-up of the policy's decode path on a short generated context, so that the first step
-                // below times the index, not the compiler.
-                session.fillSynthetic(Math.min(n, 2 * budget + 64), 1);
-                decode(session, 8, rnd, vocab);
-                session.truncate(0);
-                status("%s: prefill %d random tokens ...", name, n);
-                try (PrefillProgress progress = PrefillProgress.start(n)) {
-                    session.append(rnd.ints(n, 0, vocab).toArray(), progress);
+    /** One policy's session at a long context, filled (generated keys, or a timed prefill) and warmed up; then timed decode steps. */
+    private final class LongContextRun implements AutoCloseable {
+        final String name;
+        final int budget, n, steps;
+        final Session session;
+        final SplittableRandom rnd = new SplittableRandom(11);
+        final int vocab;
+        final Map<String, Object> prefill = new LinkedHashMap<>();
+        final double fillSeconds;
+        final long bytesBefore;
+        double seconds;
+        int decoded;
+
+        LongContextRun(LanguageModel lm, String name, int budget, int context) {
+            this.name = name;
+            this.budget = budget;
+            this.steps = Math.max(8, Math.min(decodeTokens, 32));
+            this.n = Math.min(context, lm.config().contextLength() - steps - steps / 2 - 8); // the model's context bounds the session
+            this.vocab = lm.config().vocabSize();
+            SessionOptions opts = SessionOptions.defaults().withContextSize(n + steps + steps / 2 + 8).withKvType(KVType.parse(kvType))
+                    .withPolicy(name, policy.config(budget));
+            this.session = lm.newSession(opts);
+            try {
+                long t0 = System.nanoTime();
+                if (kvFill.equals("prefill")) prefill(t0);
+                else {
+                    status("%s: filling %d positions with generated keys and values ...", name, n);
+                    session.fillSynthetic(n, 1);
                 }
-                prefill.put("prefill_seconds", round((System.nanoTime() - t0) / 1e9));
-                // The first step also waits for whatever indexing of the prompt the prefill did not hide.
-                double first = decode(session, 1, rnd, vocab);
-                double next = decode(session, 1, rnd, vocab);
-                prefill.put("first_step_extra_seconds", round(Math.max(0, first - next)));
-                if (session.attention() instanceof PolicyAttention pa) prefill.put("index_seconds", round(pa.indexingNanos() / 1e9));
-            } else {
-                status("%s: filling %d positions with generated keys and values ...", name, n);
-                session.fillSynthetic(n, 1);
+                fillSeconds = (System.nanoTime() - t0) / 1e9;
+                BenchCommand.decode(session, steps / 2, rnd, vocab); // warm-up at this context: JIT and caches
+                bytesBefore = session.attention().kvBytesRead();
+            } catch (RuntimeException | Error e) {
+                session.close();
+                throw e;
             }
-            double fillSeconds = (System.nanoTime() - t0) / 1e9;
-            decode(session, steps / 2, rnd, vocab); // warm-up at this context: JIT and caches
-            long bytesBefore = session.attention().kvBytesRead();
-            status("%s: decode %d tokens at context %d ...", name, steps, n);
-            double seconds = decode(session, steps, rnd, vocab);
-            double kvBytes = (session.attention().kvBytesRead() - bytesBefore) / (double) steps;
+        }
+
+        private void prefill(long t0) {
+            // JIT warm-up of the policy's decode path on a short generated context, so that the first step
+            // below times the index, not the compiler.
+            session.fillSynthetic(Math.min(n, 2 * budget + 64), 1);
+            BenchCommand.decode(session, 8, rnd, vocab);
+            session.truncate(0);
+            status("%s: prefill %d random tokens ...", name, n);
+            try (PrefillProgress progress = PrefillProgress.start(n)) {
+                session.append(rnd.ints(n, 0, vocab).toArray(), progress);
+            }
+            prefill.put("prefill_seconds", round((System.nanoTime() - t0) / 1e9));
+            // The first step also waits for whatever indexing of the prompt the prefill did not hide.
+            double first = BenchCommand.decode(session, 1, rnd, vocab);
+            double next = BenchCommand.decode(session, 1, rnd, vocab);
+            prefill.put("first_step_extra_seconds", round(Math.max(0, first - next)));
+            if (session.attention() instanceof PolicyAttention pa) prefill.put("index_seconds", round(pa.indexingNanos() / 1e9));
+        }
+
+        void decode(int count) {
+            seconds += BenchCommand.decode(session, count, rnd, vocab);
+            decoded += count;
+        }
+
+        Map<String, Object> row(long weightBytes, double machine) {
+            double kvBytes = (session.attention().kvBytesRead() - bytesBefore) / (double) decoded;
+            Map<String, Object> row = new LinkedHashMap<>();
             row.put("policy", name);
             row.put("context", n);
             row.put("budget", budget);
-            row.put("decode_tokens_per_s", round(steps / seconds));
+            row.put("decode_tokens_per_s", round(decoded / seconds));
             row.put("kv_bytes_read_per_token", Math.round(kvBytes));
             row.put("predicted_tokens_per_s", round(machine * 1e9 / (weightBytes + kvBytes)));
             row.put("kv_bytes_resident", session.attention().kvBytesResident(session.length()));
@@ -230,6 +284,11 @@ final class BenchCommand implements Callable<Integer> {
             row.put("fill_seconds", round(fillSeconds));
             row.putAll(prefill);
             return row;
+        }
+
+        @Override
+        public void close() {
+            session.close();
         }
     }
 
