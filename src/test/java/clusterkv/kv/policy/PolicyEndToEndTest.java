@@ -189,10 +189,15 @@ class PolicyEndToEndTest {
     void indexingThePromptInTheBackgroundGivesTheSameLogits() {
         // told where the prompt ends, the backend indexes each layer on the background thread during the last
         // chunk; otherwise at the first decode step. K-means and the policies are deterministic, whichever thread
-        // runs them, so both must give the same logits up to the last bits: the Vector API's float sums add lanes
-        // in another order in the interpreter than in C2, and which methods are compiled yet depends on what ran
-        // before (a warm-up run of each first narrows it, but a bit-for-bit comparison still failed now and then).
-        // A different choice of tokens moves the logits by orders of magnitude more than the tolerance.
+        // runs them, so both would give the same logits bit for bit, were it not for the JIT: the Vector API's
+        // float sums add lanes in another order in the interpreter than in C2, and what is compiled yet depends
+        // on what ran before, so even the prefill's logits differed in the last bits now and then (2.7e-4 on
+        // logits of ~10), after warm-up runs. Measured against how far the policy is from full attention, a
+        // wrong index (a race with the prefill, a layer indexed twice or not at all) is large, those bits are not.
+        float[][] full;
+        try (FullAttention f = new FullAttention(cache(), model.config().heads())) {
+            full = run(f, 200, 64);
+        }
         for (var e : POLICIES.entrySet()) {
             if (e.getKey().equals("full")) continue;
             for (int warmUp = 0; warmUp < 2; warmUp++) {
@@ -211,10 +216,12 @@ class PolicyEndToEndTest {
                 inBackground = run(b, 200, 64);
                 assertTrue(b.indexingNanos() > 0, e.getKey() + ": the prompt was not indexed in the background");
             }
+            double apart = 0, fromFull = 0;
             for (int i = 0; i < atFirstStep.length; i++) {
-                float tolerance = 1e-5f * (float) maxAbsDiff(atFirstStep[i], new float[atFirstStep[i].length]);
-                assertArrayEquals(atFirstStep[i], inBackground[i], tolerance, e.getKey() + " step " + i);
+                apart = Math.max(apart, maxAbsDiff(atFirstStep[i], inBackground[i]));
+                fromFull = Math.max(fromFull, maxAbsDiff(atFirstStep[i], full[i]));
             }
+            assertTrue(apart < 0.02 * fromFull, e.getKey() + ": background vs first step " + apart + ", policy vs full " + fromFull);
         }
     }
 
