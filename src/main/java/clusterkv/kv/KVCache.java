@@ -25,6 +25,8 @@ public final class KVCache implements AutoCloseable {
     /** Per KV head, slots after the capacity that a policy uses as its own working space (ClusterKV's working set). */
     public final int spareSlots;
     public final KVType type;
+    /** Slots per KV head: the capacity and the spare slots after it. */
+    private final int slotsPerHead;
     private final Arena arena;
     private final MemorySegment[] keys;
     private final MemorySegment[] values;
@@ -42,13 +44,14 @@ public final class KVCache implements AutoCloseable {
         this.headDim = headDim;
         this.capacity = capacity;
         this.spareSlots = spareSlots;
+        this.slotsPerHead = capacity + spareSlots;
         this.type = type;
         this.arena = Arena.ofShared();
         this.keys = new MemorySegment[layers];
         this.values = new MemorySegment[layers];
         this.released = new BitSet[layers];
         for (int l = 0; l < layers; l++) released[l] = new BitSet();
-        long perLayer = (long) kvHeads * (capacity + spareSlots) * headDim * type.bytes;
+        long perLayer = (long) kvHeads * slotsPerHead * headDim * type.bytes;
         try {
             for (int l = 0; l < layers; l++) {
                 // page-aligned, so that a page index is the same in the key and the value segment (see release);
@@ -65,7 +68,7 @@ public final class KVCache implements AutoCloseable {
 
     /** Bytes held for the whole capacity and the spare slots, keys and values of all layers. */
     public long byteSize() {
-        return 2L * layers * kvHeads * (capacity + spareSlots) * headDim * type.bytes;
+        return 2L * layers * kvHeads * slotsPerHead * headDim * type.bytes;
     }
 
     /** Bytes of one position, keys and values of all layers. */
@@ -74,7 +77,7 @@ public final class KVCache implements AutoCloseable {
     }
 
     private long offset(int kvHead, int position) {
-        return ((long) kvHead * (capacity + spareSlots) + position) * headDim * type.bytes;
+        return ((long) kvHead * slotsPerHead + position) * headDim * type.bytes;
     }
 
     /**
@@ -112,7 +115,7 @@ public final class KVCache implements AutoCloseable {
     public void rewound(int position) {
         for (int layer = 0; layer < layers; layer++) {
             if (released[layer].isEmpty()) continue;
-            for (int h = 0; h < kvHeads; h++) reclaim(layer, offset(h, position), offset(h, capacity + spareSlots));
+            for (int h = 0; h < kvHeads; h++) reclaim(layer, offset(h, position), offset(h, slotsPerHead));
         }
     }
 

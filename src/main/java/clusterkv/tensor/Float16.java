@@ -18,6 +18,10 @@ public final class Float16 {
      * 1.5x slower from DRAM (11 against 17 GB/s on one core) and 2.2x slower from L2, and did not handle
      * infinities and NaNs (at the level of a whole decode step at 32k the difference was within the noise).
      */
+    public static void toFloat(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int i = 0; i < n; i++) dst[dstOffset + i] = Float.float16ToFloat(src.get(LE, offset + 2L * i));
+    }
+
     /**
      * Decodes n halves at byte offset {@code offset} of {@code a} into aDst and of {@code b} into bDst, in one
      * loop: the keys and the values of a tile of the KV cache. Why one loop: a decode step reads short runs of
@@ -31,9 +35,5 @@ public final class Float16 {
             aDst[i] = Float.float16ToFloat(a.get(LE, offset + 2L * i));
             bDst[i] = Float.float16ToFloat(b.get(LE, offset + 2L * i));
         }
-    }
-
-    public static void toFloat(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
-        for (int i = 0; i < n; i++) dst[dstOffset + i] = Float.float16ToFloat(src.get(LE, offset + 2L * i));
     }
 }
