@@ -55,7 +55,7 @@ class BadInputTest {
 
     @Test
     void truncatedModel() throws Exception {
-        byte[] full = Files.readAllBytes(Path.of("../shared/models/stories260K.gguf"));
+        byte[] full = Files.readAllBytes(Path.of("src/test/data/models/stories260K.gguf"));
         Path p = dir.resolve("cut.gguf");
         Files.write(p, java.util.Arrays.copyOf(full, full.length / 2));
         assertOneLineError(run("generate", "-m", p.toString(), "-p", "x"), "past the end");
@@ -63,18 +63,18 @@ class BadInputTest {
 
     @Test
     void promptLongerThanContext() {
-        assertOneLineError(run("generate", "-m", "../shared/models/stories260K.gguf", "-c", "8", "-p",
+        assertOneLineError(run("generate", "-m", "src/test/data/models/stories260K.gguf", "-c", "8", "-p",
                 "Once upon a time there was a little girl who liked to play"), "more than the context size of 8");
     }
 
     @Test
     void benchRefusesKVStatsRatherThanIgnoringThem() {
-        assertOneLineError(run("bench", "-m", "../shared/models/stories260K.gguf", "--kv-stats"), "does not support --kv-stats");
+        assertOneLineError(run("bench", "-m", "src/test/data/models/stories260K.gguf", "--kv-stats"), "does not support --kv-stats");
     }
 
     @Test
     void contextLargerThanTheModels() {
-        assertOneLineError(run("generate", "-m", "../shared/models/stories260K.gguf", "-c", "4096", "-p", "x"), "exceeds the model's context");
+        assertOneLineError(run("generate", "-m", "src/test/data/models/stories260K.gguf", "-c", "4096", "-p", "x"), "exceeds the model's context");
     }
 
     @Test
@@ -95,14 +95,14 @@ class BadInputTest {
 
     @Test
     void tokenizeWorksOnVocabOnlyFiles() {
-        Outcome o = run("tokenize", "-m", "../shared/tokenizers/ggml-vocab-llama-spm.gguf", "-p", "Hello world");
+        Outcome o = run("tokenize", "-m", "src/test/data/tokenizers/ggml-vocab-llama-spm.gguf", "-p", "Hello world");
         assertEquals(0, o.code(), o.err());
         assertTrue(o.out().strip().matches("1( \\d+)+"), o.out()); // BOS then the ids, one line
     }
 
     @Test
     void tokenizeNoBos() {
-        Outcome o = run("tokenize", "-m", "../shared/models/stories260K.gguf", "--no-bos", "-p", "Once upon a time");
+        Outcome o = run("tokenize", "-m", "src/test/data/models/stories260K.gguf", "--no-bos", "-p", "Once upon a time");
         assertEquals("403 407 261 378", o.out().strip()); // ids from llama.cpp's reference (stories260K.reference.json)
     }
 }

@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class BenchCommandTest {
 
     private static JsonNode bench(String... extra) throws Exception {
-        String[] base = {"bench", "-m", "../shared/models/stories260K.gguf", "--skip-prefill", "--context", "400",
+        String[] base = {"bench", "-m", "src/test/data/models/stories260K.gguf", "--skip-prefill", "--context", "400",
                 "--kv-policy", "full,clusterkv,streaming", "--kv-budget", "64", "-n", "16", "--json"};
         String[] args = java.util.Arrays.copyOf(base, base.length + extra.length);
         System.arraycopy(extra, 0, args, base.length, extra.length);

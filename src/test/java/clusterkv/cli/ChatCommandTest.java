@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class ChatCommandTest {
 
-    private static final Path MODEL = Path.of("../shared/models/stories260K.gguf");
+    private static final Path MODEL = Path.of("src/test/data/models/stories260K.gguf");
 
     private static synchronized BadInputTest.Outcome chat(String stdin, String... extra) {
         InputStream old = System.in;

@@ -24,8 +24,8 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class EvalCommandTest {
 
-    private static final String MODEL = "../shared/models/stories260K.gguf";
-    private static final String CORPUS = "../shared/corpus/war_and_peace.txt";
+    private static final String MODEL = "src/test/data/models/stories260K.gguf";
+    private static final String CORPUS = "src/test/data/corpus/war_and_peace.txt";
     @TempDir
     static Path dir;
     private static Path complete;

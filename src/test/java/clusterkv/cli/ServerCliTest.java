@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.*;
 /** {@code serve} refuses bad options with one error line before it binds anything. */
 class ServerCliTest {
 
-    private static final String MODEL = "../shared/models/stories260K.gguf";
+    private static final String MODEL = "src/test/data/models/stories260K.gguf";
 
     private static void assertFails(String expected, String... args) {
         BadInputTest.Outcome o = BadInputTest.run(args);

@@ -13,13 +13,13 @@ final class EvalFixtures {
     private EvalFixtures() {}
 
     static Tokenizer tokenizer() throws IOException {
-        try (GGUFFile f = GGUFFile.open(Path.of("../shared/models/ckv-tiny-2k.gguf"))) {
+        try (GGUFFile f = GGUFFile.open(Path.of("src/test/data/models/ckv-tiny-2k.gguf"))) {
             return Tokenizer.fromMetadata(f.metadata());
         }
     }
 
     static String corpus(int chars) throws IOException {
-        return Files.readString(Path.of("../shared/corpus/war_and_peace.txt")).substring(0, chars);
+        return Files.readString(Path.of("src/test/data/corpus/war_and_peace.txt")).substring(0, chars);
     }
 
     static int count(String s, String part) {

@@ -13,11 +13,11 @@ class ApiExampleTest {
     void readmeExampleRunsAndStreamsTheGreedyContinuation() throws Exception {
         StringBuilder streamed = new StringBuilder();
         GenerationResult r;
-        try (LanguageModel lm = LanguageModel.load(Path.of("../shared/models/stories260K.gguf"));
+        try (LanguageModel lm = LanguageModel.load(Path.of("src/test/data/models/stories260K.gguf"));
              Session session = lm.newSession(SessionOptions.defaults().withContextSize(2048))) {
             r = session.generate("Once upon a time", GenerationOptions.greedy(50), streamed::append);
         }
-        // llama.cpp's greedy continuation, from ../shared/README.md
+        // llama.cpp's greedy continuation, from src/test/data/README.md
         assertTrue(streamed.toString().startsWith(", there was a little girl named Lily. She loved to play outside in the park."), streamed.toString());
         assertEquals(streamed.toString(), r.text());
         assertEquals(50, r.generatedTokens());
@@ -27,7 +27,7 @@ class ApiExampleTest {
     @Test
     void stopStringsEndGenerationAndAreNotEmitted() throws Exception {
         StringBuilder streamed = new StringBuilder();
-        try (LanguageModel lm = LanguageModel.load(Path.of("../shared/models/stories260K.gguf"));
+        try (LanguageModel lm = LanguageModel.load(Path.of("src/test/data/models/stories260K.gguf"));
              Session session = lm.newSession(SessionOptions.defaults().withContextSize(256))) {
             var opts = new GenerationOptions(100, SamplingParams.GREEDY, java.util.List.of("Lily"));
             GenerationResult r = session.generate("Once upon a time", opts, streamed::append);
@@ -38,7 +38,7 @@ class ApiExampleTest {
 
     @Test
     void sessionKeepsItsCacheAcrossCallsAndTruncates() throws Exception {
-        try (LanguageModel lm = LanguageModel.load(Path.of("../shared/models/stories260K.gguf"));
+        try (LanguageModel lm = LanguageModel.load(Path.of("src/test/data/models/stories260K.gguf"));
              Session session = lm.newSession(SessionOptions.defaults().withContextSize(256))) {
             StringBuilder a = new StringBuilder(), b = new StringBuilder();
             session.generate("Once upon a time", GenerationOptions.greedy(10), a::append);

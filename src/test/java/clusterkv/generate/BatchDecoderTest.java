@@ -34,7 +34,7 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class BatchDecoderTest {
 
-    private static final Path MODEL = Path.of("../shared/models/stories260K.gguf");
+    private static final Path MODEL = Path.of("src/test/data/models/stories260K.gguf");
     private static final Path Q8_0_MODEL = Path.of("src/test/resources/llamacpp/tiny-llama3-q8_0.gguf");
     private static final PolicyConfig SMALL_BUDGET = PolicyConfig.DEFAULT.withBudget(32);
 
@@ -44,7 +44,7 @@ class BatchDecoderTest {
     @BeforeAll
     static void load() throws Exception {
         lm = LanguageModel.load(MODEL);
-        text = lm.tokenizer().encode(Files.readString(Path.of("../shared/corpus/pg19_firstbook.txt")).substring(0, 4000), true, false);
+        text = lm.tokenizer().encode(Files.readString(Path.of("src/test/data/corpus/pg19_firstbook.txt")).substring(0, 4000), true, false);
     }
 
     @AfterAll

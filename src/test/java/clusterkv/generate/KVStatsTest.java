@@ -27,8 +27,8 @@ class KVStatsTest {
 
     @BeforeAll
     static void load() throws Exception {
-        lm = LanguageModel.load(Path.of("../shared/models/ckv-tiny-2k.gguf"));
-        text = Files.readString(Path.of("../shared/corpus/pg19_firstbook.txt")).substring(0, 1600);
+        lm = LanguageModel.load(Path.of("src/test/data/models/ckv-tiny-2k.gguf"));
+        text = Files.readString(Path.of("src/test/data/corpus/pg19_firstbook.txt")).substring(0, 1600);
     }
 
     @AfterAll

@@ -92,7 +92,7 @@ class GGUFRoundTripTest {
 
     @Test
     void readsTheSharedModels() throws Exception {
-        try (GGUFFile f = GGUFFile.open(Path.of("../shared/models/ckv-tiny-2k.gguf"))) {
+        try (GGUFFile f = GGUFFile.open(Path.of("src/test/data/models/ckv-tiny-2k.gguf"))) {
             assertEquals(2048, f.metadata().requireInt("llama.context_length"));
             assertEquals(512, f.metadata().getStrings("tokenizer.ggml.tokens").length);
             assertArrayEquals(new long[]{256, 512}, f.requireTensor("token_embd.weight").shape());

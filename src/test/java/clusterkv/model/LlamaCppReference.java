@@ -11,10 +11,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** llama.cpp's reference outputs as stored in ../shared/models (see ../shared/README.md). */
+/** llama.cpp's reference outputs as stored in src/test/data/models (see src/test/data/README.md). */
 record LlamaCppReference(String name, String prompt, int[] tokens, int nPrompt, int nGenerated, int nVocab, float[][] logits) {
 
-    static final Path SHARED = Path.of("../shared/models");
+    static final Path SHARED = Path.of("src/test/data/models");
 
     static List<LlamaCppReference> load(Path json) throws IOException {
         List<LlamaCppReference> out = new ArrayList<>();

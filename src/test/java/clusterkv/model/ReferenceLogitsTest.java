@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Our logits against llama.cpp's on the real models in ../shared/models. Tolerances: llama.cpp rounds
+ * Our logits against llama.cpp's on the real models in src/test/data/models. Tolerances: llama.cpp rounds
  * K, V and some intermediates to F16 in its own order, so bit-level agreement is not expected;
  * any real bug moves logits by whole units.
  */

@@ -23,7 +23,7 @@ import java.util.function.UnaryOperator;
 /** An in-process server on stories260K at an ephemeral port, and a small client for it. */
 final class TestServer implements AutoCloseable {
 
-    static final Path MODEL = Path.of("../shared/models/stories260K.gguf");
+    static final Path MODEL = Path.of("src/test/data/models/stories260K.gguf");
     static final ObjectMapper JSON = new ObjectMapper();
 
     final LanguageModel lm;

@@ -17,7 +17,6 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * llama.cpp's tokenizer test vectors (tests/test-tokenizer-0): every string of each
@@ -26,7 +25,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 class LlamaCppVectorsTest {
 
-    static final Path DIR = Path.of("../shared/tokenizers");
+    static final Path DIR = Path.of("src/test/data/tokenizers");
     static final List<String> VOCABS = List.of("llama-spm", "phi-3", "gpt-2", "starcoder", "deepseek-llm");
     private static final String SEPARATOR = "\n__ggml_vocab_test__\n";
 
@@ -34,7 +33,6 @@ class LlamaCppVectorsTest {
 
     static Tokenizer load(String name) throws IOException {
         Path gguf = DIR.resolve("ggml-vocab-" + name + ".gguf");
-        assumeTrue(Files.exists(gguf), "test data missing: " + gguf.toAbsolutePath());
         try (GGUFFile f = GGUFFile.open(gguf)) {
             return Tokenizer.fromMetadata(f.metadata());
         }
@@ -95,7 +93,6 @@ class LlamaCppVectorsTest {
     @TestFactory
     Stream<DynamicTest> inputFilesParseAsLlamaCppReadsThem() {
         return VOCABS.stream().map(name -> DynamicTest.dynamicTest(name, () -> {
-            assumeTrue(Files.exists(DIR.resolve("ggml-vocab-" + name + ".gguf.inp")));
             List<Vector> vectors = vectors(name);
             assertEquals(46, vectors.size());
             assertEquals("ied 4 ½ months", vectors.get(0).input());

@@ -15,7 +15,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The SentencePiece tokenizer of a real model file (with tensors) against the token ids
@@ -23,14 +22,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 class Stories260KTokenizerTest {
 
-    private static final Path MODEL = Path.of("../shared/models/stories260K.gguf");
-    private static final Path REFERENCE = Path.of("../shared/models/stories260K.reference.json");
+    private static final Path MODEL = Path.of("src/test/data/models/stories260K.gguf");
+    private static final Path REFERENCE = Path.of("src/test/data/models/stories260K.reference.json");
     private static Tokenizer tok;
     private static JsonNode cases;
 
     @BeforeAll
     static void load() throws IOException {
-        assumeTrue(Files.exists(MODEL) && Files.exists(REFERENCE), "test data missing: " + MODEL.toAbsolutePath());
         try (GGUFFile f = GGUFFile.open(MODEL)) {
             tok = Tokenizer.fromMetadata(f.metadata());
         }
@@ -92,8 +90,7 @@ class Stories260KTokenizerTest {
 
     @Test
     void aMegabyteOfTextRoundTrips() throws IOException {
-        Path corpus = Path.of("../shared/corpus/war_and_peace.txt");
-        assumeTrue(Files.exists(corpus));
+        Path corpus = Path.of("src/test/data/corpus/war_and_peace.txt");
         String text = Files.readString(corpus);
         text = text.substring(0, Math.min(text.length(), 1 << 20));
         int[] ids = tok.encode(text, true, false); // speed is a benchmark matter, not asserted here

@@ -4,14 +4,12 @@ import clusterkv.gguf.GGUFFile;
 import clusterkv.gguf.GGUFMetadata;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** Shared test data: the vocabularies under ../shared, loaded once, and small made-up ones. */
+/** Shared test data: the vocabularies under src/test/data, loaded once, and small made-up ones. */
 final class TestVocabs {
 
     private static final Map<Path, Tokenizer> LOADED = new ConcurrentHashMap<>();
@@ -20,16 +18,15 @@ final class TestVocabs {
 
     /** One of llama.cpp's vocabulary-only files, {@code ggml-vocab-NAME.gguf}. */
     static Tokenizer load(String name) throws IOException {
-        return loadFile(Path.of("../shared/tokenizers/ggml-vocab-" + name + ".gguf"));
+        return loadFile(Path.of("src/test/data/tokenizers/ggml-vocab-" + name + ".gguf"));
     }
 
     /** The 512-token SentencePiece vocabulary of stories260K, with byte fallback. */
     static Tokenizer stories() throws IOException {
-        return loadFile(Path.of("../shared/models/stories260K.gguf"));
+        return loadFile(Path.of("src/test/data/models/stories260K.gguf"));
     }
 
     private static Tokenizer loadFile(Path path) throws IOException {
-        assumeTrue(Files.exists(path), "test data missing: " + path.toAbsolutePath());
         Tokenizer cached = LOADED.get(path);
         if (cached != null) return cached;
         try (GGUFFile f = GGUFFile.open(path)) {

@@ -33,7 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The policies behind {@link PolicyAttention} in a real model's forward pass (stories260K: 5 layers, GQA 8:4). */
 class PolicyEndToEndTest {
 
-    private static final Path MODEL = Path.of("../shared/models/stories260K.gguf");
+    private static final Path MODEL = Path.of("src/test/data/models/stories260K.gguf");
     private static final Map<String, Function<PolicyConfig, KVPolicy>> POLICIES = new LinkedHashMap<>();
 
     static {
