@@ -11,7 +11,9 @@ import clusterkv.kv.policy.KVPolicies;
 import clusterkv.tokenizer.Tokenizer;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.util.ArrayList;
@@ -20,7 +22,8 @@ import java.util.List;
 /**
  * Reads the body of a completion request into a {@link CompletionRequest}: every field type-checked and
  * range-checked (errors name the field), the prompt rendered and tokenized, its length checked against
- * the context. Defaults follow OpenAI's API where it has one (16 tokens for text completions, no limit
+ * the context: first by its UTF-8 bytes, before tokenizing (a prompt longer than the context times the longest
+ * token cannot fit, and tokenizing megabytes only to learn that would be the cost an abuser wants), then by tokens. Defaults follow OpenAI's API where it has one (16 tokens for text completions, no limit
  * but the context for chat) and llama.cpp's sampling defaults otherwise. Unknown fields are ignored, as
  * OpenAI clients send many. Thread-safe: handlers call it on their own threads.
  */
@@ -30,18 +33,35 @@ final class Requests {
     private static final int MAX_STOPS = 16;
     private static final int COMPLETION_DEFAULT_MAX_TOKENS = 16;
 
-    private final ObjectMapper json;
+    /** Trailing garbage makes a body something other than the JSON object it starts with: refused, not ignored. */
+    private final ObjectReader json;
     private final Tokenizer tokenizer;
     private final ChatTemplate template;
     private final SessionOptions defaults;
     private final int contextSize;
+    /** A prompt of more UTF-8 bytes than this needs at least contextSize tokens. */
+    private final long maxPromptBytes;
 
     Requests(ObjectMapper json, Tokenizer tokenizer, ChatTemplate template, SessionOptions defaults, int contextSize) {
-        this.json = json;
+        this.json = json.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
         this.tokenizer = tokenizer;
         this.template = template;
         this.defaults = defaults;
         this.contextSize = contextSize;
+        this.maxPromptBytes = (long) Math.max(0, contextSize - 1) * longestToken(tokenizer);
+    }
+
+    /**
+     * The most input bytes one token can stand for: its spelling in the vocabulary is never shorter than the text it
+     * encodes ('▁' is 3 bytes for a space, GPT-2's byte alphabet 1-2 bytes per byte), and at least one character of
+     * up to 4 bytes, which an unknown token may stand for.
+     */
+    private static long longestToken(Tokenizer tokenizer) {
+        long longest = 4;
+        for (int id = 0; id < tokenizer.vocabSize(); id++) {
+            longest = Math.max(longest, Math.max(Utf8.length(tokenizer.tokenText(id)), tokenizer.tokenBytes(id, true).length));
+        }
+        return longest;
     }
 
     CompletionRequest parse(boolean chat, byte[] body) {
@@ -60,10 +80,24 @@ final class Requests {
     /** The prompt's tokens: the chat rendered with the model's template, or the text with BOS as the model wants. */
     private int[] prompt(ObjectNode o, boolean chat) {
         String field = chat ? "messages" : "prompt";
-        int[] prompt = chat ? ChatPrompt.encode(tokenizer, template.render(messages(o), true)) : tokenizer.encode(text(o), true, false);
+        int[] prompt;
+        if (chat) {
+            List<ChatMessage> messages = messages(o);
+            checkBytes(field, messages.stream().mapToLong(m -> Utf8.length(m.role()) + Utf8.length(m.content())).sum());
+            prompt = ChatPrompt.encode(tokenizer, template.render(messages, true));
+        } else {
+            String text = text(o);
+            checkBytes(field, Utf8.length(text));
+            prompt = tokenizer.encode(text, true, false);
+        }
         if (prompt.length == 0) throw ApiError.badRequest(field, field + " is empty");
         if (prompt.length >= contextSize) throw ApiError.contextExceeded(field, prompt.length, contextSize);
         return prompt;
+    }
+
+    /** Refuses, before rendering or tokenizing it, a prompt that has more bytes than the context has room for. */
+    private void checkBytes(String field, long bytes) {
+        if (bytes > maxPromptBytes) throw ApiError.promptTooLong(field, bytes, maxPromptBytes, contextSize);
     }
 
     private ObjectNode object(byte[] body) {
