@@ -38,6 +38,12 @@ final class ApiError extends RuntimeException {
                 + " tokens can hold (at most " + maxBytes + " bytes)", param, "context_length_exceeded");
     }
 
+    static ApiError stringTooLong(int maxChars, long maxPromptBytes, int context) {
+        return new ApiError(400, "invalid_request_error", "a string in the request body is longer than " + maxChars
+                + " characters, more than a prompt in the context of " + context + " tokens can hold (at most " + maxPromptBytes + " bytes)",
+                null, "context_length_exceeded");
+    }
+
     static ApiError timeout(String what) {
         return new ApiError(408, "invalid_request_error", "the " + what + " did not arrive in time", null, "request_timeout");
     }

@@ -364,12 +364,13 @@ public final class OpenAIServer implements AutoCloseable {
      */
     private byte[] body(HttpExchange ex) throws IOException {
         long limit = limits.maxBodyBytes();
-        String declared = ex.getRequestHeaders().getFirst("Content-Length"); // the JDK has checked it is one number >= 0
-        if (declared != null && Long.parseLong(declared.strip()) > limit) throw tooLarge(ex, limit);
+        String length = ex.getRequestHeaders().getFirst("Content-Length"); // the JDK has checked it is one number >= 0
+        long declared = length == null ? -1 : Long.parseLong(length.strip());
+        if (declared > limit) throw tooLarge(ex, limit);
         ReadDeadlines.Deadline deadline = deadlines.arm(limits.bodyTimeout());
         byte[] body;
         try {
-            body = ex.getRequestBody().readNBytes((int) limit + 1);
+            body = Bodies.read(ex.getRequestBody(), declared, limit);
         } finally {
             if (!deadline.disarm()) throw dropped(ex, ApiError.timeout("request body"));
         }

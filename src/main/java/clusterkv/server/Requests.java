@@ -10,6 +10,9 @@ import clusterkv.kv.PolicyConfig;
 import clusterkv.kv.policy.KVPolicies;
 import clusterkv.tokenizer.Tokenizer;
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -32,6 +35,8 @@ final class Requests {
     /** More stop strings than this is a mistake, not a use. */
     private static final int MAX_STOPS = 16;
     private static final int COMPLETION_DEFAULT_MAX_TOKENS = 16;
+    /** Strings this short always parse, however small the context: the field checks give the better error. */
+    private static final int MIN_STRING_CHARS = 4096;
 
     /** Trailing garbage makes a body something other than the JSON object it starts with: refused, not ignored. */
     private final ObjectReader json;
@@ -43,12 +48,21 @@ final class Requests {
     private final long maxPromptBytes;
 
     Requests(ObjectMapper json, Tokenizer tokenizer, ChatTemplate template, SessionOptions defaults, int contextSize) {
-        this.json = json.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
         this.tokenizer = tokenizer;
         this.template = template;
         this.defaults = defaults;
         this.contextSize = contextSize;
         this.maxPromptBytes = (long) Math.max(0, contextSize - 1) * longestToken(tokenizer);
+        this.json = json.copyWith(JsonFactory.builder().streamReadConstraints(StreamReadConstraints.builder()
+                .maxStringLength(maxStringChars()).build()).build()).reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    }
+
+    /**
+     * No string in a request can be longer than a prompt that fits: the parser stops at the first that is, instead of
+     * building it (megabytes, for an abuser) only for the byte check to refuse it. A character is at least a byte.
+     */
+    private int maxStringChars() {
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(MIN_STRING_CHARS, maxPromptBytes));
     }
 
     /**
@@ -104,6 +118,8 @@ final class Requests {
         JsonNode root;
         try {
             root = json.readTree(body);
+        } catch (StreamConstraintsException e) {
+            throw ApiError.stringTooLong(maxStringChars(), maxPromptBytes, contextSize);
         } catch (JacksonException e) {
             throw ApiError.badRequest(null, "malformed JSON in the request body: " + e.getOriginalMessage());
         } catch (java.io.IOException e) {

@@ -71,18 +71,29 @@ class ServerLimitsTest {
 
     @Test
     void aPromptWithMoreBytesThanTheContextCanHoldIs400() throws Exception {
-        String prompt = "a".repeat(60_000); // 64 tokens of stories260K's vocabulary spell far fewer bytes
-        HttpResponse<String> r = server.post("/v1/completions", "{\"prompt\": \"" + prompt + "\"}");
+        // 63 prompt tokens of stories260K's vocabulary (none longer than a few dozen bytes) spell far fewer than 4000 bytes
+        HttpResponse<String> r = server.post("/v1/completions", "{\"prompt\": \"" + "a".repeat(4000) + "\"}");
         assertEquals(400, r.statusCode(), r.body());
         JsonNode error = json(r).get("error");
         assertEquals("context_length_exceeded", error.get("code").asText());
         assertEquals("prompt", error.get("param").asText());
-        assertTrue(error.get("message").asText().startsWith("the prompt is 60000 bytes"), r.body());
+        assertTrue(error.get("message").asText().startsWith("the prompt is 4000 bytes"), r.body());
 
-        HttpResponse<String> chat = server.post("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"" + prompt + "\"}]}");
+        // two messages of 2000 bytes and their roles ("user", 4 bytes each)
+        String message = "{\"role\": \"user\", \"content\": \"" + "b".repeat(2000) + "\"}";
+        HttpResponse<String> chat = server.post("/v1/chat/completions", "{\"messages\": [" + message + ", " + message + "]}");
         assertEquals(400, chat.statusCode(), chat.body());
         assertEquals("messages", json(chat).get("error").get("param").asText());
-        assertTrue(json(chat).get("error").get("message").asText().contains("bytes"), chat.body());
+        assertTrue(json(chat).get("error").get("message").asText().startsWith("the prompt is 4008 bytes"), chat.body());
+    }
+
+    @Test
+    void aStringLongerThanAnyPromptThatFitsStopsTheParser() throws Exception {
+        HttpResponse<String> r = server.post("/v1/completions", "{\"prompt\": \"" + "a".repeat(60_000) + "\"}");
+        assertEquals(400, r.statusCode(), r.body());
+        JsonNode error = json(r).get("error");
+        assertEquals("context_length_exceeded", error.get("code").asText());
+        assertTrue(error.get("message").asText().startsWith("a string in the request body is longer than"), r.body());
     }
 
     @Test
@@ -109,6 +120,7 @@ class ServerLimitsTest {
         aDeclaredLengthOverTheLimitIs413BeforeTheBodyIsSent();
         aChunkedBodyOverTheLimitIs413();
         aPromptWithMoreBytesThanTheContextCanHoldIs400();
+        aStringLongerThanAnyPromptThatFitsStopsTheParser();
         aClientSlowToSendItsHeadersIsDropped();
         aClientSlowToSendItsBodyIsDropped();
         assertEquals(400, server.post("/v1/completions", GREEDY + "trailing").statusCode());
