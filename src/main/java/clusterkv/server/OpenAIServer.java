@@ -77,7 +77,7 @@ public final class OpenAIServer implements AutoCloseable {
         this.limits = config.limits();
         ChatTemplate template = ChatPrompt.templateOf(lm.model().file().metadata(), lm.tokenizer());
         this.templateNotice = templateNotice(template);
-        // the queue holds what the scheduler could accept; beyond, a body waits for nothing but a 429
+        // queued bodies are at most what the scheduler could accept; beyond, 429 at once rather than parsed for nothing
         this.intake = new ThreadPoolExecutor(limits.intakeThreads(), limits.intakeThreads(), 0, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(config.parallel() + config.queue()), Thread.ofPlatform().name("clusterkv-intake-", 0).daemon().factory());
         int context = config.session().contextSize() == 0 ? lm.config().contextLength() : config.session().contextSize();
