@@ -5,6 +5,7 @@ import clusterkv.generate.LanguageModel;
 import clusterkv.generate.SessionOptions;
 import clusterkv.server.OpenAIServer;
 import clusterkv.server.ServerConfig;
+import clusterkv.server.ServerLimits;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -45,6 +46,18 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--alias", paramLabel = "NAME", description = "Model id in /v1/models and responses (default: the file name).")
     String alias;
 
+    @Option(names = "--max-body-kb", defaultValue = "4096", paramLabel = "KiB",
+            description = "Largest request body; a larger one is refused with 413 before it is read (default: ${DEFAULT-VALUE}).")
+    long maxBodyKiB;
+
+    @Option(names = "--header-timeout", defaultValue = "10", paramLabel = "SECONDS",
+            description = "Time a client has to send a request's headers; a slower one is dropped (default: ${DEFAULT-VALUE}).")
+    double headerTimeout;
+
+    @Option(names = "--body-timeout", defaultValue = "30", paramLabel = "SECONDS",
+            description = "Time a client has to send a request's body; a slower one is dropped (default: ${DEFAULT-VALUE}).")
+    double bodyTimeout;
+
     @Override
     public Integer call() throws Exception {
         if (policy.kvStats) throw new IllegalArgumentException("serve does not support --kv-stats");
@@ -53,13 +66,19 @@ final class ServeCommand implements Callable<Integer> {
         Path path = options.resolveModel();
         SessionOptions session = policy.apply(SessionOptions.defaults().withContextSize(options.contextSize).withKvType(options.kvType()));
         String name = alias != null ? alias : path.getFileName().toString().replaceFirst("\\.gguf$", "");
-        var config = new ServerConfig(host, port, parallel, queue, apiKey, session, cacheMiB << 20, name, Duration.ofSeconds(10), System.err::println);
+        if (maxBodyKiB < 1 || maxBodyKiB > 2_097_151) throw new IllegalArgumentException("--max-body-kb must be in [1, 2097151], got " + maxBodyKiB);
+        ServerLimits limits = ServerLimits.defaults().withMaxBodyBytes(maxBodyKiB << 10)
+                .withTimeouts(seconds("--header-timeout", headerTimeout), seconds("--body-timeout", bodyTimeout));
+        var config = new ServerConfig(host, port, parallel, queue, apiKey, session, cacheMiB << 20, name, Duration.ofSeconds(10), System.err::println, limits);
         try (LanguageModel lm = LanguageModel.load(path)) {
             long sessionBytes;
             try (var probe = lm.newSession(session)) { // fails now, not at the first request, when the context or policy is wrong
                 sessionBytes = probe.attention().kvBytesResident(probe.contextSize());
             }
             OpenAIServer server = OpenAIServer.start(lm, config);
+            for (String notice : new String[]{server.chatTemplateNotice(), OpenAIServer.disconnectNotice()}) {
+                if (notice != null) System.err.println(Printable.escape(notice));
+            }
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 System.err.println("shutting down: finishing requests in flight (at most 10 s)");
                 server.close();
@@ -70,5 +89,10 @@ final class ServeCommand implements Callable<Integer> {
             server.awaitClosed();
         }
         return 0;
+    }
+
+    private static Duration seconds(String option, double s) {
+        if (!(s > 0 && s <= 86_400)) throw new IllegalArgumentException(option + " must be in (0, 86400] seconds, got " + s);
+        return Duration.ofNanos((long) (s * 1e9));
     }
 }

@@ -33,6 +33,21 @@ final class ApiError extends RuntimeException {
                 + context + " tokens (at most " + (context - 1) + " prompt tokens)", param, "context_length_exceeded");
     }
 
+    static ApiError promptTooLong(String param, long bytes, long maxBytes, int context) {
+        return new ApiError(400, "invalid_request_error", "the prompt is " + bytes + " bytes, more than the context of " + context
+                + " tokens can hold (at most " + maxBytes + " bytes)", param, "context_length_exceeded");
+    }
+
+    static ApiError stringTooLong(int maxChars, long maxPromptBytes, int context) {
+        return new ApiError(400, "invalid_request_error", "a string in the request body is longer than " + maxChars
+                + " characters, more than a prompt in the context of " + context + " tokens can hold (at most " + maxPromptBytes + " bytes)",
+                null, "context_length_exceeded");
+    }
+
+    static ApiError timeout(String what) {
+        return new ApiError(408, "invalid_request_error", "the " + what + " did not arrive in time", null, "request_timeout");
+    }
+
     static ApiError unauthorized() {
         return new ApiError(401, "invalid_request_error", "missing or incorrect API key: send the header 'Authorization: Bearer KEY'", null, "invalid_api_key");
     }

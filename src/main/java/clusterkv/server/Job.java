@@ -50,4 +50,9 @@ final class Job {
     Event next() throws InterruptedException {
         return events.take();
     }
+
+    /** The next event, or null when none came within the time. */
+    Event next(long millis) throws InterruptedException {
+        return events.poll(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
 }

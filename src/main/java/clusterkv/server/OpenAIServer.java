@@ -12,23 +12,37 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An OpenAI-compatible HTTP server over one model: {@code POST /v1/chat/completions}, {@code POST /v1/completions}
  * (both with {@code stream: true} as server-sent events), {@code GET /v1/models}, {@code GET /health} and
- * {@code GET /metrics}. Each request has its own (virtual) handler thread, which parses and tokenizes it and
- * then waits for the {@link Scheduler}'s events; the model itself only ever runs on the scheduler's thread.
- * Closing stops accepting connections, lets requests in flight finish within the grace period, then frees
- * every session.
+ * {@code GET /metrics}. Each request has its own (virtual) handler thread, which reads it and then waits for the
+ * {@link Scheduler}'s events; parsing and tokenizing run on a few platform threads (a megabyte prompt on a virtual
+ * thread would hold one of the few carrier threads, and /health with it), and the model only ever runs on the
+ * scheduler's thread. What one client may cost is bounded by {@link ServerLimits}. Closing answers 503 to new
+ * requests, /health included, while requests in flight finish within the grace period, then frees every session.
  */
 public final class OpenAIServer implements AutoCloseable {
 
-    private static final int MAX_BODY_BYTES = 16 << 20;
+    /** How often a non-streaming handler checks, between tokens, that its client is still there. */
+    private static final long PROBE_MILLIS = 50;
+    /** How long a refused request's connection may still deliver body bytes before it is closed. */
+    private static final Duration LINGER = Duration.ofSeconds(1);
+    /** The deadline on reading the headers of the request the current handler thread serves. */
+    private static final ScopedValue<ReadDeadlines.Deadline> HEADERS = ScopedValue.newInstance();
 
     private record Route(String method, Handler handler) {}
 
@@ -39,6 +53,7 @@ public final class OpenAIServer implements AutoCloseable {
     }
 
     private final ServerConfig config;
+    private final ServerLimits limits;
     private final ObjectMapper json = new ObjectMapper();
     private final Metrics metrics = new Metrics();
     private final Requests requests;
@@ -46,15 +61,25 @@ public final class OpenAIServer implements AutoCloseable {
     private final Scheduler scheduler;
     private final HttpServer http;
     private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
+    private final ThreadPoolExecutor intake;
+    private final ReadDeadlines deadlines = new ReadDeadlines();
+    private final String templateNotice;
     private final Map<String, Route> routes;
     private final byte[] expectedAuthorization;
     private final long started = System.currentTimeMillis() / 1000;
     private final AtomicBoolean closing = new AtomicBoolean();
+    /** Completion requests being handled, from their first byte of body to their last of answer. */
+    private final AtomicInteger completions = new AtomicInteger();
     private final CountDownLatch closed = new CountDownLatch(1);
 
     private OpenAIServer(LanguageModel lm, ServerConfig config) throws IOException {
         this.config = config;
+        this.limits = config.limits();
         ChatTemplate template = ChatPrompt.templateOf(lm.model().file().metadata(), lm.tokenizer());
+        this.templateNotice = templateNotice(template);
+        // queued bodies are at most what the scheduler could accept; beyond, 429 at once rather than parsed for nothing
+        this.intake = new ThreadPoolExecutor(limits.intakeThreads(), limits.intakeThreads(), 0, TimeUnit.SECONDS,
+                new ArrayBlockingQueue<>(config.parallel() + config.queue()), Thread.ofPlatform().name("clusterkv-intake-", 0).daemon().factory());
         int context = config.session().contextSize() == 0 ? lm.config().contextLength() : config.session().contextSize();
         this.requests = new Requests(json, lm.tokenizer(), template, config.session(), context);
         this.responses = new Responses(json, config.modelName());
@@ -68,7 +93,40 @@ public final class OpenAIServer implements AutoCloseable {
                 "/metrics", new Route("GET", this::metrics));
         this.http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 0);
         http.createContext("/", this::handle);
-        http.setExecutor(handlers);
+        http.setExecutor(this::execute);
+    }
+
+    /**
+     * Runs one exchange of the JDK server, which starts by reading the request's headers on this thread: they must
+     * arrive within the header timeout (a deadline that {@link #handle} disarms once they are in).
+     */
+    private void execute(Runnable exchange) {
+        handlers.execute(() -> {
+            ReadDeadlines.Deadline headers = deadlines.arm(limits.headerTimeout());
+            try {
+                ScopedValue.where(HEADERS, headers).run(exchange);
+            } finally {
+                headers.disarm();
+            }
+        });
+    }
+
+    /** The line to print at start when chat prompts use a built-in format, naming why; null when the model's template works. */
+    static String templateNotice(ChatTemplate template) {
+        if (!template.isFallback()) return null;
+        String text = template.templateText();
+        return (text == null || text.isBlank() ? "note: " : "warning: ") + template.fallbackReason();
+    }
+
+    /** See {@link #templateNotice(ChatTemplate)}: for the CLI to print (escaped: the reason quotes the model file). */
+    public String chatTemplateNotice() {
+        return templateNotice;
+    }
+
+    /** Why a non-streaming request whose client goes away runs on to its end; null when that is noticed. */
+    public static String disconnectNotice() {
+        return ClientProbe.UNAVAILABLE == null ? null
+                : "warning: a non-streaming request whose client goes away runs to its end: " + ClientProbe.UNAVAILABLE;
     }
 
     /** Binds the port and starts serving. Fails (IOException) when the address is taken. */
@@ -102,10 +160,26 @@ public final class OpenAIServer implements AutoCloseable {
         }
         // counted before the close that completes the response, so a client that got it sees it counted
         metrics.request(route == null ? "other" : path, status);
-        ex.close();
+        finish(ex);
+    }
+
+    /**
+     * Completes the exchange. The JDK then drains what is left of the request body (up to 64 KiB) before it reuses
+     * the connection, which waits for a client that never sends it; a deadline bounds that wait, a short one when
+     * the request was refused and its connection is to be closed anyway.
+     */
+    private void finish(HttpExchange ex) {
+        boolean refused = "close".equals(ex.getResponseHeaders().getFirst("Connection"));
+        ReadDeadlines.Deadline drain = deadlines.arm(refused ? LINGER : limits.bodyTimeout());
+        try {
+            ex.close();
+        } finally {
+            drain.disarm();
+        }
     }
 
     private int dispatch(HttpExchange ex, String path, Route route) throws IOException {
+        if (HEADERS.isBound() && !HEADERS.get().disarm()) throw dropped(ex, ApiError.timeout("request headers"));
         if (expectedAuthorization != null && !authorized(ex)) throw ApiError.unauthorized();
         if (route == null) throw ApiError.notFound(path);
         if (!route.method().equals(ex.getRequestMethod())) {
@@ -125,21 +199,61 @@ public final class OpenAIServer implements AutoCloseable {
 
     private int completion(HttpExchange ex, boolean chat) throws IOException {
         long arrived = System.nanoTime();
-        if (closing.get()) throw ApiError.unavailable("the server is shutting down");
-        CompletionRequest request = requests.parse(chat, body(ex));
-        Job job = new Job(request);
-        if (!scheduler.submit(job)) {
-            ex.getResponseHeaders().set("Retry-After", "1");
-            throw ApiError.busy();
+        completions.incrementAndGet();
+        try {
+            if (closing.get()) throw ApiError.unavailable("the server is shutting down");
+            CompletionRequest request = parse(ex, chat, body(ex));
+            Job job = new Job(request);
+            if (!scheduler.submit(job)) throw busy(ex);
+            return request.stream() ? stream(ex, job, arrived) : respond(ex, job, arrived);
+        } finally {
+            completions.decrementAndGet();
         }
-        return request.stream() ? stream(ex, job, arrived) : respond(ex, job, arrived);
     }
 
-    /** Waits for the whole generation, then answers in one JSON body. */
+    private static ApiError busy(HttpExchange ex) {
+        ex.getResponseHeaders().set("Retry-After", "1");
+        return ApiError.busy();
+    }
+
+    /** Parses and tokenizes on the intake threads, this handler waiting: see the class comment for why. */
+    private CompletionRequest parse(HttpExchange ex, boolean chat, byte[] body) {
+        Future<CompletionRequest> parsed;
+        try {
+            parsed = intake.submit(() -> requests.parse(chat, body));
+        } catch (RejectedExecutionException e) { // more bodies waiting than the scheduler could take
+            throw busy(ex);
+        }
+        try {
+            return parsed.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error err) throw err;
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            parsed.cancel(true);
+            Thread.currentThread().interrupt();
+            throw ApiError.unavailable("the server is shutting down");
+        }
+    }
+
+    /**
+     * Waits for the whole generation, then answers in one JSON body. Between tokens (and every {@link #PROBE_MILLIS}
+     * while there are none) it checks that the client is still there; if not, the job is cancelled, which frees its
+     * slot within one decode round.
+     */
     private int respond(HttpExchange ex, Job job, long arrived) throws IOException {
+        ClientProbe client = ClientProbe.of(ex);
         boolean first = true;
         while (true) {
-            switch (next(job)) {
+            Event event = next(job, PROBE_MILLIS);
+            if ((event == null || event instanceof Event.Text) && client.gone()) {
+                job.cancel();
+                metrics.disconnects.increment();
+                return 499;
+            }
+            switch (event) {
+                case null -> {}
                 case Event.Text t -> {
                     if (first) firstToken(arrived);
                     first = false;
@@ -202,8 +316,13 @@ public final class OpenAIServer implements AutoCloseable {
     }
 
     private Event next(Job job) {
+        return next(job, -1);
+    }
+
+    /** The job's next event; with a time (millis >= 0), null when none came within it. */
+    private Event next(Job job, long millis) {
         try {
-            return job.next();
+            return millis < 0 ? job.next() : job.next(millis);
         } catch (InterruptedException e) {
             job.cancel();
             Thread.currentThread().interrupt();
@@ -238,10 +357,35 @@ public final class OpenAIServer implements AutoCloseable {
         return 200;
     }
 
-    private static byte[] body(HttpExchange ex) throws IOException {
-        byte[] body = ex.getRequestBody().readNBytes(MAX_BODY_BYTES + 1);
-        if (body.length > MAX_BODY_BYTES) throw ApiError.tooLarge(MAX_BODY_BYTES);
+    /**
+     * The request body, at most the limit: a larger declared length is refused before reading a byte of it, a
+     * chunked body as soon as it passes the limit; either way the connection is closed after the 413, since the
+     * rest of the body is still on its way. The whole body must arrive within the body timeout.
+     */
+    private byte[] body(HttpExchange ex) throws IOException {
+        long limit = limits.maxBodyBytes();
+        String length = ex.getRequestHeaders().getFirst("Content-Length"); // the JDK has checked it is one number >= 0
+        long declared = length == null ? -1 : Long.parseLong(length.strip());
+        if (declared > limit) throw tooLarge(ex, limit);
+        ReadDeadlines.Deadline deadline = deadlines.arm(limits.bodyTimeout());
+        byte[] body;
+        try {
+            body = Bodies.read(ex.getRequestBody(), declared, limit);
+        } finally {
+            if (!deadline.disarm()) throw dropped(ex, ApiError.timeout("request body"));
+        }
+        if (body.length > limit) throw tooLarge(ex, limit);
         return body;
+    }
+
+    private static ApiError tooLarge(HttpExchange ex, long limit) {
+        return dropped(ex, ApiError.tooLarge(limit));
+    }
+
+    /** An error after which the connection is closed: what is left of the request is not worth reading. */
+    private static ApiError dropped(HttpExchange ex, ApiError e) {
+        ex.getResponseHeaders().set("Connection", "close");
+        return e;
     }
 
     private int sendJson(HttpExchange ex, int status, JsonNode node) throws IOException {
@@ -249,6 +393,7 @@ public final class OpenAIServer implements AutoCloseable {
         ex.getResponseHeaders().set("Content-Type", "application/json");
         ex.sendResponseHeaders(status, body.length);
         ex.getResponseBody().write(body);
+        ex.getResponseBody().flush(); // now: closing the exchange first drains the request body, which may not come
         return status;
     }
 
@@ -265,8 +410,9 @@ public final class OpenAIServer implements AutoCloseable {
     // ---------------------------------------------------------------- lifecycle
 
     /**
-     * Stops accepting connections, waits up to the grace period for requests in flight (streams included) to
-     * finish, fails what is left with 503, and frees every session. Idempotent; safe from a shutdown hook.
+     * Answers 503 to new requests (/health included, so a load balancer sees the server going) while it waits up to
+     * the grace period for the completions in flight (streams included) to finish, then fails what is left with 503,
+     * closes the listener and frees every session. Idempotent; safe from a shutdown hook.
      */
     @Override
     public void close() {
@@ -275,11 +421,22 @@ public final class OpenAIServer implements AutoCloseable {
             return;
         }
         try {
-            http.stop((int) Math.max(0, config.shutdownGrace().toSeconds()));
+            awaitCompletions(System.nanoTime() + config.shutdownGrace().toNanos());
             scheduler.close();
+            http.stop(1); // a second for the handlers to send the 503s the scheduler just gave them
+            intake.shutdownNow();
             handlers.shutdownNow();
+            deadlines.close();
         } finally {
             closed.countDown();
+        }
+    }
+
+    private void awaitCompletions(long deadline) {
+        try {
+            while (completions.get() > 0 && System.nanoTime() < deadline) Thread.sleep(10);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

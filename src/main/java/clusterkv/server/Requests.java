@@ -10,8 +10,13 @@ import clusterkv.kv.PolicyConfig;
 import clusterkv.kv.policy.KVPolicies;
 import clusterkv.tokenizer.Tokenizer;
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.util.ArrayList;
@@ -20,7 +25,8 @@ import java.util.List;
 /**
  * Reads the body of a completion request into a {@link CompletionRequest}: every field type-checked and
  * range-checked (errors name the field), the prompt rendered and tokenized, its length checked against
- * the context. Defaults follow OpenAI's API where it has one (16 tokens for text completions, no limit
+ * the context: first by its UTF-8 bytes, before tokenizing (a prompt longer than the context times the longest
+ * token cannot fit, and tokenizing megabytes only to learn that would be the cost an abuser wants), then by tokens. Defaults follow OpenAI's API where it has one (16 tokens for text completions, no limit
  * but the context for chat) and llama.cpp's sampling defaults otherwise. Unknown fields are ignored, as
  * OpenAI clients send many. Thread-safe: handlers call it on their own threads.
  */
@@ -29,19 +35,47 @@ final class Requests {
     /** More stop strings than this is a mistake, not a use. */
     private static final int MAX_STOPS = 16;
     private static final int COMPLETION_DEFAULT_MAX_TOKENS = 16;
+    /** Strings this short always parse, however small the context: the field checks give the better error. */
+    private static final int MIN_STRING_CHARS = 4096;
 
-    private final ObjectMapper json;
+    /** Trailing garbage makes a body something other than the JSON object it starts with: refused, not ignored. */
+    private final ObjectReader json;
     private final Tokenizer tokenizer;
     private final ChatTemplate template;
     private final SessionOptions defaults;
     private final int contextSize;
+    /** A prompt of more UTF-8 bytes than this needs at least contextSize tokens. */
+    private final long maxPromptBytes;
 
     Requests(ObjectMapper json, Tokenizer tokenizer, ChatTemplate template, SessionOptions defaults, int contextSize) {
-        this.json = json;
         this.tokenizer = tokenizer;
         this.template = template;
         this.defaults = defaults;
         this.contextSize = contextSize;
+        this.maxPromptBytes = (long) Math.max(0, contextSize - 1) * longestToken(tokenizer);
+        this.json = json.copyWith(JsonFactory.builder().streamReadConstraints(StreamReadConstraints.builder()
+                .maxStringLength(maxStringChars()).build()).build()).reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    }
+
+    /**
+     * No string in a request can be longer than a prompt that fits: the parser stops at the first that is, instead of
+     * building it (megabytes, for an abuser) only for the byte check to refuse it. A character is at least a byte.
+     */
+    private int maxStringChars() {
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(MIN_STRING_CHARS, maxPromptBytes));
+    }
+
+    /**
+     * The most input bytes one token can stand for: its spelling in the vocabulary is never shorter than the text it
+     * encodes ('▁' is 3 bytes for a space, GPT-2's byte alphabet 1-2 bytes per byte), and at least one character of
+     * up to 4 bytes, which an unknown token may stand for.
+     */
+    private static long longestToken(Tokenizer tokenizer) {
+        long longest = 4;
+        for (int id = 0; id < tokenizer.vocabSize(); id++) {
+            longest = Math.max(longest, Math.max(Utf8.length(tokenizer.tokenText(id)), tokenizer.tokenBytes(id, true).length));
+        }
+        return longest;
     }
 
     CompletionRequest parse(boolean chat, byte[] body) {
@@ -60,16 +94,32 @@ final class Requests {
     /** The prompt's tokens: the chat rendered with the model's template, or the text with BOS as the model wants. */
     private int[] prompt(ObjectNode o, boolean chat) {
         String field = chat ? "messages" : "prompt";
-        int[] prompt = chat ? ChatPrompt.encode(tokenizer, template.render(messages(o), true)) : tokenizer.encode(text(o), true, false);
+        int[] prompt;
+        if (chat) {
+            List<ChatMessage> messages = messages(o);
+            checkBytes(field, messages.stream().mapToLong(m -> Utf8.length(m.role()) + Utf8.length(m.content())).sum());
+            prompt = ChatPrompt.encode(tokenizer, template.render(messages, true));
+        } else {
+            String text = text(o);
+            checkBytes(field, Utf8.length(text));
+            prompt = tokenizer.encode(text, true, false);
+        }
         if (prompt.length == 0) throw ApiError.badRequest(field, field + " is empty");
         if (prompt.length >= contextSize) throw ApiError.contextExceeded(field, prompt.length, contextSize);
         return prompt;
+    }
+
+    /** Refuses, before rendering or tokenizing it, a prompt that has more bytes than the context has room for. */
+    private void checkBytes(String field, long bytes) {
+        if (bytes > maxPromptBytes) throw ApiError.promptTooLong(field, bytes, maxPromptBytes, contextSize);
     }
 
     private ObjectNode object(byte[] body) {
         JsonNode root;
         try {
             root = json.readTree(body);
+        } catch (StreamConstraintsException e) {
+            throw ApiError.stringTooLong(maxStringChars(), maxPromptBytes, contextSize);
         } catch (JacksonException e) {
             throw ApiError.badRequest(null, "malformed JSON in the request body: " + e.getOriginalMessage());
         } catch (java.io.IOException e) {

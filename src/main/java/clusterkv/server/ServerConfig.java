@@ -18,9 +18,11 @@ import java.util.function.Consumer;
  * @param modelName     the id that /v1/models lists and responses carry
  * @param shutdownGrace how long closing waits for requests in flight
  * @param log           one line per completion request
+ * @param limits        request size, read timeouts and parsing threads: what one client may cost
  */
 public record ServerConfig(String host, int port, int parallel, int queue, String apiKey, SessionOptions session,
-                           long cacheBytes, String modelName, Duration shutdownGrace, Consumer<String> log) {
+                           long cacheBytes, String modelName, Duration shutdownGrace, Consumer<String> log,
+                           ServerLimits limits) {
 
     public ServerConfig {
         if (parallel < 1) throw new IllegalArgumentException("--parallel must be >= 1, got " + parallel);
@@ -28,30 +30,40 @@ public record ServerConfig(String host, int port, int parallel, int queue, Strin
         if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be in [0, 65535], got " + port);
         if (cacheBytes < 0) throw new IllegalArgumentException("the prompt cache size must be >= 0, got " + cacheBytes);
         if (apiKey != null && apiKey.isEmpty()) throw new IllegalArgumentException("--api-key must not be empty");
+        if (limits == null) throw new IllegalArgumentException("the server limits are required");
     }
 
     /** Defaults for tests and embedding: 127.0.0.1, a free port, 4 parallel, 16 queued, 1 GiB of prompt cache. */
     public static ServerConfig defaults(String modelName) {
-        return new ServerConfig("127.0.0.1", 0, 4, 16, null, SessionOptions.defaults(), 1L << 30, modelName, Duration.ofSeconds(10), line -> {});
+        return new ServerConfig("127.0.0.1", 0, 4, 16, null, SessionOptions.defaults(), 1L << 30, modelName, Duration.ofSeconds(10), line -> {},
+                ServerLimits.defaults());
     }
 
     public ServerConfig withPort(int p) {
-        return new ServerConfig(host, p, parallel, queue, apiKey, session, cacheBytes, modelName, shutdownGrace, log);
+        return new ServerConfig(host, p, parallel, queue, apiKey, session, cacheBytes, modelName, shutdownGrace, log, limits);
     }
 
     public ServerConfig withSlots(int parallel, int queue) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, cacheBytes, modelName, shutdownGrace, log);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, cacheBytes, modelName, shutdownGrace, log, limits);
     }
 
     public ServerConfig withApiKey(String key) {
-        return new ServerConfig(host, port, parallel, queue, key, session, cacheBytes, modelName, shutdownGrace, log);
+        return new ServerConfig(host, port, parallel, queue, key, session, cacheBytes, modelName, shutdownGrace, log, limits);
     }
 
     public ServerConfig withSession(SessionOptions s) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, s, cacheBytes, modelName, shutdownGrace, log);
+        return new ServerConfig(host, port, parallel, queue, apiKey, s, cacheBytes, modelName, shutdownGrace, log, limits);
+    }
+
+    public ServerConfig withLimits(ServerLimits l) {
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, cacheBytes, modelName, shutdownGrace, log, l);
+    }
+
+    public ServerConfig withShutdownGrace(Duration grace) {
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, cacheBytes, modelName, grace, log, limits);
     }
 
     public ServerConfig withCacheBytes(long b) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, b, modelName, shutdownGrace, log);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, b, modelName, shutdownGrace, log, limits);
     }
 }

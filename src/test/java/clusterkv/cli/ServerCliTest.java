@@ -27,6 +27,9 @@ class ServerCliTest {
         assertFails("--parallel must be >= 1", "serve", "-m", MODEL, "--parallel", "0");
         assertFails("--kv-stats", "serve", "-m", MODEL, "--kv-stats");
         assertFails("exceeds the model's context", "serve", "-m", MODEL, "-c", "100000");
+        assertFails("--max-body-kb must be in [1, 2097151], got 0", "serve", "-m", MODEL, "--max-body-kb", "0");
+        assertFails("--header-timeout must be in (0, 86400] seconds", "serve", "-m", MODEL, "--header-timeout", "0");
+        assertFails("--body-timeout must be in (0, 86400] seconds", "serve", "-m", MODEL, "--body-timeout", "-1");
     }
 
     @Test

@@ -55,6 +55,14 @@ class ServerErrorsTest {
     }
 
     @Test
+    void trailingGarbageAfterTheJsonObject() throws Exception {
+        assertError(completion("{\"prompt\": \"x\"} garbage"), 400, null, "malformed JSON");
+        assertError(completion("{\"prompt\": \"x\"}{\"prompt\": \"y\"}"), 400, null, "malformed JSON");
+        assertError(chat("{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}]"), 400, null, "malformed JSON");
+        assertEquals(200, completion("{\"prompt\": \"Once\", \"max_tokens\": 1}\n ").statusCode(), "trailing whitespace is fine");
+    }
+
+    @Test
     void wrongTypes() throws Exception {
         assertError(completion("{\"prompt\": \"x\", \"max_tokens\": \"ten\"}"), 400, "max_tokens", "max_tokens must be an integer");
         assertError(completion("{\"prompt\": \"x\", \"max_tokens\": 2.5}"), 400, "max_tokens", "integer");

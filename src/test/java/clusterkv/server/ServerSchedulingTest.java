@@ -87,27 +87,48 @@ class ServerSchedulingTest {
     }
 
     @Test
-    void closingLetsStreamsInFlightFinish() throws Exception {
+    void aNonStreamingClientThatGoesAwayFreesItsSlot() throws Exception {
+        try (TestServer server = new TestServer(2048, c -> c.withSlots(1, 0).withCacheBytes(0))) {
+            try (var abandoned = new TestServer.RawStream(server.server.port(), "/v1/completions", LONG.replace("true", "false"))) {
+                server.awaitMetric("clusterkv_active_sessions", 1);
+                while (server.metric("clusterkv_generated_tokens_total") == 0) Thread.sleep(5); // generating, not prefilling
+            } // the client goes away without reading a byte
+            server.awaitMetric("clusterkv_active_sessions", 0);
+            assertEquals(1, server.metric("clusterkv_client_disconnects_total"));
+            double generated = server.metric("clusterkv_generated_tokens_total");
+            assertTrue(generated < 1900, "generation stopped early: " + generated + " tokens");
+
+            HttpResponse<String> next = server.post("/v1/completions", "{\"prompt\": \"A cat\", \"max_tokens\": 4}");
+            assertEquals(200, next.statusCode(), "the slot is free again: " + next.body());
+            assertTrue(server.get("/metrics").body().contains("status=\"499\"} 1"));
+        }
+    }
+
+    @Test
+    void closingAnswers503WhileStreamsInFlightFinish() throws Exception {
         TestServer server = new TestServer(1024, c -> c.withSlots(1, 0));
         try (var stream = new TestServer.RawStream(server.server.port(), "/v1/completions",
                 "{\"prompt\": \"Once upon a time\", \"max_tokens\": 400, \"temperature\": 0, \"stream\": true}")) {
             assertNotNull(stream.nextEvent());
             var closing = CompletableFuture.runAsync(server::close);
             long deadline = System.nanoTime() + 5_000_000_000L;
-            while (true) { // the listener closes at once
-                try (Socket s = new Socket("127.0.0.1", server.server.port())) {
-                    assertTrue(System.nanoTime() < deadline, "still accepting connections");
-                    Thread.sleep(20);
-                } catch (ConnectException refused) {
-                    break;
-                }
+            HttpResponse<String> health;
+            while ((health = server.get("/health")).statusCode() == 200) { // closing has not begun yet
+                assertTrue(System.nanoTime() < deadline, "/health still says ok");
+                Thread.sleep(5);
             }
+            assertEquals(503, health.statusCode(), health.body());
+            assertEquals("shutting down", json(health).get("status").asText());
+            HttpResponse<String> refused = server.post("/v1/completions", "{\"prompt\": \"A cat\", \"max_tokens\": 4}");
+            assertEquals(503, refused.statusCode(), refused.body());
+
             String last = null;
             int events = 1;
             for (String e; (e = stream.nextEvent()) != null; events++) last = e;
             assertEquals("[DONE]", last, "the stream ran to its end");
             assertTrue(events > 400 / 2, "most tokens arrived after closing began: " + events);
             closing.get(15, TimeUnit.SECONDS);
+            assertThrows(ConnectException.class, () -> new Socket("127.0.0.1", server.server.port()).close(), "closed: no more connections");
         }
     }
 
