@@ -2,7 +2,6 @@ package clusterkv.tokenizer;
 
 import clusterkv.gguf.GGUFFormatException;
 import clusterkv.gguf.GGUFMetadata;
-import clusterkv.gguf.GGUFValueType;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -92,7 +91,7 @@ final class Vocabulary {
     private static float[] readScores(GGUFMetadata md, int n) {
         // llama.cpp reads float32 scores; integer ones have been seen in the wild and are read as their values.
         GGUFMetadata.Entry e = md.entry("tokenizer.ggml.scores");
-        boolean floats = e == null || e.elementType() == GGUFValueType.FLOAT32;
+        boolean floats = e == null || !(e.value() instanceof int[]);
         float[] scores = floats ? md.getFloats("tokenizer.ggml.scores") : null;
         if (scores != null) {
             requireLength(scores.length, n, "scores");

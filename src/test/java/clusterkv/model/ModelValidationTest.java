@@ -5,6 +5,7 @@ import clusterkv.gguf.GGUFFormatException;
 import clusterkv.gguf.GGUFMetadata;
 import clusterkv.gguf.GGUFValueType;
 import clusterkv.gguf.GGUFWriter;
+import clusterkv.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -117,6 +118,22 @@ class ModelValidationTest {
             md.remove("tokenizer.ggml.scores");
             md.remove("tokenizer.ggml.token_type");
         }), "tokenizer.ggml.tokens has 266 tokens", "'token_embd.weight' has 10 rows");
+    }
+
+    @Test
+    void tokenizerKeysOfTheWrongType() {
+        assertMentions(tokenizerError(md -> md.putString("tokenizer.ggml.bos_token_id", "1")),
+                "'tokenizer.ggml.bos_token_id' has type string", "expected an integer");
+        assertMentions(tokenizerError(md -> md.putString("tokenizer.ggml.tokens", "<unk> <s> </s>")),
+                "'tokenizer.ggml.tokens' has type string", "expected an array of strings");
+        assertMentions(tokenizerError(md -> md.put("tokenizer.ggml.scores", GGUFValueType.ARRAY, GGUFValueType.STRING, TinyModel.TOKENS)),
+                "'tokenizer.ggml.scores' has type string[]", "expected an array of float32");
+    }
+
+    private static String tokenizerError(Consumer<GGUFMetadata> edit) {
+        GGUFMetadata md = TinyModel.metadata();
+        edit.accept(md);
+        return assertThrows(GGUFFormatException.class, () -> Tokenizer.fromMetadata(md)).getMessage();
     }
 
     @Test
