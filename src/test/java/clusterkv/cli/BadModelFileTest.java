@@ -46,6 +46,15 @@ class BadModelFileTest {
         assertOneLineError(run("generate", "-m", p.toString(), "-p", "a", "-n", "2"), "tokenizer.ggml.tokens has 266 tokens");
     }
 
+    /** Found by probing what the fuzzer had not reached: a same-sized type without a kernel (I32 for F32). */
+    @Test
+    void tensorOfAnUnsupportedType() throws Exception {
+        byte[] b = Files.readAllBytes(TinyModel.write(dir.resolve("m.gguf"), md -> {}));
+        HostileFiles.setType(b, "blk.0.attn_q.weight", GGMLType.I32);
+        Path p = Files.write(dir.resolve("i32.gguf"), b);
+        assertOneLineError(run("generate", "-m", p.toString(), "-p", "a", "-n", "2"), "tensor 'blk.0.attn_q.weight' has type I32, which is not supported");
+    }
+
     @Test
     void tinyModelRuns() throws Exception {
         Path p = TinyModel.write(dir.resolve("m.gguf"), md -> {});

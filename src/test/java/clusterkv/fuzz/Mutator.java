@@ -31,9 +31,10 @@ final class Mutator {
     private byte[] once(byte[] b) {
         if (b.length < 8) return grow(b);
         int at = random.nextInt(b.length);
-        return switch (random.nextInt(7)) {
+        return switch (random.nextInt(8)) {
             case 0 -> flipBit(b, at);
             case 1 -> setByte(b, at);
+            case 7 -> setSmall(b, at);
             case 2 -> setInt(b, at);
             case 3 -> setLong(b, at);
             case 4 -> delete(b, at);
@@ -51,6 +52,13 @@ final class Mutator {
     private byte[] setByte(byte[] b, int at) {
         byte[] out = b.clone();
         out[at] = (byte) INTERESTING[random.nextInt(INTERESTING.length)];
+        return out;
+    }
+
+    /** A small number in a 32-bit field: a type id, a dimension count, an enum. */
+    private byte[] setSmall(byte[] b, int at) {
+        byte[] out = b.clone();
+        ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN).putInt(Math.min(at, out.length - 4), random.nextInt(48));
         return out;
     }
 

@@ -5,13 +5,11 @@ import clusterkv.gguf.GGUFFormatException;
 import clusterkv.gguf.GGUFMetadata;
 import clusterkv.gguf.GGUFValueType;
 import clusterkv.gguf.GGUFWriter;
+import clusterkv.gguf.HostileFiles;
 import clusterkv.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -149,7 +147,7 @@ class ModelValidationTest {
     void duplicateMetadataKey() throws Exception {
         // Two keys of the same length; the second renamed to the first in the bytes.
         byte[] b = Files.readAllBytes(TinyModel.write(dir.resolve("k.gguf"), md -> md.putUInt32("llama.context_lengtX", 1)));
-        replace(b, "llama.context_lengtX", "llama.context_length");
+        HostileFiles.replace(b, "llama.context_lengtX", "llama.context_length");
         assertMentions(openError(b), "duplicate metadata key 'llama.context_length'");
     }
 
@@ -157,80 +155,41 @@ class ModelValidationTest {
     void alignmentGivenAsString() throws Exception {
         // The writer refuses it too, so the key is renamed in the bytes.
         byte[] b = Files.readAllBytes(TinyModel.write(dir.resolve("a.gguf"), md -> md.putString("general.alignmenX", "32")));
-        replace(b, "general.alignmenX", "general.alignment");
+        HostileFiles.replace(b, "general.alignmenX", "general.alignment");
         assertMentions(openError(b), "'general.alignment' has type string", "expected an integer");
     }
 
     @Test
     void misalignedTensorData() throws Exception {
         byte[] b = TinyModel.bytes(dir);
-        setOffset(b, "output.weight", offset(b, "output.weight") + 4);
+        HostileFiles.setOffset(b, "output.weight", HostileFiles.offset(b, "output.weight") + 4);
         assertMentions(openError(b), "tensor 'output.weight'", "not a multiple of the alignment 32");
     }
 
     @Test
     void overlappingTensors() throws Exception {
         byte[] b = TinyModel.bytes(dir);
-        setOffset(b, "output.weight", offset(b, "blk.0.ffn_down.weight"));
+        HostileFiles.setOffset(b, "output.weight", HostileFiles.offset(b, "blk.0.ffn_down.weight"));
         assertMentions(openError(b), "overlaps", "'output.weight'", "'blk.0.ffn_down.weight'");
     }
 
     @Test
     void tensorDataOutsideTheFile() throws Exception {
         byte[] b = TinyModel.bytes(dir);
-        setOffset(b, "output.weight", 1L << 40);
+        HostileFiles.setOffset(b, "output.weight", 1L << 40);
         assertMentions(openError(b), "tensor 'output.weight'", "past the end of the file");
-        setOffset(b, "output.weight", Long.MAX_VALUE - 31);
+        HostileFiles.setOffset(b, "output.weight", Long.MAX_VALUE - 31);
         assertMentions(openError(b), "tensor 'output.weight'", "past the end of the file");
     }
 
     @Test
     void shapeWhoseSizeOverflowsNamesTheTensor() throws Exception {
         byte[] b = TinyModel.bytes(dir);
-        int at = fieldAfterName(b, "token_embd.weight") + 4; // skip the dimension count
-        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putLong(at, 1L << 40).putLong(at + 8, 1L << 40);
+        HostileFiles.setShape(b, "token_embd.weight", 1L << 40, 1L << 40);
         assertMentions(openError(b), "tensor 'token_embd.weight' has shape [1099511627776, 1099511627776]", "overflows");
     }
 
     private String openError(byte[] bytes) {
         return assertThrows(GGUFFormatException.class, () -> GGUFFile.read(Path.of("bad.gguf"), bytes).close()).getMessage();
-    }
-
-    // ---------------------------------------------------------------- byte edits
-
-    private static void replace(byte[] b, String from, String to) {
-        int at = indexOf(b, from.getBytes(StandardCharsets.UTF_8));
-        byte[] t = to.getBytes(StandardCharsets.UTF_8);
-        System.arraycopy(t, 0, b, at, t.length);
-    }
-
-    /** Where the fields after a tensor's name begin (dimension count, dimensions, type, offset). */
-    private static int fieldAfterName(byte[] b, String name) {
-        byte[] n = name.getBytes(StandardCharsets.UTF_8);
-        byte[] withLength = ByteBuffer.allocate(8 + n.length).order(ByteOrder.LITTLE_ENDIAN).putLong(n.length).put(n).array();
-        return indexOf(b, withLength) + withLength.length;
-    }
-
-    private static int offsetField(byte[] b, String name) {
-        int at = fieldAfterName(b, name);
-        int dims = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt(at);
-        return at + 4 + 8 * dims + 4;
-    }
-
-    private static long offset(byte[] b, String name) {
-        return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getLong(offsetField(b, name));
-    }
-
-    private static void setOffset(byte[] b, String name, long offset) {
-        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putLong(offsetField(b, name), offset);
-    }
-
-    private static int indexOf(byte[] b, byte[] pattern) {
-        outer:
-        for (int i = 0; i + pattern.length <= b.length; i++) {
-            for (int j = 0; j < pattern.length; j++) if (b[i + j] != pattern[j]) continue outer;
-            return i;
-        }
-        throw new AssertionError("pattern not found");
     }
 }
