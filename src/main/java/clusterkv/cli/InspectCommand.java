@@ -29,13 +29,13 @@ final class InspectCommand implements Callable<Integer> {
                     f.version(), f.metadata().entries().size(), f.tensors().size(), f.dataOffset());
             System.out.println();
             for (var e : f.metadata().entries().entrySet()) {
-                System.out.printf("%-45s %-8s %s%n", e.getKey(), typeName(e.getValue()), render(e.getValue().value()));
+                System.out.printf("%-45s %-8s %s%n", Printable.escape(e.getKey()), typeName(e.getValue()), render(e.getValue().value()));
             }
             System.out.println();
             System.out.printf("%-40s %-8s %-24s %12s%n", "tensor", "type", "shape", "bytes");
             long total = 0;
             for (GGUFTensor t : f.tensors().values()) {
-                System.out.printf("%-40s %-8s %-24s %12d%n", t.name(), t.type(), Arrays.toString(t.shape()), t.byteSize());
+                System.out.printf("%-40s %-8s %-24s %12d%n", Printable.escape(t.name()), t.type(), Arrays.toString(t.shape()), t.byteSize());
                 total += t.byteSize();
             }
             System.out.printf("%ntotal tensor data: %d bytes (%.2f GiB)%n", total, total / (double) (1L << 30));
@@ -58,11 +58,8 @@ final class InspectCommand implements Callable<Integer> {
             if (n > 8) sb.append(", ... (").append(n).append(" values)");
             return sb.append(']').toString();
         }
-        String s = String.valueOf(v);
-        if (v instanceof String) {
-            s = s.replace("\n", "\\n");
-            if (s.length() > 120) s = s.substring(0, 117) + "...";
-        }
-        return s;
+        if (!(v instanceof String s)) return String.valueOf(v);
+        // Cut before escaping, so that an escape is never cut in half.
+        return Printable.escape(s.length() > 120 ? s.substring(0, 117) : s) + (s.length() > 120 ? "..." : "");
     }
 }

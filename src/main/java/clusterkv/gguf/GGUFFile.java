@@ -4,15 +4,11 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -24,11 +20,8 @@ public final class GGUFFile implements AutoCloseable {
     public static final int MAGIC = 0x46554747; // "GGUF" little-endian
     public static final int DEFAULT_ALIGNMENT = 32;
 
-    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfDouble DOUBLE = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** The fewest bytes a metadata entry takes: key length, value type, a one-byte value. */
+    private static final int MIN_ENTRY_BYTES = 8 + 4 + 1;
 
     private final Path path;
     private final Arena arena;
@@ -49,14 +42,25 @@ public final class GGUFFile implements AutoCloseable {
 
     public static GGUFFile open(Path path) throws IOException {
         if (!Files.exists(path)) throw new NoSuchFileException(path.toString(), null, "no such file");
+        if (Files.isDirectory(path)) throw new GGUFFormatException(path + " is a directory, not a GGUF file");
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             MemorySegment file = plainNative(ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena), arena, true);
             return parse(path, arena, file);
-        } catch (IndexOutOfBoundsException e) {
-            arena.close();
-            throw new GGUFFormatException(path + ": truncated GGUF file (a header field runs past the end)");
         } catch (RuntimeException | IOException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /** A GGUF file held in memory (tests, fuzzing); {@code name} stands for its path in messages. */
+    public static GGUFFile read(Path name, byte[] bytes) {
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment file = arena.allocate(Math.max(bytes.length, 1), 64).asSlice(0, bytes.length);
+            MemorySegment.copy(bytes, 0, file, ValueLayout.JAVA_BYTE, 0, bytes.length);
+            return parse(name, arena, file.asReadOnly());
+        } catch (RuntimeException e) {
             arena.close();
             throw e;
         }
@@ -76,58 +80,43 @@ public final class GGUFFile implements AutoCloseable {
     }
 
     private static GGUFFile parse(Path path, Arena arena, MemorySegment file) {
+        try {
+            return parseHeader(path, arena, file);
+        } catch (IndexOutOfBoundsException e) {
+            throw new GGUFFormatException(path + ": truncated GGUF file (a header field runs past the end)");
+        }
+    }
+
+    private static GGUFFile parseHeader(Path path, Arena arena, MemorySegment file) {
         if (file.byteSize() < 24) throw new GGUFFormatException(path + ": not a GGUF file (only " + file.byteSize() + " bytes)");
-        Reader r = new Reader(file);
+        GGUFReader r = new GGUFReader(file, path.toString());
         int magic = r.i32();
         if (magic != MAGIC) throw new GGUFFormatException(path + ": not a GGUF file (bad magic 0x" + Integer.toHexString(magic) + ")");
         int version = r.i32();
         if (version != 2 && version != 3) throw new GGUFFormatException(path + ": unsupported GGUF version " + version + " (2 and 3 are supported)");
         long tensorCount = r.i64();
         long kvCount = r.i64();
-        if (tensorCount < 0 || tensorCount > 1_000_000 || kvCount < 0 || kvCount > 1_000_000) {
-            throw new GGUFFormatException(path + ": corrupt GGUF header (" + tensorCount + " tensors, " + kvCount + " metadata keys)");
+        // Each key and each tensor info takes some bytes: counts the file cannot hold are corrupt, not a reason to allocate.
+        if (tensorCount < 0 || kvCount < 0 || tensorCount > r.remaining() / TensorTable.MIN_INFO_BYTES || kvCount > r.remaining() / MIN_ENTRY_BYTES) {
+            throw new GGUFFormatException(path + ": corrupt GGUF header (" + tensorCount + " tensors, " + kvCount
+                    + " metadata keys in a file of " + file.byteSize() + " bytes)");
         }
         GGUFMetadata metadata = new GGUFMetadata();
         for (long i = 0; i < kvCount; i++) {
             String key = r.string();
-            GGUFValueType type = r.valueType();
-            GGUFValueType elementType = type == GGUFValueType.ARRAY ? GGUFValueType.fromId(r.peekI32()) : null;
-            metadata.put(key, type, elementType, r.value(type));
+            if (metadata.contains(key)) throw new GGUFFormatException(path + ": duplicate metadata key '" + key + "'");
+            GGUFMetadata.Entry e = r.entry(key);
+            metadata.put(key, e.type(), e.elementType(), e.value());
         }
-        record Info(String name, long[] shape, int typeId, long offset) {}
-        Info[] infos = new Info[(int) tensorCount];
-        for (int i = 0; i < tensorCount; i++) {
-            String name = r.string();
-            int nDims = r.i32();
-            if (nDims < 1 || nDims > 4) throw new GGUFFormatException(path + ": tensor '" + name + "' has " + nDims + " dimensions");
-            long[] shape = new long[nDims];
-            for (int d = 0; d < nDims; d++) {
-                shape[d] = r.i64();
-                if (shape[d] <= 0) throw new GGUFFormatException(path + ": tensor '" + name + "' has dimension " + shape[d]);
-            }
-            infos[i] = new Info(name, shape, r.i32(), r.i64());
-        }
+        TensorTable.Info[] infos = new TensorTable.Info[(int) tensorCount];
+        for (int i = 0; i < tensorCount; i++) infos[i] = TensorTable.read(r, path.toString());
         int alignment = metadata.getInt("general.alignment", DEFAULT_ALIGNMENT);
-        if (alignment <= 0 || Integer.bitCount(alignment) != 1) throw new GGUFFormatException(path + ": bad general.alignment " + alignment);
-        long dataOffset = (r.pos + alignment - 1) / alignment * alignment;
-        Map<String, GGUFTensor> tensors = new LinkedHashMap<>();
-        for (Info info : infos) {
-            GGMLType type = GGMLType.fromId(info.typeId);
-            if (type == null) throw new GGUFFormatException(path + ": tensor '" + info.name + "' has unknown type id " + info.typeId);
-            long elements = 1;
-            for (long d : info.shape) elements = Math.multiplyExact(elements, d);
-            if (info.shape[0] % type.blockSize != 0) {
-                throw new GGUFFormatException(path + ": tensor '" + info.name + "' row of " + info.shape[0] + " is not a multiple of the " + type + " block size");
-            }
-            long size = type.byteSize(elements);
-            long start = dataOffset + info.offset;
-            if (info.offset < 0 || start + size > file.byteSize()) {
-                throw new GGUFFormatException(path + ": tensor '" + info.name + "' data (" + size + " bytes at offset " + start
-                        + ") runs past the end of the file (" + file.byteSize() + " bytes)");
-            }
-            tensors.put(info.name, new GGUFTensor(info.name, info.shape, type, info.offset, file.asSlice(start, size)));
+        if (alignment <= 0 || Integer.bitCount(alignment) != 1) {
+            throw new GGUFFormatException(path + ": general.alignment " + alignment + " is not a power of two");
         }
-        return new GGUFFile(path, arena, version, metadata, Collections.unmodifiableMap(tensors), dataOffset);
+        long dataOffset = (r.pos + alignment - 1) / alignment * alignment;
+        Map<String, GGUFTensor> tensors = TensorTable.place(infos, file, dataOffset, alignment, path.toString());
+        return new GGUFFile(path, arena, version, metadata, tensors, dataOffset);
     }
 
     public Path path() { return path; }
@@ -149,98 +138,5 @@ public final class GGUFFile implements AutoCloseable {
     @Override
     public void close() {
         arena.close();
-    }
-
-    /** Sequential little-endian reader over the mapping; bounds violations surface as IndexOutOfBoundsException. */
-    private static final class Reader {
-        private final MemorySegment seg;
-        long pos;
-
-        Reader(MemorySegment seg) { this.seg = seg; }
-
-        int peekI32() { return seg.get(INT, pos); }
-        int i32() { int v = seg.get(INT, pos); pos += 4; return v; }
-        long i64() { long v = seg.get(LONG, pos); pos += 8; return v; }
-
-        GGUFValueType valueType() {
-            int id = i32();
-            GGUFValueType t = GGUFValueType.fromId(id);
-            if (t == null) throw new GGUFFormatException("corrupt GGUF metadata: unknown value type " + id);
-            return t;
-        }
-
-        String string() {
-            long len = i64();
-            if (len < 0 || pos + len > seg.byteSize()) throw new IndexOutOfBoundsException();
-            byte[] bytes = new byte[(int) len];
-            MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, bytes, 0, bytes.length);
-            pos += len;
-            return new String(bytes, StandardCharsets.UTF_8);
-        }
-
-        Object value(GGUFValueType type) {
-            return switch (type) {
-                case UINT8 -> { long v = seg.get(ValueLayout.JAVA_BYTE, pos) & 0xFFL; pos += 1; yield v; }
-                case INT8 -> { long v = seg.get(ValueLayout.JAVA_BYTE, pos); pos += 1; yield v; }
-                case UINT16 -> { long v = seg.get(SHORT, pos) & 0xFFFFL; pos += 2; yield v; }
-                case INT16 -> { long v = seg.get(SHORT, pos); pos += 2; yield v; }
-                case UINT32 -> { long v = seg.get(INT, pos) & 0xFFFFFFFFL; pos += 4; yield v; }
-                case INT32 -> { long v = seg.get(INT, pos); pos += 4; yield v; }
-                case UINT64, INT64 -> i64();
-                case FLOAT32 -> { float v = seg.get(FLOAT, pos); pos += 4; yield v; }
-                case FLOAT64 -> { double v = seg.get(DOUBLE, pos); pos += 8; yield v; }
-                case BOOL -> { boolean v = seg.get(ValueLayout.JAVA_BYTE, pos) != 0; pos += 1; yield v; }
-                case STRING -> string();
-                case ARRAY -> array();
-            };
-        }
-
-        private Object array() {
-            GGUFValueType et = valueType();
-            long n = i64();
-            long minBytes = et.width > 0 ? n * et.width : n * 8;
-            if (n < 0 || n > Integer.MAX_VALUE - 8 || pos + minBytes > seg.byteSize()) throw new IndexOutOfBoundsException();
-            int len = (int) n;
-            switch (et) {
-                case STRING -> {
-                    String[] a = new String[len];
-                    for (int i = 0; i < len; i++) a[i] = string();
-                    return a;
-                }
-                case FLOAT32 -> {
-                    float[] a = new float[len];
-                    MemorySegment.copy(seg, FLOAT, pos, a, 0, len);
-                    pos += 4L * len;
-                    return a;
-                }
-                case FLOAT64 -> {
-                    double[] a = new double[len];
-                    MemorySegment.copy(seg, DOUBLE, pos, a, 0, len);
-                    pos += 8L * len;
-                    return a;
-                }
-                case INT64, UINT64 -> {
-                    long[] a = new long[len];
-                    MemorySegment.copy(seg, LONG, pos, a, 0, len);
-                    pos += 8L * len;
-                    return a;
-                }
-                case BOOL -> {
-                    boolean[] a = new boolean[len];
-                    for (int i = 0; i < len; i++) a[i] = (Boolean) value(et);
-                    return a;
-                }
-                case ARRAY -> {
-                    Object[] a = new Object[len];
-                    for (int i = 0; i < len; i++) a[i] = array();
-                    return a;
-                }
-                default -> {
-                    int[] a = new int[len];
-                    for (int i = 0; i < len; i++) a[i] = (int) (long) (Long) value(et);
-                    return a;
-                }
-            }
-        }
     }
 }

@@ -1,6 +1,8 @@
 package clusterkv.model;
 
 import clusterkv.gguf.GGUFFile;
+import clusterkv.gguf.GGUFFormatException;
+import clusterkv.gguf.GGUFTensor;
 import clusterkv.tensor.WeightMatrix;
 
 import java.io.IOException;
@@ -20,15 +22,31 @@ public final class Model implements AutoCloseable {
     }
 
     public static Model load(Path path) throws IOException {
-        GGUFFile file = GGUFFile.open(path);
+        return from(GGUFFile.open(path));
+    }
+
+    /** The model of an opened file, checked for all the forward pass needs; the model owns the file (closed on failure too). */
+    public static Model from(GGUFFile file) {
         try {
-            int vocab = Math.toIntExact(file.requireTensor("token_embd.weight").rows());
-            ModelConfig config = ModelConfig.fromMetadata(file.metadata(), vocab);
+            ModelConfig config = ModelConfig.fromMetadata(file.metadata(), vocabSize(file));
             return new Model(file, config, Weights.load(file, config));
         } catch (RuntimeException e) {
             file.close();
             throw e;
         }
+    }
+
+    /** The rows of the embedding table, which the token list (where the file has one) must match. */
+    private static int vocabSize(GGUFFile file) {
+        GGUFTensor embedding = file.requireTensor("token_embd.weight");
+        long rows = embedding.rows();
+        if (rows > Integer.MAX_VALUE) throw new GGUFFormatException("tensor 'token_embd.weight' has " + rows + " rows, too many");
+        String[] tokens = file.metadata().getStrings("tokenizer.ggml.tokens");
+        if (tokens != null && tokens.length != rows) {
+            throw new GGUFFormatException("tokenizer.ggml.tokens has " + tokens.length + " tokens, but tensor 'token_embd.weight' has "
+                    + rows + " rows (one per token)");
+        }
+        return (int) rows;
     }
 
     public GGUFFile file() { return file; }

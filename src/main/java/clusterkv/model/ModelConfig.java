@@ -43,40 +43,82 @@ public record ModelConfig(
         return heads / kvHeads;
     }
 
+    /**
+     * The configuration the metadata gives, checked for what the forward pass needs: every count positive,
+     * heads dividing evenly, RoPE and norm parameters finite and in range. Errors name the key at fault.
+     *
+     * @param vocabSize the rows of the token embedding table
+     */
     public static ModelConfig fromMetadata(GGUFMetadata md, int vocabSize) {
-        String archName = md.getString("general.architecture", null);
-        if (archName == null) throw new GGUFFormatException("missing metadata key 'general.architecture'");
-        Architecture arch = Architecture.fromName(archName);
-        String p = archName + ".";
-        int dim = md.requireInt(p + "embedding_length");
-        int heads = md.requireInt(p + "attention.head_count");
-        int kvHeads = md.getInt(p + "attention.head_count_kv", heads);
-        int headDim = md.getInt(p + "attention.key_length", dim / heads);
-        if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0) {
-            throw new GGUFFormatException("bad head counts: " + heads + " query heads, " + kvHeads + " KV heads");
+        Architecture arch = Architecture.fromName(md.requireString("general.architecture"));
+        Keys k = new Keys(md, arch.ggufName + ".");
+        int dim = k.positive("embedding_length");
+        int layers = k.positive("block_count");
+        int heads = k.positive("attention.head_count");
+        int kvHeads = k.positive("attention.head_count_kv", heads);
+        if (heads % kvHeads != 0) {
+            throw new GGUFFormatException(k.name("attention.head_count") + " (" + heads + ") is not a multiple of "
+                    + k.name("attention.head_count_kv") + " (" + kvHeads + ")");
         }
-        int valueDim = md.getInt(p + "attention.value_length", headDim);
-        if (valueDim != headDim) throw new GGUFFormatException("key length " + headDim + " != value length " + valueDim + " is not supported");
-        String scaling = md.getString(p + "rope.scaling.type", "none");
-        float linearScale = 1f;
-        if (scaling.equals("linear")) {
-            linearScale = md.getFloat(p + "rope.scaling.factor", 1f);
-        } else if (!scaling.equals("none") && !scaling.equals("llama3")) {
-            // llama3 scaling is carried by the rope_freqs tensor, read with the weights
-            throw new GGUFFormatException("unsupported rope scaling type '" + scaling + "'");
+        if (!md.contains(k.name("attention.key_length")) && dim % heads != 0) {
+            throw new GGUFFormatException(k.name("embedding_length") + " (" + dim + ") is not a multiple of "
+                    + k.name("attention.head_count") + " (" + heads + ") and " + k.name("attention.key_length") + " is not given");
         }
-        return new ModelConfig(arch, dim,
-                md.requireInt(p + "block_count"),
-                heads, kvHeads, headDim,
-                md.requireInt(p + "feed_forward_length"),
+        int headDim = k.positive("attention.key_length", dim / heads);
+        if ((long) heads * headDim > Integer.MAX_VALUE) {
+            throw new GGUFFormatException(k.name("attention.head_count") + " x " + k.name("attention.key_length") + " overflows an int");
+        }
+        int valueDim = k.positive("attention.value_length", headDim);
+        if (valueDim != headDim) {
+            throw new GGUFFormatException(k.name("attention.value_length") + " " + valueDim + " != " + k.name("attention.key_length") + " " + headDim + " is not supported");
+        }
+        int ropeDim = k.positive("rope.dimension_count", headDim);
+        if (ropeDim % 2 != 0 || ropeDim > headDim) {
+            throw new GGUFFormatException(k.name("rope.dimension_count") + " is " + ropeDim + ", expected an even number up to the head size " + headDim);
+        }
+        return new ModelConfig(arch, dim, layers, heads, kvHeads, headDim,
+                k.positive("feed_forward_length"),
                 vocabSize,
-                md.getInt(p + "context_length", 2048),
-                md.getFloat(p + "rope.freq_base", 10000f),
-                md.getInt(p + "rope.dimension_count", headDim),
+                k.positive("context_length", 2048),
+                k.positiveFloat("rope.freq_base", 10000f),
+                ropeDim,
                 arch.ropeNeox,
-                linearScale,
-                md.getFloat(p + "attention.layer_norm_rms_epsilon", 1e-5f),
+                ropeLinearScale(md, k),
+                k.positiveFloat("attention.layer_norm_rms_epsilon", 1e-5f),
                 arch == Architecture.QWEN2,
                 arch == Architecture.QWEN3);
+    }
+
+    private static float ropeLinearScale(GGUFMetadata md, Keys k) {
+        String scaling = md.getString(k.name("rope.scaling.type"), "none");
+        // llama3 scaling is carried by the rope_freqs tensor, read with the weights
+        if (scaling.equals("none") || scaling.equals("llama3")) return 1f;
+        if (scaling.equals("linear")) return k.positiveFloat("rope.scaling.factor", 1f);
+        throw new GGUFFormatException("unsupported rope scaling type '" + scaling + "' (" + k.name("rope.scaling.type") + ")");
+    }
+
+    /** The {@code <arch>.*} keys, read with their range checked. */
+    private record Keys(GGUFMetadata md, String prefix) {
+
+        String name(String key) {
+            return prefix + key;
+        }
+
+        int positive(String key) {
+            if (!md.contains(name(key))) throw new GGUFFormatException("missing metadata key '" + name(key) + "'");
+            return positive(key, 0);
+        }
+
+        int positive(String key, int absent) {
+            int v = md.getInt(name(key), absent);
+            if (v <= 0) throw new GGUFFormatException("metadata key '" + name(key) + "' is " + v + ", expected a positive integer");
+            return v;
+        }
+
+        float positiveFloat(String key, float absent) {
+            float v = md.getFloat(name(key), absent);
+            if (!(v > 0 && Float.isFinite(v))) throw new GGUFFormatException("metadata key '" + name(key) + "' is " + v + ", expected a finite positive number");
+            return v;
+        }
     }
 }

@@ -19,6 +19,11 @@ public record Weights(
         float[] ropeFrequencyFactors) {
 
     public static Weights load(GGUFFile file, ModelConfig c) {
+        // Before allocating per layer: a block count the file has no tensors for is its error, not an allocation's.
+        String last = "blk." + (c.layers() - 1) + ".attn_norm.weight";
+        if (file.tensor(last) == null) {
+            throw new GGUFFormatException(c.architecture().ggufName + ".block_count is " + c.layers() + ", but tensor '" + last + "' is missing");
+        }
         LayerWeights[] layers = new LayerWeights[c.layers()];
         for (int i = 0; i < c.layers(); i++) {
             String b = "blk." + i + ".";

@@ -1,5 +1,6 @@
 package clusterkv.tokenizer;
 
+import clusterkv.gguf.GGUFFormatException;
 import clusterkv.gguf.GGUFMetadata;
 
 import java.io.ByteArrayOutputStream;
@@ -32,25 +33,35 @@ public abstract sealed class Tokenizer permits SpmTokenizer, BpeTokenizer {
     /**
      * The tokenizer a model's metadata describes; a vocabulary-only GGUF file is enough.
      *
-     * @throws IllegalArgumentException for a tokenizer model or pre-tokenizer this class does not know
+     * @throws GGUFFormatException for a tokenizer model or pre-tokenizer this class does not know, or a broken vocabulary
      */
     public static Tokenizer fromMetadata(GGUFMetadata md) {
-        Object model = md.get("tokenizer.ggml.model");
-        if (!(model instanceof String name)) throw new IllegalArgumentException("GGUF metadata has no tokenizer.ggml.model");
+        String name = md.getString("tokenizer.ggml.model", null);
+        if (name == null) throw new GGUFFormatException("GGUF metadata has no tokenizer.ggml.model");
         return switch (name) {
             case "llama" -> new SpmTokenizer(Vocabulary.load(md, Vocabulary.Kind.SPM, null));
             case "gpt2" -> {
-                PreTokenizer pre = PreTokenizer.forName(md.getString("tokenizer.ggml.pre", null));
+                PreTokenizer pre = preTokenizer(md);
                 yield new BpeTokenizer(Vocabulary.load(md, Vocabulary.Kind.BPE, pre), pre, merges(md));
             }
-            default -> throw new IllegalArgumentException("unsupported tokenizer model '" + name
+            default -> throw new GGUFFormatException("unsupported tokenizer model '" + name
                     + "' (tokenizer.ggml.model); supported: llama (SentencePiece), gpt2 (byte-level BPE)");
         };
     }
 
+    private static PreTokenizer preTokenizer(GGUFMetadata md) {
+        try {
+            return PreTokenizer.forName(md.getString("tokenizer.ggml.pre", null));
+        } catch (GGUFFormatException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw new GGUFFormatException(e.getMessage()); // PreTokenizer's message names the key
+        }
+    }
+
     private static String[] merges(GGUFMetadata md) {
         String[] merges = md.getStrings("tokenizer.ggml.merges");
-        if (merges == null) throw new IllegalArgumentException("GGUF metadata has no tokenizer.ggml.merges for a gpt2 tokenizer");
+        if (merges == null) throw new GGUFFormatException("GGUF metadata has no tokenizer.ggml.merges for a gpt2 tokenizer");
         return merges;
     }
 

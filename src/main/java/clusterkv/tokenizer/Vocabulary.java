@@ -1,5 +1,6 @@
 package clusterkv.tokenizer;
 
+import clusterkv.gguf.GGUFFormatException;
 import clusterkv.gguf.GGUFMetadata;
 
 import java.util.ArrayList;
@@ -73,7 +74,7 @@ final class Vocabulary {
     /** Reads the vocabulary; {@code pre} is the pre-tokenizer of a BPE vocabulary, null for SentencePiece. */
     static Vocabulary load(GGUFMetadata md, Kind kind, PreTokenizer pre) {
         String[] tokens = md.getStrings("tokenizer.ggml.tokens");
-        if (tokens == null) throw new IllegalArgumentException("GGUF metadata has no tokenizer.ggml.tokens array");
+        if (tokens == null) throw new GGUFFormatException("GGUF metadata has no tokenizer.ggml.tokens array");
         int n = tokens.length;
         String[] texts = new String[n];
         for (int i = 0; i < n; i++) texts[i] = tokens[i].isEmpty() ? "[EMPTY_" + i + "]" : tokens[i];
@@ -88,12 +89,15 @@ final class Vocabulary {
     }
 
     private static float[] readScores(GGUFMetadata md, int n) {
-        float[] scores = md.getFloats("tokenizer.ggml.scores");
+        // llama.cpp reads float32 scores; integer ones have been seen in the wild and are read as their values.
+        GGUFMetadata.Entry e = md.entry("tokenizer.ggml.scores");
+        boolean floats = e == null || !(e.value() instanceof int[]);
+        float[] scores = floats ? md.getFloats("tokenizer.ggml.scores") : null;
         if (scores != null) {
             requireLength(scores.length, n, "scores");
             return scores;
         }
-        int[] intScores = md.getInts("tokenizer.ggml.scores");
+        int[] intScores = floats ? null : md.getInts("tokenizer.ggml.scores");
         float[] out = new float[n];
         if (intScores != null) {
             requireLength(intScores.length, n, "scores");
@@ -125,7 +129,7 @@ final class Vocabulary {
     }
 
     private static void requireLength(int actual, int n, String what) {
-        if (actual < n) throw new IllegalArgumentException("tokenizer.ggml." + what + " has " + actual + " entries for " + n + " tokens");
+        if (actual < n) throw new GGUFFormatException("tokenizer.ggml." + what + " has " + actual + " entries for " + n + " tokens");
     }
 
     private void readFlags(GGUFMetadata md, PreTokenizer pre) {
@@ -173,8 +177,8 @@ final class Vocabulary {
         fimPre = id(md, "prefix_token_id", fimPre); // deprecated keys, read last as llama.cpp does
         fimSuf = id(md, "suffix_token_id", fimSuf);
         fimMid = id(md, "middle_token_id", fimMid);
-        if (addBos && bos < 0) throw new IllegalArgumentException("the tokenizer adds BOS (tokenizer.ggml.add_bos_token or its default), but tokenizer.ggml.bos_token_id is not set");
-        if (addEos && eos < 0) throw new IllegalArgumentException("tokenizer.ggml.add_eos_token is true, but tokenizer.ggml.eos_token_id is not set");
+        if (addBos && bos < 0) throw new GGUFFormatException("the tokenizer adds BOS (tokenizer.ggml.add_bos_token or its default), but tokenizer.ggml.bos_token_id is not set");
+        if (addEos && eos < 0) throw new GGUFFormatException("tokenizer.ggml.add_eos_token is true, but tokenizer.ggml.eos_token_id is not set");
     }
 
     private int validDefault(int id) {

@@ -33,7 +33,7 @@ class BadInputTest {
         }
     }
 
-    private void assertOneLineError(Outcome o, String expected) {
+    static void assertOneLineError(Outcome o, String expected) {
         assertNotEquals(0, o.code());
         String[] lines = o.err().strip().split("\n");
         assertEquals(1, lines.length, "exactly one error line, got:\n" + o.err());
