@@ -91,14 +91,14 @@ final class BenchCommand implements Callable<Integer>, Validated {
         Validated.check(promptTokens >= 1, "--n-prompt", ">= 1", promptTokens);
         Validated.check(decodeTokens >= 1, "--n-gen", ">= 1", decodeTokens);
         Validated.checkThreads(threads);
-        KVType.parse(kvType);
+        Validated.parse("--kv-type", () -> KVType.parse(kvType));
         if (context != null) Validated.check(context >= 1, "--context", ">= 1", context);
         if (sweep != null) for (int n : sweep) Validated.check(n >= 1, "--sweep-context", "a list of numbers >= 1", n);
         Validated.check(kvFill.equals("synthetic") || kvFill.equals("prefill"), "--kv-fill", "synthetic or prefill", "'" + kvFill + "'");
         if (policy.kvStats) throw new IllegalArgumentException("bench times decoding and does not support --kv-stats (use perplexity or eval for fidelity figures)");
         if (model == null) {
-            ModelShape.named(shape);
-            WeightTypes.parse(type);
+            Validated.parse("--shape", () -> ModelShape.named(shape));
+            Validated.parse("--type", () -> WeightTypes.parse(type));
         }
     }
 

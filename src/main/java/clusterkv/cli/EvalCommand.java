@@ -106,7 +106,7 @@ final class EvalCommand implements Callable<Integer>, Validated {
             throw new IllegalArgumentException("--kv-stats and --no-kv-stats contradict each other (eval measures the fidelity statistics unless --no-kv-stats)");
         }
         Validated.checkThreads(threads);
-        KVType.parse(kvType);
+        Validated.parse("--kv-type", () -> KVType.parse(kvType));
         var parsed = spec.commandLine().getParseResult();
         if (!parsed.hasMatchedOption("--kv-policy")) policy.policies = DEFAULT_POLICIES;
         if (!parsed.hasMatchedOption("--kv-budget")) policy.budgets = DEFAULT_BUDGETS;

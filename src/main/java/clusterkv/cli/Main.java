@@ -72,9 +72,16 @@ public final class Main implements Runnable {
                 try {
                     v.validate();
                 } catch (IllegalArgumentException e) {
-                    throw new CommandLine.ParameterException(spec.commandLine(), message(e), e);
+                    throw new BadValue(spec.commandLine(), message(e), e);
                 }
             }
+        }
+    }
+
+    /** An option's value out of its range; the message names the option and the range, so no hint follows. */
+    private static final class BadValue extends CommandLine.ParameterException {
+        BadValue(CommandLine cmd, String message, Throwable cause) {
+            super(cmd, message, cause);
         }
     }
 
@@ -83,7 +90,7 @@ public final class Main implements Runnable {
         CommandLine cmd = e.getCommandLine();
         PrintWriter err = cmd.getErr();
         err.println("error: " + describe(e));
-        err.println("try '" + cmd.getCommandSpec().qualifiedName() + " --help'");
+        if (!(e instanceof BadValue)) err.println("try '" + cmd.getCommandSpec().qualifiedName() + " --help'");
         err.flush();
         return cmd.getCommandSpec().exitCodeOnInvalidInput();
     }

@@ -27,7 +27,7 @@ final class ModelOptions implements Validated {
     public void validate() {
         Validated.checkThreads(threads);
         Validated.check(contextSize >= 0, "--ctx-size", ">= 0 (0: the model's context)", contextSize);
-        kvType();
+        Validated.parse("--kv-type", this::kvType);
     }
 
     void applyThreads() {

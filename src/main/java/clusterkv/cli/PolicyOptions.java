@@ -84,7 +84,7 @@ final class PolicyOptions implements Validated {
 
     private static String validated(String name) {
         if (!KVPolicies.NAMES.contains(name)) {
-            throw new IllegalArgumentException("unknown KV policy '" + name + "' (known: " + String.join(", ", KVPolicies.NAMES) + ")");
+            throw new IllegalArgumentException("--kv-policy: unknown KV policy '" + name + "' (known: " + String.join(", ", KVPolicies.NAMES) + ")");
         }
         return name;
     }

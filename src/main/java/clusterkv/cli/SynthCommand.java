@@ -52,8 +52,8 @@ final class SynthCommand implements Callable<Integer>, Validated {
 
     @Override
     public void validate() {
-        ModelShape.named(shape);
-        WeightTypes.parse(type);
+        Validated.parse("--shape", () -> ModelShape.named(shape));
+        Validated.parse("--type", () -> WeightTypes.parse(type));
         if (vocabSize != null) Validated.check(vocabSize >= 300 && vocabSize <= MAX_VOCAB, "--vocab-size", "between 300 and " + MAX_VOCAB, vocabSize);
         Path parent = output.toAbsolutePath().getParent();
         if (parent != null && !Files.isDirectory(parent)) throw new IllegalArgumentException("no such directory: " + parent);

@@ -15,6 +15,15 @@ interface Validated {
         if (!ok) throw new IllegalArgumentException(option + " must be " + allowed + ", got " + value);
     }
 
+    /** The value parsed from an option, its failure prefixed with the option's name (the parsers know only the value). */
+    static <T> T parse(String option, java.util.function.Supplier<T> parser) {
+        try {
+            return parser.get();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(option + ": " + e.getMessage(), e);
+        }
+    }
+
     /** --threads: more threads than cores only adds switching (10,000 of them hang the machine). */
     static void checkThreads(Integer threads) {
         if (threads == null) return;
