@@ -46,7 +46,7 @@ final class BenchCommand implements Callable<Integer>, Validated {
     @Option(names = {"-n", "--n-gen"}, defaultValue = "128", description = "Tokens to decode (default: ${DEFAULT-VALUE}).")
     int decodeTokens;
 
-    @Option(names = {"-t", "--threads"}, description = "Compute threads (default: all cores).")
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Compute threads, at most the machine's cores (default: all cores).")
     Integer threads;
 
     @Option(names = "--kv-type", defaultValue = "f16", description = "KV cache type (default: ${DEFAULT-VALUE}).")

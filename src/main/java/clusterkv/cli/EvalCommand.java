@@ -86,7 +86,7 @@ final class EvalCommand implements Callable<Integer>, Validated {
     @Option(names = "--no-kv-stats", description = "Skip the fidelity statistics (they run full attention alongside, about doubling the cost).")
     boolean noKvStats;
 
-    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Compute threads (default: all cores).")
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Compute threads, at most the machine's cores (default: all cores).")
     Integer threads;
 
     @Option(names = "--kv-type", defaultValue = "f16", paramLabel = "f16|f32", description = "KV cache type (default: ${DEFAULT-VALUE}).")
