@@ -29,7 +29,7 @@ import java.util.concurrent.Callable;
  * a random-weight llama-3.2-1b-shaped Q8_0 model to a temporary folder and benchmarks that.
  */
 @Command(name = "bench", description = "Measure prefill and decode speed against the machine's memory bandwidth.")
-final class BenchCommand implements Callable<Integer> {
+final class BenchCommand implements Callable<Integer>, Validated {
 
     @Option(names = {"-m", "--model"}, paramLabel = "FILE", description = "GGUF model (default: a synthetic llama-3.2-1b Q8_0 in a temp folder).")
     String model;
@@ -46,7 +46,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-n", "--n-gen"}, defaultValue = "128", description = "Tokens to decode (default: ${DEFAULT-VALUE}).")
     int decodeTokens;
 
-    @Option(names = {"-t", "--threads"}, description = "Compute threads (default: all cores).")
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Compute threads, at most the machine's cores (default: all cores).")
     Integer threads;
 
     @Option(names = "--kv-type", defaultValue = "f16", description = "KV cache type (default: ${DEFAULT-VALUE}).")
@@ -85,11 +85,26 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
 
+    /** Everything is checked before the synthetic model is written (minutes for a large shape) or a model loads. */
+    @Override
+    public void validate() {
+        Validated.check(promptTokens >= 1, "--n-prompt", ">= 1", promptTokens);
+        Validated.check(decodeTokens >= 1, "--n-gen", ">= 1", decodeTokens);
+        Validated.checkThreads(threads);
+        Validated.parse("--kv-type", () -> KVType.parse(kvType));
+        if (context != null) Validated.check(context >= 1, "--context", ">= 1", context);
+        if (sweep != null) for (int n : sweep) Validated.check(n >= 1, "--sweep-context", "a list of numbers >= 1", n);
+        Validated.check(kvFill.equals("synthetic") || kvFill.equals("prefill"), "--kv-fill", "synthetic or prefill", "'" + kvFill + "'");
+        if (policy.kvStats) throw new IllegalArgumentException("bench times decoding and does not support --kv-stats (use perplexity or eval for fidelity figures)");
+        if (model == null) {
+            Validated.parse("--shape", () -> ModelShape.named(shape));
+            Validated.parse("--type", () -> WeightTypes.parse(type));
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         if (threads != null) Parallel.setThreads(threads);
-        if (promptTokens < 1 || decodeTokens < 1) throw new IllegalArgumentException("-p and -n must be >= 1");
-        if (policy.kvStats) throw new IllegalArgumentException("bench times decoding and does not support --kv-stats (use perplexity or eval for fidelity figures)");
         Path dir = null;
         Path file;
         if (model != null) {
@@ -111,9 +126,6 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private int run(Path file) throws Exception {
-        if (!kvFill.equals("synthetic") && !kvFill.equals("prefill")) {
-            throw new IllegalArgumentException("--kv-fill must be synthetic or prefill, got '" + kvFill + "'");
-        }
         try (LanguageModel lm = LanguageModel.load(file)) {
             Map<String, Object> r = new LinkedHashMap<>();
             r.put("model", file.getFileName().toString());
@@ -145,7 +157,12 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private void measurePromptAndDecode(LanguageModel lm, Map<String, Object> r) {
-        int ctx = Math.min(lm.config().contextLength(), promptTokens + decodeTokens + 1);
+        int needed = promptTokens + decodeTokens + 1;
+        if (needed > lm.config().contextLength()) {
+            throw new IllegalArgumentException("--n-prompt + --n-gen (" + (needed - 1) + ") must be less than the model's context of " + lm.config().contextLength());
+        }
+        // the warm-up below appends up to 64 prompt tokens and 8 more before it truncates
+        int ctx = Math.min(lm.config().contextLength(), Math.max(needed, Math.min(64, promptTokens) + 8));
         SessionOptions opts = SessionOptions.defaults().withContextSize(ctx).withKvType(KVType.parse(kvType)).withPrefillChunk(512);
         SplittableRandom rnd = new SplittableRandom(7);
         int vocab = lm.config().vocabSize();

@@ -45,8 +45,9 @@ final class ChatCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         options.applyThreads();
+        SessionOptions sessionOptions = policy.apply(SessionOptions.defaults().withContextSize(options.contextSize).withKvType(options.kvType()));
         try (LanguageModel lm = LanguageModel.load(options.resolveModel());
-             Session session = lm.newSession(policy.apply(SessionOptions.defaults().withContextSize(options.contextSize).withKvType(options.kvType())))) {
+             Session session = lm.newSession(sessionOptions)) {
             Tokenizer tok = lm.tokenizer();
             var md = lm.model().file().metadata();
             ChatTemplate template = ChatPrompt.templateOf(md, tok);

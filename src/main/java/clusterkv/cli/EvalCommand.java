@@ -22,7 +22,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -37,7 +36,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "eval", description = {"Evaluate KV policies on retrieval, copy and perplexity tasks over budgets and contexts.",
         "Without --kv-policy every policy runs; without --kv-budget the budgets are 64,128,256,512."})
-final class EvalCommand implements Callable<Integer> {
+final class EvalCommand implements Callable<Integer>, Validated {
 
     @Option(names = {"-m", "--model"}, paramLabel = "FILE", description = "GGUF model (not needed with --merge).")
     String model;
@@ -87,7 +86,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--no-kv-stats", description = "Skip the fidelity statistics (they run full attention alongside, about doubling the cost).")
     boolean noKvStats;
 
-    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Compute threads (default: all cores).")
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Compute threads, at most the machine's cores (default: all cores).")
     Integer threads;
 
     @Option(names = "--kv-type", defaultValue = "f16", paramLabel = "f16|f32", description = "KV cache type (default: ${DEFAULT-VALUE}).")
@@ -96,18 +95,29 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
 
+    private EvalGrid grid;
+
+    /** The whole grid is built here, before the model loads: a bad value in it fails at once. */
     @Override
-    public Integer call() throws Exception {
-        if (merge != null) return merge();
+    public void validate() {
+        if (merge != null) return;
         if (model == null) throw new IllegalArgumentException("eval needs -m MODEL (or --merge DIR...)");
         if (policy.kvStats && noKvStats) {
             throw new IllegalArgumentException("--kv-stats and --no-kv-stats contradict each other (eval measures the fidelity statistics unless --no-kv-stats)");
         }
-        if (threads != null) Parallel.setThreads(threads);
+        Validated.checkThreads(threads);
+        Validated.parse("--kv-type", () -> KVType.parse(kvType));
         var parsed = spec.commandLine().getParseResult();
         if (!parsed.hasMatchedOption("--kv-policy")) policy.policies = DEFAULT_POLICIES;
         if (!parsed.hasMatchedOption("--kv-budget")) policy.budgets = DEFAULT_BUDGETS;
-        EvalGrid grid = new EvalGrid(tasks, policy.all(), policy.budgets, contexts, depths, samples);
+        grid = new EvalGrid(tasks, policy.all(), policy.budgets, contexts, depths, samples);
+        if (shard != null) EvalGrid.shard(List.of(), shardPart(0), shardPart(1));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (merge != null) return merge();
+        if (threads != null) Parallel.setThreads(threads);
         String text = corpusText();
         Set<String> done = prepareOutput();
         try (LanguageModel lm = LanguageModel.load(ModelSource.resolve(model))) {
@@ -149,7 +159,7 @@ final class EvalCommand implements Callable<Integer> {
             if (needed) throw new IllegalArgumentException("tasks " + tasks + " need real text: pass --corpus FILE (e.g. War and Peace)");
             return null;
         }
-        return Files.readString(corpus, StandardCharsets.UTF_8);
+        return TextFiles.readUtf8(corpus);
     }
 
     /**

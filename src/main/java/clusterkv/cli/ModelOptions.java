@@ -5,16 +5,16 @@ import clusterkv.tensor.Parallel;
 import picocli.CommandLine.Option;
 
 /** Options every model-running command shares. */
-final class ModelOptions {
+final class ModelOptions implements Validated {
 
     @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE|hf://owner/repo/file.gguf",
             description = "GGUF model file, or hf://owner/repo/file.gguf to download it into the local cache.")
     String model;
 
-    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Compute threads (default: all cores).")
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Compute threads, at most the machine's cores (default: all cores).")
     Integer threads;
 
-    @Option(names = {"-c", "--ctx-size"}, paramLabel = "N", description = "Context size in tokens (default: the model's).")
+    @Option(names = {"-c", "--ctx-size"}, paramLabel = "N", description = "Context size in tokens; 0 means the model's (default: the model's).")
     int contextSize;
 
     @Option(names = "--kv-type", paramLabel = "f16|f32", defaultValue = "f16", description = "KV cache element type (default: ${DEFAULT-VALUE}).")
@@ -22,6 +22,13 @@ final class ModelOptions {
 
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
+
+    @Override
+    public void validate() {
+        Validated.checkThreads(threads);
+        Validated.check(contextSize >= 0, "--ctx-size", ">= 0 (0: the model's context)", contextSize);
+        Validated.parse("--kv-type", this::kvType);
+    }
 
     void applyThreads() {
         if (threads != null) Parallel.setThreads(threads);

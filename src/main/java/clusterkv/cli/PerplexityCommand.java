@@ -9,8 +9,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -21,7 +19,7 @@ import java.util.concurrent.Callable;
  * scored half of each chunk is decoded one token at a time through the policy (sparse-decoding perplexity).
  */
 @Command(name = "perplexity", description = "Print the perplexity of a text (llama.cpp's llama-perplexity protocol; sparse decoding with --kv-policy).")
-final class PerplexityCommand implements Callable<Integer> {
+final class PerplexityCommand implements Callable<Integer>, Validated {
 
     @Mixin
     ModelOptions options;
@@ -35,10 +33,20 @@ final class PerplexityCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object {ppl, n_scored, policy, budget, ctx, kv_stats}.")
     boolean json;
 
+    /** Each chunk scores its second half but the last token: ctx - 1 - ctx/2 predictions, none below 3. */
+    static final int MIN_CONTEXT = 3;
+
+    @Override
+    public void validate() {
+        int c = options.contextSize;
+        Validated.check(c == 0 || c >= MIN_CONTEXT, "--ctx-size", "0 (the model's) or >= " + MIN_CONTEXT
+                + " for perplexity (each chunk's first half is context, the rest is scored)", c);
+    }
+
     @Override
     public Integer call() throws Exception {
         options.applyThreads();
-        String text = Files.readString(file, StandardCharsets.UTF_8);
+        String text = TextFiles.readUtf8(file);
         try (LanguageModel lm = LanguageModel.load(options.resolveModel())) {
             int ctx = options.contextSize > 0 ? options.contextSize : lm.config().contextLength();
             SessionOptions session = policy.apply(SessionOptions.defaults().withContextSize(ctx).withKvType(options.kvType()));

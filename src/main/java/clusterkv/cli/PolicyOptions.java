@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 import java.util.List;
 
 /** KV-policy options shared by every generating command. Defaults are the ClusterKV paper's. */
-final class PolicyOptions {
+final class PolicyOptions implements Validated {
 
     @Option(names = "--kv-policy", defaultValue = "full", split = ",", paramLabel = "NAME",
             description = "Which cached tokens decode attends to: full, clusterkv, quest, streaming, h2o, snapkv (default: ${DEFAULT-VALUE}).")
@@ -18,8 +18,8 @@ final class PolicyOptions {
             description = "Tokens attended per query head per step, sink included; a budget >= the context is full attention (default: ${DEFAULT-VALUE}).")
     List<Integer> budgets;
 
-    @Option(names = "--sink", defaultValue = "-1", paramLabel = "N", description = "Attention-sink tokens always attended (default: clusterkv 16, streaming 4).")
-    int sink;
+    @Option(names = "--sink", paramLabel = "N", description = "Attention-sink tokens always attended (default: clusterkv 16, streaming 4).")
+    Integer sink;
 
     @Option(names = "--window", defaultValue = "0", paramLabel = "N", description = "Recent window (default: clusterkv min(320, budget/4)).")
     int window;
@@ -27,7 +27,7 @@ final class PolicyOptions {
     @Option(names = "--clusters", defaultValue = "0", paramLabel = "N", description = "ClusterKV clusters per head for the prompt (default: 400, or one per 80 tokens).")
     int clusters;
 
-    @Option(names = "--kmeans-iters", defaultValue = "20", paramLabel = "N", description = "K-means iterations (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--kmeans-iters", defaultValue = "20", paramLabel = "N", description = "K-means iterations, at most " + PolicyConfig.MAX_KMEANS_ITERATIONS + " (default: ${DEFAULT-VALUE}).")
     int kmeansIterations;
 
     @Option(names = "--dense-layers", defaultValue = "2", paramLabel = "N", description = "First layers that attend fully under every policy (default: ${DEFAULT-VALUE}).")
@@ -49,6 +49,14 @@ final class PolicyOptions {
     @Option(names = "--kv-stats", description = "Measure the selection's fidelity against exact attention computed alongside, and the KL divergence from full attention (costs a full pass).")
     boolean kvStats;
 
+    /** Every name and number, through the same checks the policies' config makes (it names the options). */
+    @Override
+    public void validate() {
+        if (sink != null) Validated.check(sink >= 0, "--sink", ">= 0", sink);
+        all();
+        for (int budget : budgets) config(budget);
+    }
+
     /** The knobs with the single --kv-budget of a generating command. */
     PolicyConfig config() {
         if (budgets.size() != 1) throw new IllegalArgumentException("this command takes one --kv-budget, got " + budgets);
@@ -61,7 +69,7 @@ final class PolicyOptions {
             case "shared" -> true;
             default -> throw new IllegalArgumentException("--gqa-select must be per-head or shared, got '" + gqaSelect + "'");
         };
-        return new PolicyConfig(budget, sink, window, clusters, kmeansIterations, denseLayers, shared, clusterCache, pageSize, seed);
+        return new PolicyConfig(budget, sink == null ? -1 : sink, window, clusters, kmeansIterations, denseLayers, shared, clusterCache, pageSize, seed);
     }
 
     /** The single policy of a generating command. */
@@ -76,7 +84,7 @@ final class PolicyOptions {
 
     private static String validated(String name) {
         if (!KVPolicies.NAMES.contains(name)) {
-            throw new IllegalArgumentException("unknown KV policy '" + name + "' (known: " + String.join(", ", KVPolicies.NAMES) + ")");
+            throw new IllegalArgumentException("--kv-policy: unknown KV policy '" + name + "' (known: " + String.join(", ", KVPolicies.NAMES) + ")");
         }
         return name;
     }

@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Generation options shared by generate and chat. Defaults are llama.cpp's. */
-final class SamplingOptions {
+final class SamplingOptions implements Validated {
 
     @Option(names = {"-n", "--n-predict"}, defaultValue = "256", paramLabel = "N", description = "Tokens to generate at most (default: ${DEFAULT-VALUE}).")
     int nPredict;
@@ -33,6 +33,16 @@ final class SamplingOptions {
 
     @Option(names = "--stop", paramLabel = "STRING", description = "Stop when this string is generated (repeatable).")
     List<String> stops = new ArrayList<>();
+
+    @Override
+    public void validate() {
+        Validated.check(nPredict >= 0, "--n-predict", ">= 0", nPredict);
+        Validated.check(temperature >= 0 && Float.isFinite(temperature), "--temperature", "a finite number >= 0 (0: greedy)", temperature);
+        Validated.check(topK >= 0, "--top-k", ">= 0 (0: off)", topK);
+        Validated.check(topP > 0 && topP <= 1, "--top-p", "in (0, 1] (1: off)", topP);
+        Validated.check(minP >= 0 && minP <= 1, "--min-p", "in [0, 1] (0: off)", minP);
+        Validated.check(repeatPenalty > 0 && Float.isFinite(repeatPenalty), "--repeat-penalty", "a finite number > 0 (1: off)", repeatPenalty);
+    }
 
     GenerationOptions toOptions() {
         SamplingParams p = new SamplingParams(temperature, topK, topP, minP, repeatPenalty, 64, seed);

@@ -15,7 +15,7 @@ import java.util.concurrent.Callable;
 
 /** Writes a random-weight GGUF with the exact tensor shapes of a named real model. */
 @Command(name = "synth", description = "Write a random-weight GGUF with the tensor shapes of a real model (for offline benchmarks).")
-final class SynthCommand implements Callable<Integer> {
+final class SynthCommand implements Callable<Integer>, Validated {
 
     @Option(names = "--shape", required = true, paramLabel = "NAME",
             description = "Model shape: tiny, tiny-llama3, tiny-qwen2, tiny-qwen3, llama-3.2-1b, llama-3.1-8b, qwen2.5-0.5b, qwen3-0.6b.")
@@ -47,14 +47,24 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
 
+    /** Larger than any real model's vocabulary (Qwen: 151,936); beyond, the generated one only exhausts memory. */
+    static final int MAX_VOCAB = 1 << 20;
+
+    @Override
+    public void validate() {
+        Validated.parse("--shape", () -> ModelShape.named(shape));
+        Validated.parse("--type", () -> WeightTypes.parse(type));
+        if (vocabSize != null) Validated.check(vocabSize >= 300 && vocabSize <= MAX_VOCAB, "--vocab-size", "between 300 and " + MAX_VOCAB, vocabSize);
+        Path parent = output.toAbsolutePath().getParent();
+        if (parent != null && !Files.isDirectory(parent)) throw new IllegalArgumentException("no such directory: " + parent);
+    }
+
     @Override
     public Integer call() throws Exception {
         ModelShape s = ModelShape.named(shape);
         if (vocabSize != null) s = s.withVocabSize(vocabSize);
         if (untied) s = s.untied();
         WeightTypes t = WeightTypes.parse(type);
-        Path parent = output.toAbsolutePath().getParent();
-        if (parent != null && !Files.isDirectory(parent)) throw new IllegalArgumentException("no such directory: " + parent);
         long start = System.nanoTime();
         String note;
         if (vocab != null) {

@@ -6,8 +6,6 @@ import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.StringJoiner;
 import java.util.concurrent.Callable;
@@ -53,7 +51,7 @@ final class TokenizeCommand implements Callable<Integer> {
         Path file;
 
         String read() throws java.io.IOException {
-            return prompt != null ? prompt : Files.readString(file, StandardCharsets.UTF_8);
+            return prompt != null ? prompt : TextFiles.readUtf8(file);
         }
     }
 }

@@ -14,7 +14,7 @@ public record EvalGrid(List<String> tasks, List<String> policies, List<Integer> 
         if (samples < 1) throw new IllegalArgumentException("--samples must be >= 1, got " + samples);
         for (int b : budgets) if (b < 1) throw new IllegalArgumentException("--kv-budget values must be >= 1, got " + b);
         for (int c : contexts) if (c < 1) throw new IllegalArgumentException("--context values must be >= 1, got " + c);
-        for (double d : depths) if (d < 0 || d > 1) throw new IllegalArgumentException("--depths values must be in [0, 1], got " + d);
+        for (double d : depths) if (!(d >= 0 && d <= 1)) throw new IllegalArgumentException("--depths values must be in [0, 1], got " + d);
         for (String t : tasks) EvalTasks.create(t); // validates the names
     }
 

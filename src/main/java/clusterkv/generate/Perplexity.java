@@ -39,6 +39,9 @@ public final class Perplexity {
         try (Session session = lm.newSession(options)) {
             if (measure) session.trackFidelity(stats);
             int ctx = session.contextSize();
+            if (ctx < 3) {
+                throw new IllegalArgumentException("a context of " + ctx + " tokens leaves no prediction to score (perplexity needs at least 3)");
+            }
             int chunks = ids.length / ctx;
             if (chunks == 0) {
                 throw new IllegalArgumentException("the text has " + ids.length + " tokens, fewer than one chunk of " + ctx

@@ -16,11 +16,13 @@ public record SamplingParams(float temperature, int topK, float topP, float minP
     public static final SamplingParams GREEDY = DEFAULT.withTemperature(0);
 
     public SamplingParams {
-        if (temperature < 0) throw new IllegalArgumentException("temperature must be >= 0, got " + temperature);
+        // Written as the allowed ranges so that NaN, which fails every comparison, is refused too.
+        if (!(temperature >= 0 && Float.isFinite(temperature))) throw new IllegalArgumentException("temperature must be a finite number >= 0, got " + temperature);
         if (topK < 0) throw new IllegalArgumentException("top-k must be >= 0, got " + topK);
-        if (topP <= 0 || topP > 1) throw new IllegalArgumentException("top-p must be in (0, 1], got " + topP);
-        if (minP < 0 || minP > 1) throw new IllegalArgumentException("min-p must be in [0, 1], got " + minP);
-        if (repeatPenalty <= 0) throw new IllegalArgumentException("repeat penalty must be > 0, got " + repeatPenalty);
+        if (!(topP > 0 && topP <= 1)) throw new IllegalArgumentException("top-p must be in (0, 1], got " + topP);
+        if (!(minP >= 0 && minP <= 1)) throw new IllegalArgumentException("min-p must be in [0, 1], got " + minP);
+        if (!(repeatPenalty > 0 && Float.isFinite(repeatPenalty))) throw new IllegalArgumentException("repeat penalty must be a finite number > 0, got " + repeatPenalty);
+        if (repeatLastN < 0) throw new IllegalArgumentException("repeat-last-n must be >= 0, got " + repeatLastN);
         if (!(Math.abs(presencePenalty) <= 2)) throw new IllegalArgumentException("presence penalty must be in [-2, 2], got " + presencePenalty);
         if (!(Math.abs(frequencyPenalty) <= 2)) throw new IllegalArgumentException("frequency penalty must be in [-2, 2], got " + frequencyPenalty);
     }

@@ -5,7 +5,7 @@ package clusterkv.kv;
  * one query head attends to at one step: sink, recent window and selected tokens.
  *
  * @param budget       tokens attended per query head per step (sink included)
- * @param sink         first tokens always attended (ClusterKV: 16; StreamingLLM: 4)
+ * @param sink         first tokens always attended; -1 means the policy's default (ClusterKV: 16; StreamingLLM: 4)
  * @param window       recent-window size; 0 means the policy's default (ClusterKV: min(320, budget/4))
  * @param clusters     ClusterKV clusters per head for the prompt; 0 means the reference rule (400, or one per 80 tokens)
  * @param kmeansIterations fixed K-means iterations
@@ -19,15 +19,21 @@ package clusterkv.kv;
 public record PolicyConfig(int budget, int sink, int window, int clusters, int kmeansIterations,
                            int denseLayers, boolean sharedGqaSelection, boolean clusterCache, int pageSize, long seed) {
 
+    /** K-means settles in tens of iterations; millions would only look like a hang at the first prefill. */
+    public static final int MAX_KMEANS_ITERATIONS = 1000;
+
     public static final PolicyConfig DEFAULT = new PolicyConfig(1024, -1, 0, 0, 20, 2, false, false, 16, 0);
 
     public PolicyConfig {
         if (budget < 1) throw new IllegalArgumentException("--kv-budget must be >= 1, got " + budget);
-        if (clusters < 0) throw new IllegalArgumentException("--clusters must be > 0, got " + clusters);
-        if (kmeansIterations < 1) throw new IllegalArgumentException("--kmeans-iters must be >= 1, got " + kmeansIterations);
+        if (sink < -1) throw new IllegalArgumentException("--sink must be >= 0, got " + sink);
+        if (window < 0) throw new IllegalArgumentException("--window must be >= 0 (0: the policy's default), got " + window);
+        if (clusters < 0) throw new IllegalArgumentException("--clusters must be >= 0 (0: the default rule), got " + clusters);
+        if (kmeansIterations < 1 || kmeansIterations > MAX_KMEANS_ITERATIONS) {
+            throw new IllegalArgumentException("--kmeans-iters must be between 1 and " + MAX_KMEANS_ITERATIONS + ", got " + kmeansIterations);
+        }
         if (denseLayers < 0) throw new IllegalArgumentException("--dense-layers must be >= 0, got " + denseLayers);
         if (pageSize < 1) throw new IllegalArgumentException("--page-size must be >= 1, got " + pageSize);
-        if (window < 0) throw new IllegalArgumentException("--window must be >= 0, got " + window);
     }
 
     /** The sink size, or the policy's default when not set. */
