@@ -16,7 +16,7 @@ import java.util.concurrent.Callable;
 
 /** Serves the model over an OpenAI-compatible HTTP API until SIGTERM or Ctrl-C. */
 @Command(name = "serve", description = "OpenAI-compatible HTTP server: /v1/chat/completions, /v1/completions (streaming), /v1/models, /health, /metrics.")
-final class ServeCommand implements Callable<Integer> {
+final class ServeCommand implements Callable<Integer>, Validated {
 
     @Mixin
     ModelOptions options;
@@ -58,18 +58,34 @@ final class ServeCommand implements Callable<Integer> {
             description = "Time a client has to send a request's body; a slower one is dropped (default: ${DEFAULT-VALUE}).")
     double bodyTimeout;
 
+    /** The largest --max-body-kb whose bytes ServerLimits accepts. */
+    private static final long MAX_BODY_KIB = 2_097_151;
+
+    /**
+     * The server's own options, checked like every other command's before the model is resolved (an hf:// source
+     * downloads) or loaded; ServerConfig's checks run on a placeholder session and name.
+     */
+    @Override
+    public void validate() {
+        if (policy.kvStats) throw new IllegalArgumentException("serve does not support --kv-stats");
+        config(SessionOptions.defaults(), "validate");
+    }
+
+    private ServerConfig config(SessionOptions session, String name) {
+        Validated.check(maxBodyKiB >= 1 && maxBodyKiB <= MAX_BODY_KIB, "--max-body-kb", "in [1, " + MAX_BODY_KIB + "]", maxBodyKiB);
+        ServerLimits limits = ServerLimits.defaults().withMaxBodyBytes(maxBodyKiB << 10)
+                .withTimeouts(seconds("--header-timeout", headerTimeout), seconds("--body-timeout", bodyTimeout));
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, cacheMiB << 20, name, Duration.ofSeconds(10), System.err::println, limits);
+    }
+
     @Override
     public Integer call() throws Exception {
-        if (policy.kvStats) throw new IllegalArgumentException("serve does not support --kv-stats");
         options.applyThreads();
         ChatTemplate.preloadAsync();
         Path path = options.resolveModel();
         SessionOptions session = policy.apply(SessionOptions.defaults().withContextSize(options.contextSize).withKvType(options.kvType()));
         String name = alias != null ? alias : path.getFileName().toString().replaceFirst("\\.gguf$", "");
-        if (maxBodyKiB < 1 || maxBodyKiB > 2_097_151) throw new IllegalArgumentException("--max-body-kb must be in [1, 2097151], got " + maxBodyKiB);
-        ServerLimits limits = ServerLimits.defaults().withMaxBodyBytes(maxBodyKiB << 10)
-                .withTimeouts(seconds("--header-timeout", headerTimeout), seconds("--body-timeout", bodyTimeout));
-        var config = new ServerConfig(host, port, parallel, queue, apiKey, session, cacheMiB << 20, name, Duration.ofSeconds(10), System.err::println, limits);
+        ServerConfig config = config(session, name);
         try (LanguageModel lm = LanguageModel.load(path)) {
             long sessionBytes;
             try (var probe = lm.newSession(session)) { // fails now, not at the first request, when the context or policy is wrong

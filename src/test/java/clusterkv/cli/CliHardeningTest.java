@@ -97,6 +97,13 @@ class CliHardeningTest {
                 c("--vocab-size", "synth", "--shape", "tiny", "-o", "x.gguf", "--vocab-size", "-1"),
                 c("--vocab-size", "synth", "--shape", "tiny", "-o", "x.gguf", "--vocab-size", "2000000000"),
                 c("--threads", "serve", "-m", MODEL, "-t", "10000"),
+                c("--max-body-kb", "serve", "-m", MODEL, "--max-body-kb", "0"),
+                c("--header-timeout", "serve", "-m", MODEL, "--header-timeout", "0"),
+                c("--body-timeout", "serve", "-m", MODEL, "--body-timeout", "NaN"),
+                c("--parallel", "serve", "-m", MODEL, "--parallel", "0"),
+                c("--queue", "serve", "-m", MODEL, "--queue", "-1"),
+                c("--port", "serve", "-m", MODEL, "--port", "70000"),
+                c("--kv-stats", "serve", "-m", MODEL, "--kv-stats"),
                 // usage errors proper
                 usage("-x", "generate", "-m", MODEL, "-p", "x", "-x"),
                 usage("--model", "generate", "-p", "x"),
