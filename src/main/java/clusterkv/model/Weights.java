@@ -5,6 +5,9 @@ import clusterkv.gguf.GGUFFormatException;
 import clusterkv.gguf.GGUFTensor;
 import clusterkv.tensor.WeightMatrix;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * All weights of a model, as views of the memory-mapped GGUF file (large matrices stay
  * on disk pages; only small vectors such as norms are copied to the heap as floats).
@@ -19,15 +22,17 @@ public record Weights(
         float[] ropeFrequencyFactors) {
 
     public static Weights load(GGUFFile file, ModelConfig c) {
-        // Before allocating per layer: a block count the file has no tensors for is its error, not an allocation's.
+        // A block count the file has no tensors for is its error, not an allocation's: the name of its last layer, and
+        // layers gathered as they are found, not an array of block_count made first (the last layer's tensor alone
+        // would let a hostile file ask for billions of slots).
         String last = "blk." + (c.layers() - 1) + ".attn_norm.weight";
         if (file.tensor(last) == null) {
             throw new GGUFFormatException(c.architecture().ggufName + ".block_count is " + c.layers() + ", but tensor '" + last + "' is missing");
         }
-        LayerWeights[] layers = new LayerWeights[c.layers()];
+        List<LayerWeights> layers = new ArrayList<>();
         for (int i = 0; i < c.layers(); i++) {
             String b = "blk." + i + ".";
-            layers[i] = new LayerWeights(
+            layers.add(new LayerWeights(
                     vector(file, b + "attn_norm.weight", c.dim()),
                     matrix(file, b + "attn_q.weight", c.queryDim(), c.dim()),
                     matrix(file, b + "attn_k.weight", c.kvDim(), c.dim()),
@@ -41,7 +46,7 @@ public record Weights(
                     vector(file, b + "ffn_norm.weight", c.dim()),
                     matrix(file, b + "ffn_gate.weight", c.ffnDim(), c.dim()),
                     matrix(file, b + "ffn_up.weight", c.ffnDim(), c.dim()),
-                    matrix(file, b + "ffn_down.weight", c.dim(), c.ffnDim()));
+                    matrix(file, b + "ffn_down.weight", c.dim(), c.ffnDim())));
         }
         WeightMatrix embedding = matrix(file, "token_embd.weight", c.vocabSize(), c.dim());
         // Tied embeddings (Llama 3.2, Qwen small models): the output projection reuses the embedding table.
@@ -51,7 +56,7 @@ public record Weights(
         float[] ropeFactors = file.tensor("rope_freqs.weight") != null
                 ? vector(file, "rope_freqs.weight", c.ropeDim() / 2)
                 : null;
-        return new Weights(embedding, layers, vector(file, "output_norm.weight", c.dim()), output, ropeFactors);
+        return new Weights(embedding, layers.toArray(LayerWeights[]::new), vector(file, "output_norm.weight", c.dim()), output, ropeFactors);
     }
 
     private static WeightMatrix matrix(GGUFFile file, String name, int rows, int cols) {

@@ -54,6 +54,19 @@ class ModelValidationTest {
     }
 
     @Test
+    void aBlockCountBackedOnlyByItsLastLayerIsAnErrorNotAnAllocation() throws Exception {
+        // The last layer's attn_norm is there, the others are not: refused at the first missing layer, before an array
+        // of block_count layers (over the VM's limit here) is allocated.
+        var tensors = new ArrayList<>(TinyModel.tensors());
+        tensors.add(TinyModel.f32("blk.2147483646.attn_norm.weight", TinyModel.DIM));
+        GGUFMetadata md = TinyModel.metadata();
+        md.putUInt32("llama.block_count", Integer.MAX_VALUE);
+        Path p = dir.resolve("layers.gguf");
+        GGUFWriter.write(p, md, tensors);
+        assertMentions(assertThrows(GGUFFormatException.class, () -> Model.load(p).close()).getMessage(), "missing tensor 'blk.1.attn_norm.weight'");
+    }
+
+    @Test
     void zeroHeadsAreNamedNotDividedBy() throws Exception {
         assertMentions(loadError(md -> md.putUInt32("llama.attention.head_count", 0)), "'llama.attention.head_count' is 0");
         assertMentions(loadError(md -> md.putUInt32("llama.attention.head_count_kv", 0)), "'llama.attention.head_count_kv' is 0");
