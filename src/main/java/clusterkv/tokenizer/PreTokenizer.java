@@ -1,5 +1,7 @@
 package clusterkv.tokenizer;
 
+import clusterkv.gguf.GGUFFormatException;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -117,7 +119,7 @@ final class PreTokenizer {
             case "gpt-4o", "llama4", "kanana2", "talkie" -> Spec.of(GPT4O).keepSpaces();
             case "chameleon" -> Spec.of("<sentinel:[0-9]+>", "(IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z", "([\\t\\n]|    |  )",
                     "\\p{N}", "[\\p{P}!-/:-@\\[-`{-~]", GPT2).keepSpaces().withBos();
-            default -> throw new IllegalArgumentException("unknown pre-tokenizer type '" + pre + "' (tokenizer.ggml.pre)");
+            default -> throw new GGUFFormatException("unknown pre-tokenizer type '" + pre + "' (tokenizer.ggml.pre)");
         };
     }
 

@@ -41,22 +41,12 @@ public abstract sealed class Tokenizer permits SpmTokenizer, BpeTokenizer {
         return switch (name) {
             case "llama" -> new SpmTokenizer(Vocabulary.load(md, Vocabulary.Kind.SPM, null));
             case "gpt2" -> {
-                PreTokenizer pre = preTokenizer(md);
+                PreTokenizer pre = PreTokenizer.forName(md.getString("tokenizer.ggml.pre", null));
                 yield new BpeTokenizer(Vocabulary.load(md, Vocabulary.Kind.BPE, pre), pre, merges(md));
             }
             default -> throw new GGUFFormatException("unsupported tokenizer model '" + name
                     + "' (tokenizer.ggml.model); supported: llama (SentencePiece), gpt2 (byte-level BPE)");
         };
-    }
-
-    private static PreTokenizer preTokenizer(GGUFMetadata md) {
-        try {
-            return PreTokenizer.forName(md.getString("tokenizer.ggml.pre", null));
-        } catch (GGUFFormatException e) {
-            throw e;
-        } catch (IllegalArgumentException e) {
-            throw new GGUFFormatException(e.getMessage()); // PreTokenizer's message names the key
-        }
     }
 
     private static String[] merges(GGUFMetadata md) {

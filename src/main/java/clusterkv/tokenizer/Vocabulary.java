@@ -91,19 +91,16 @@ final class Vocabulary {
     private static float[] readScores(GGUFMetadata md, int n) {
         // llama.cpp reads float32 scores; integer ones have been seen in the wild and are read as their values.
         GGUFMetadata.Entry e = md.entry("tokenizer.ggml.scores");
-        boolean floats = e == null || !(e.value() instanceof int[]);
-        float[] scores = floats ? md.getFloats("tokenizer.ggml.scores") : null;
-        if (scores != null) {
-            requireLength(scores.length, n, "scores");
-            return scores;
-        }
-        int[] intScores = floats ? null : md.getInts("tokenizer.ggml.scores");
         float[] out = new float[n];
-        if (intScores != null) {
+        if (e == null) return out;
+        if (e.value() instanceof int[] intScores) {
             requireLength(intScores.length, n, "scores");
             for (int i = 0; i < n; i++) out[i] = intScores[i];
+            return out;
         }
-        return out;
+        float[] scores = md.getFloats("tokenizer.ggml.scores"); // any other type: an error that names float32
+        requireLength(scores.length, n, "scores");
+        return scores;
     }
 
     private static int[] readAttributes(GGUFMetadata md, int n) {
