@@ -105,12 +105,14 @@ public record ModelConfig(
         }
 
         int positive(String key) {
-            if (!md.contains(name(key))) throw new GGUFFormatException("missing metadata key '" + name(key) + "'");
-            return positive(key, 0);
+            return checkPositive(key, md.requireInt(name(key)));
         }
 
         int positive(String key, int absent) {
-            int v = md.getInt(name(key), absent);
+            return checkPositive(key, md.getInt(name(key), absent));
+        }
+
+        private int checkPositive(String key, int v) {
             if (v <= 0) throw new GGUFFormatException("metadata key '" + name(key) + "' is " + v + ", expected a positive integer");
             return v;
         }
