@@ -48,7 +48,7 @@ final class ModelSource {
         if (Files.isRegularFile(target)) return target;
         List<String> file = segments.subList(2, segments.size());
         URI uri = URI.create(hub + segments.get(0) + "/" + segments.get(1) + "/resolve/main/" + String.join("/", file));
-        download(uri, cache, target);
+        download(uri, target);
         return target;
     }
 
@@ -66,7 +66,7 @@ final class ModelSource {
         return segments;
     }
 
-    /** The target, refused unless it lies inside the cache folder (checked again right before a download writes). */
+    /** The target, refused unless it lies inside the cache folder; the result is what is read or downloaded. */
     private static Path inside(Path cache, Path target) {
         Path root = cache.toAbsolutePath().normalize();
         Path t = target.toAbsolutePath().normalize();
@@ -80,7 +80,7 @@ final class ModelSource {
     }
 
     /** Downloads into a temporary file beside the target, moved into place atomically: never a half file under the real name. */
-    private static void download(URI uri, Path cache, Path target) throws IOException, InterruptedException {
+    private static void download(URI uri, Path target) throws IOException, InterruptedException {
         HttpClient client = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL)
                 .connectTimeout(Duration.ofSeconds(15)).build();
         HttpResponse<InputStream> response;
@@ -94,7 +94,6 @@ final class ModelSource {
             response.body().close();
             throw new IOException("cannot download " + uri + ": HTTP " + response.statusCode());
         }
-        inside(cache, target);
         Files.createDirectories(target.getParent());
         Path part = Files.createTempFile(target.getParent(), target.getFileName() + ".", ".part");
         long size = response.headers().firstValueAsLong("content-length").orElse(-1);
