@@ -14,22 +14,29 @@ import static clusterkv.tensor.Simd.L;
  * decoded to floats once per call, a group of rows and a chunk of columns at a time, and multiplied with
  * all tokens by a register-blocked micro-kernel.
  *
- * <p>Micro-kernel: a tile of {@value #MR} rows x 2L tokens of Y lives in 24 vector registers; per column k it
- * loads the 2L tokens' x[k] (two vectors) and broadcasts each row's w[k]: 24 FMAs for 14 loads, and since the
- * vectors run over tokens no horizontal sums are needed. That needs X transposed: it is repacked once per
+ * <p>Micro-kernel: a tile of MR rows x 2L tokens of Y lives in 2 x MR vector registers (24 with 32 registers);
+ * per column k it loads the 2L tokens' x[k] (two vectors) and broadcasts each row's w[k]: 2 x MR FMAs for MR + 2
+ * loads, and since the vectors run over tokens no horizontal sums are needed. That needs X transposed: it is repacked once per
  * call into blocks of L tokens, {@code xt[block][k][token]}.
  *
- * <p>Blocking, per thread: a group of {@value #GROUP} rows is decoded {@value #KC} columns at a time (48 KB of
+ * <p>Blocking, per thread: a group of GROUP (about 48) rows is decoded {@value #KC} columns at a time (48 KB of
  * floats, stays in L1/L2); for each 2L-token block, whose {@value #KC} x 2L slice of xt (32 KB) is then read
- * by each of the group's 4 tiles from L1/L2, the tiles accumulate into the group's partial results, which
+ * by each of the group's tiles from L1/L2, the tiles accumulate into the group's partial results, which
  * are loaded and stored once per chunk. Without the grouping each 12-row tile streamed all of X from L3:
  * 55-80 GFLOP/s on 2048 x 8192 instead of about 170 (2 threads, same machine state).
  */
 final class Gemm {
-    /** Rows per micro-tile. */
-    static final int MR = 12;
-    /** Rows decoded together: four micro-tiles share each slice of X. */
-    static final int GROUP = 4 * MR;
+    /**
+     * Rows per micro-tile: 2 x MR accumulators, 2 vectors of x and the broadcasts must fit the vector registers.
+     * With 32 (AVX-512, NEON) a 12-row tile; with 16 (AVX2, SSE) 4 rows: C2 hoists all of a step's broadcasts
+     * ahead of their FMAs, so with 5 or more rows it spilled accumulators (each FMA then a load and a store).
+     * Q8_0 prefill GEMMs of 512 tokens on a Zen 4 limited to AVX2 (-XX:UseAVX=2), against a 195-205 GFLOP/s peak:
+     * 12 rows 97-101 GFLOP/s, 6 rows 80-83, 5 rows 69-71, 4 rows 141-164.
+     */
+    static final int MR = Simd.REGISTERS >= 32 ? 12 : 4;
+    /** Rows decoded together, about 48: several micro-tiles share each slice of X. */
+    static final int GROUP = MR * (48 / MR);
+    private static final FloatVector Z = FloatVector.zero(F);
     /** Columns per chunk: a multiple of every block size (1, 32, 256). */
     static final int KC = 256;
 
@@ -85,127 +92,96 @@ final class Gemm {
 
     /**
      * c[r][0 .. 2L) += sum over k &lt; len of wp[wBase + r * KC + k] * (the 2L tokens' x[k]), for the MR rows of a
-     * tile; the tokens' x[k] are at xt[x0 + k * L] (first L) and xt[x1 + k * L] (next L).
+     * tile; the tokens' x[k] are at xt[x0 + k * L] (first L) and xt[x1 + k * L] (next L). Written for 12 rows: the
+     * rows from MR on are behind tests of the constant MR, which the JIT folds, so they vanish where MR is smaller.
      */
     private static void wide(float[] wp, int wBase, int len, float[] xt, int x0, int x1, float[] c, int cBase, int cStride) {
-        FloatVector c0a = FloatVector.fromArray(F, c, cBase), c0b = FloatVector.fromArray(F, c, cBase + L);
-        FloatVector c1a = FloatVector.fromArray(F, c, cBase + 1 * cStride), c1b = FloatVector.fromArray(F, c, cBase + 1 * cStride + L);
-        FloatVector c2a = FloatVector.fromArray(F, c, cBase + 2 * cStride), c2b = FloatVector.fromArray(F, c, cBase + 2 * cStride + L);
-        FloatVector c3a = FloatVector.fromArray(F, c, cBase + 3 * cStride), c3b = FloatVector.fromArray(F, c, cBase + 3 * cStride + L);
-        FloatVector c4a = FloatVector.fromArray(F, c, cBase + 4 * cStride), c4b = FloatVector.fromArray(F, c, cBase + 4 * cStride + L);
-        FloatVector c5a = FloatVector.fromArray(F, c, cBase + 5 * cStride), c5b = FloatVector.fromArray(F, c, cBase + 5 * cStride + L);
-        FloatVector c6a = FloatVector.fromArray(F, c, cBase + 6 * cStride), c6b = FloatVector.fromArray(F, c, cBase + 6 * cStride + L);
-        FloatVector c7a = FloatVector.fromArray(F, c, cBase + 7 * cStride), c7b = FloatVector.fromArray(F, c, cBase + 7 * cStride + L);
-        FloatVector c8a = FloatVector.fromArray(F, c, cBase + 8 * cStride), c8b = FloatVector.fromArray(F, c, cBase + 8 * cStride + L);
-        FloatVector c9a = FloatVector.fromArray(F, c, cBase + 9 * cStride), c9b = FloatVector.fromArray(F, c, cBase + 9 * cStride + L);
-        FloatVector c10a = FloatVector.fromArray(F, c, cBase + 10 * cStride), c10b = FloatVector.fromArray(F, c, cBase + 10 * cStride + L);
-        FloatVector c11a = FloatVector.fromArray(F, c, cBase + 11 * cStride), c11b = FloatVector.fromArray(F, c, cBase + 11 * cStride + L);
+        FloatVector c0a = load(c, cBase), c0b = load(c, cBase + L);
+        FloatVector c1a = load(c, cBase + 1 * cStride), c1b = load(c, cBase + 1 * cStride + L);
+        FloatVector c2a = load(c, cBase + 2 * cStride), c2b = load(c, cBase + 2 * cStride + L);
+        FloatVector c3a = load(c, cBase + 3 * cStride), c3b = load(c, cBase + 3 * cStride + L);
+        FloatVector c4a = MR > 4 ? load(c, cBase + 4 * cStride) : Z, c4b = MR > 4 ? load(c, cBase + 4 * cStride + L) : Z;
+        FloatVector c5a = MR > 5 ? load(c, cBase + 5 * cStride) : Z, c5b = MR > 5 ? load(c, cBase + 5 * cStride + L) : Z;
+        FloatVector c6a = MR > 6 ? load(c, cBase + 6 * cStride) : Z, c6b = MR > 6 ? load(c, cBase + 6 * cStride + L) : Z;
+        FloatVector c7a = MR > 7 ? load(c, cBase + 7 * cStride) : Z, c7b = MR > 7 ? load(c, cBase + 7 * cStride + L) : Z;
+        FloatVector c8a = MR > 8 ? load(c, cBase + 8 * cStride) : Z, c8b = MR > 8 ? load(c, cBase + 8 * cStride + L) : Z;
+        FloatVector c9a = MR > 9 ? load(c, cBase + 9 * cStride) : Z, c9b = MR > 9 ? load(c, cBase + 9 * cStride + L) : Z;
+        FloatVector c10a = MR > 10 ? load(c, cBase + 10 * cStride) : Z, c10b = MR > 10 ? load(c, cBase + 10 * cStride + L) : Z;
+        FloatVector c11a = MR > 11 ? load(c, cBase + 11 * cStride) : Z, c11b = MR > 11 ? load(c, cBase + 11 * cStride + L) : Z;
         for (int k = 0; k < len; k++) {
             FloatVector xa = FloatVector.fromArray(F, xt, x0 + k * L), xb = FloatVector.fromArray(F, xt, x1 + k * L), w;
-            w = FloatVector.broadcast(F, wp[wBase + k]);
-            c0a = xa.fma(w, c0a);
-            c0b = xb.fma(w, c0b);
-            w = FloatVector.broadcast(F, wp[wBase + 1 * KC + k]);
-            c1a = xa.fma(w, c1a);
-            c1b = xb.fma(w, c1b);
-            w = FloatVector.broadcast(F, wp[wBase + 2 * KC + k]);
-            c2a = xa.fma(w, c2a);
-            c2b = xb.fma(w, c2b);
-            w = FloatVector.broadcast(F, wp[wBase + 3 * KC + k]);
-            c3a = xa.fma(w, c3a);
-            c3b = xb.fma(w, c3b);
-            w = FloatVector.broadcast(F, wp[wBase + 4 * KC + k]);
-            c4a = xa.fma(w, c4a);
-            c4b = xb.fma(w, c4b);
-            w = FloatVector.broadcast(F, wp[wBase + 5 * KC + k]);
-            c5a = xa.fma(w, c5a);
-            c5b = xb.fma(w, c5b);
-            w = FloatVector.broadcast(F, wp[wBase + 6 * KC + k]);
-            c6a = xa.fma(w, c6a);
-            c6b = xb.fma(w, c6b);
-            w = FloatVector.broadcast(F, wp[wBase + 7 * KC + k]);
-            c7a = xa.fma(w, c7a);
-            c7b = xb.fma(w, c7b);
-            w = FloatVector.broadcast(F, wp[wBase + 8 * KC + k]);
-            c8a = xa.fma(w, c8a);
-            c8b = xb.fma(w, c8b);
-            w = FloatVector.broadcast(F, wp[wBase + 9 * KC + k]);
-            c9a = xa.fma(w, c9a);
-            c9b = xb.fma(w, c9b);
-            w = FloatVector.broadcast(F, wp[wBase + 10 * KC + k]);
-            c10a = xa.fma(w, c10a);
-            c10b = xb.fma(w, c10b);
-            w = FloatVector.broadcast(F, wp[wBase + 11 * KC + k]);
-            c11a = xa.fma(w, c11a);
-            c11b = xb.fma(w, c11b);
+            w = FloatVector.broadcast(F, wp[wBase + k]); c0a = xa.fma(w, c0a); c0b = xb.fma(w, c0b);
+            w = FloatVector.broadcast(F, wp[wBase + 1 * KC + k]); c1a = xa.fma(w, c1a); c1b = xb.fma(w, c1b);
+            w = FloatVector.broadcast(F, wp[wBase + 2 * KC + k]); c2a = xa.fma(w, c2a); c2b = xb.fma(w, c2b);
+            w = FloatVector.broadcast(F, wp[wBase + 3 * KC + k]); c3a = xa.fma(w, c3a); c3b = xb.fma(w, c3b);
+            if (MR > 4) { w = FloatVector.broadcast(F, wp[wBase + 4 * KC + k]); c4a = xa.fma(w, c4a); c4b = xb.fma(w, c4b); }
+            if (MR > 5) { w = FloatVector.broadcast(F, wp[wBase + 5 * KC + k]); c5a = xa.fma(w, c5a); c5b = xb.fma(w, c5b); }
+            if (MR > 6) { w = FloatVector.broadcast(F, wp[wBase + 6 * KC + k]); c6a = xa.fma(w, c6a); c6b = xb.fma(w, c6b); }
+            if (MR > 7) { w = FloatVector.broadcast(F, wp[wBase + 7 * KC + k]); c7a = xa.fma(w, c7a); c7b = xb.fma(w, c7b); }
+            if (MR > 8) { w = FloatVector.broadcast(F, wp[wBase + 8 * KC + k]); c8a = xa.fma(w, c8a); c8b = xb.fma(w, c8b); }
+            if (MR > 9) { w = FloatVector.broadcast(F, wp[wBase + 9 * KC + k]); c9a = xa.fma(w, c9a); c9b = xb.fma(w, c9b); }
+            if (MR > 10) { w = FloatVector.broadcast(F, wp[wBase + 10 * KC + k]); c10a = xa.fma(w, c10a); c10b = xb.fma(w, c10b); }
+            if (MR > 11) { w = FloatVector.broadcast(F, wp[wBase + 11 * KC + k]); c11a = xa.fma(w, c11a); c11b = xb.fma(w, c11b); }
         }
-        c0a.intoArray(c, cBase);
-        c0b.intoArray(c, cBase + L);
-        c1a.intoArray(c, cBase + 1 * cStride);
-        c1b.intoArray(c, cBase + 1 * cStride + L);
-        c2a.intoArray(c, cBase + 2 * cStride);
-        c2b.intoArray(c, cBase + 2 * cStride + L);
-        c3a.intoArray(c, cBase + 3 * cStride);
-        c3b.intoArray(c, cBase + 3 * cStride + L);
-        c4a.intoArray(c, cBase + 4 * cStride);
-        c4b.intoArray(c, cBase + 4 * cStride + L);
-        c5a.intoArray(c, cBase + 5 * cStride);
-        c5b.intoArray(c, cBase + 5 * cStride + L);
-        c6a.intoArray(c, cBase + 6 * cStride);
-        c6b.intoArray(c, cBase + 6 * cStride + L);
-        c7a.intoArray(c, cBase + 7 * cStride);
-        c7b.intoArray(c, cBase + 7 * cStride + L);
-        c8a.intoArray(c, cBase + 8 * cStride);
-        c8b.intoArray(c, cBase + 8 * cStride + L);
-        c9a.intoArray(c, cBase + 9 * cStride);
-        c9b.intoArray(c, cBase + 9 * cStride + L);
-        c10a.intoArray(c, cBase + 10 * cStride);
-        c10b.intoArray(c, cBase + 10 * cStride + L);
-        c11a.intoArray(c, cBase + 11 * cStride);
-        c11b.intoArray(c, cBase + 11 * cStride + L);
+        c0a.intoArray(c, cBase); c0b.intoArray(c, cBase + L);
+        c1a.intoArray(c, cBase + 1 * cStride); c1b.intoArray(c, cBase + 1 * cStride + L);
+        c2a.intoArray(c, cBase + 2 * cStride); c2b.intoArray(c, cBase + 2 * cStride + L);
+        c3a.intoArray(c, cBase + 3 * cStride); c3b.intoArray(c, cBase + 3 * cStride + L);
+        if (MR > 4) { c4a.intoArray(c, cBase + 4 * cStride); c4b.intoArray(c, cBase + 4 * cStride + L); }
+        if (MR > 5) { c5a.intoArray(c, cBase + 5 * cStride); c5b.intoArray(c, cBase + 5 * cStride + L); }
+        if (MR > 6) { c6a.intoArray(c, cBase + 6 * cStride); c6b.intoArray(c, cBase + 6 * cStride + L); }
+        if (MR > 7) { c7a.intoArray(c, cBase + 7 * cStride); c7b.intoArray(c, cBase + 7 * cStride + L); }
+        if (MR > 8) { c8a.intoArray(c, cBase + 8 * cStride); c8b.intoArray(c, cBase + 8 * cStride + L); }
+        if (MR > 9) { c9a.intoArray(c, cBase + 9 * cStride); c9b.intoArray(c, cBase + 9 * cStride + L); }
+        if (MR > 10) { c10a.intoArray(c, cBase + 10 * cStride); c10b.intoArray(c, cBase + 10 * cStride + L); }
+        if (MR > 11) { c11a.intoArray(c, cBase + 11 * cStride); c11b.intoArray(c, cBase + 11 * cStride + L); }
     }
 
     /** {@link #wide} for a last block of L tokens. */
     private static void narrow(float[] wp, int wBase, int len, float[] xt, int x0, float[] c, int cBase, int cStride) {
-        FloatVector c0 = FloatVector.fromArray(F, c, cBase);
-        FloatVector c1 = FloatVector.fromArray(F, c, cBase + 1 * cStride);
-        FloatVector c2 = FloatVector.fromArray(F, c, cBase + 2 * cStride);
-        FloatVector c3 = FloatVector.fromArray(F, c, cBase + 3 * cStride);
-        FloatVector c4 = FloatVector.fromArray(F, c, cBase + 4 * cStride);
-        FloatVector c5 = FloatVector.fromArray(F, c, cBase + 5 * cStride);
-        FloatVector c6 = FloatVector.fromArray(F, c, cBase + 6 * cStride);
-        FloatVector c7 = FloatVector.fromArray(F, c, cBase + 7 * cStride);
-        FloatVector c8 = FloatVector.fromArray(F, c, cBase + 8 * cStride);
-        FloatVector c9 = FloatVector.fromArray(F, c, cBase + 9 * cStride);
-        FloatVector c10 = FloatVector.fromArray(F, c, cBase + 10 * cStride);
-        FloatVector c11 = FloatVector.fromArray(F, c, cBase + 11 * cStride);
+        FloatVector c0 = load(c, cBase);
+        FloatVector c1 = load(c, cBase + 1 * cStride);
+        FloatVector c2 = load(c, cBase + 2 * cStride);
+        FloatVector c3 = load(c, cBase + 3 * cStride);
+        FloatVector c4 = MR > 4 ? load(c, cBase + 4 * cStride) : Z;
+        FloatVector c5 = MR > 5 ? load(c, cBase + 5 * cStride) : Z;
+        FloatVector c6 = MR > 6 ? load(c, cBase + 6 * cStride) : Z;
+        FloatVector c7 = MR > 7 ? load(c, cBase + 7 * cStride) : Z;
+        FloatVector c8 = MR > 8 ? load(c, cBase + 8 * cStride) : Z;
+        FloatVector c9 = MR > 9 ? load(c, cBase + 9 * cStride) : Z;
+        FloatVector c10 = MR > 10 ? load(c, cBase + 10 * cStride) : Z;
+        FloatVector c11 = MR > 11 ? load(c, cBase + 11 * cStride) : Z;
         for (int k = 0; k < len; k++) {
             FloatVector xa = FloatVector.fromArray(F, xt, x0 + k * L);
             c0 = xa.fma(FloatVector.broadcast(F, wp[wBase + k]), c0);
             c1 = xa.fma(FloatVector.broadcast(F, wp[wBase + 1 * KC + k]), c1);
             c2 = xa.fma(FloatVector.broadcast(F, wp[wBase + 2 * KC + k]), c2);
             c3 = xa.fma(FloatVector.broadcast(F, wp[wBase + 3 * KC + k]), c3);
-            c4 = xa.fma(FloatVector.broadcast(F, wp[wBase + 4 * KC + k]), c4);
-            c5 = xa.fma(FloatVector.broadcast(F, wp[wBase + 5 * KC + k]), c5);
-            c6 = xa.fma(FloatVector.broadcast(F, wp[wBase + 6 * KC + k]), c6);
-            c7 = xa.fma(FloatVector.broadcast(F, wp[wBase + 7 * KC + k]), c7);
-            c8 = xa.fma(FloatVector.broadcast(F, wp[wBase + 8 * KC + k]), c8);
-            c9 = xa.fma(FloatVector.broadcast(F, wp[wBase + 9 * KC + k]), c9);
-            c10 = xa.fma(FloatVector.broadcast(F, wp[wBase + 10 * KC + k]), c10);
-            c11 = xa.fma(FloatVector.broadcast(F, wp[wBase + 11 * KC + k]), c11);
+            if (MR > 4) c4 = xa.fma(FloatVector.broadcast(F, wp[wBase + 4 * KC + k]), c4);
+            if (MR > 5) c5 = xa.fma(FloatVector.broadcast(F, wp[wBase + 5 * KC + k]), c5);
+            if (MR > 6) c6 = xa.fma(FloatVector.broadcast(F, wp[wBase + 6 * KC + k]), c6);
+            if (MR > 7) c7 = xa.fma(FloatVector.broadcast(F, wp[wBase + 7 * KC + k]), c7);
+            if (MR > 8) c8 = xa.fma(FloatVector.broadcast(F, wp[wBase + 8 * KC + k]), c8);
+            if (MR > 9) c9 = xa.fma(FloatVector.broadcast(F, wp[wBase + 9 * KC + k]), c9);
+            if (MR > 10) c10 = xa.fma(FloatVector.broadcast(F, wp[wBase + 10 * KC + k]), c10);
+            if (MR > 11) c11 = xa.fma(FloatVector.broadcast(F, wp[wBase + 11 * KC + k]), c11);
         }
         c0.intoArray(c, cBase);
         c1.intoArray(c, cBase + 1 * cStride);
         c2.intoArray(c, cBase + 2 * cStride);
         c3.intoArray(c, cBase + 3 * cStride);
-        c4.intoArray(c, cBase + 4 * cStride);
-        c5.intoArray(c, cBase + 5 * cStride);
-        c6.intoArray(c, cBase + 6 * cStride);
-        c7.intoArray(c, cBase + 7 * cStride);
-        c8.intoArray(c, cBase + 8 * cStride);
-        c9.intoArray(c, cBase + 9 * cStride);
-        c10.intoArray(c, cBase + 10 * cStride);
-        c11.intoArray(c, cBase + 11 * cStride);
+        if (MR > 4) c4.intoArray(c, cBase + 4 * cStride);
+        if (MR > 5) c5.intoArray(c, cBase + 5 * cStride);
+        if (MR > 6) c6.intoArray(c, cBase + 6 * cStride);
+        if (MR > 7) c7.intoArray(c, cBase + 7 * cStride);
+        if (MR > 8) c8.intoArray(c, cBase + 8 * cStride);
+        if (MR > 9) c9.intoArray(c, cBase + 9 * cStride);
+        if (MR > 10) c10.intoArray(c, cBase + 10 * cStride);
+        if (MR > 11) c11.intoArray(c, cBase + 11 * cStride);
+    }
+
+    private static FloatVector load(float[] a, int i) {
+        return FloatVector.fromArray(F, a, i);
     }
 
     private static float[] scratch(ThreadLocal<float[]> local, int size) {

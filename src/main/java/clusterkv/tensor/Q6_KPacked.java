@@ -1,6 +1,5 @@
 package clusterkv.tensor;
 
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -102,7 +101,7 @@ final class Q6_KPacked extends RowGroups<Q8KActivations> {
                 ShortVector p = ShortVector.zero(S16);
                 for (int s = 0; s < 8; s++, at += 2 * L, k++) p = p.add(signedBytes(g, at).mul(pair(xp[k])));
                 IntVector dot = pairSums(p);
-                IntVector scale = (IntVector) ByteVector.fromMemorySegment(Simd.B, g, scales + (long) j * L, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector scale = Simd.signedByteInts(g, scales + (long) j * L);
                 sum = sum.add(dot.mul(scale));
             }
             acc = Simd.toFloat(sum).fma(d.reinterpretAsFloats().mul(xd[xdo + b]), acc);

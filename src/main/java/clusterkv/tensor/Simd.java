@@ -17,8 +17,8 @@ import java.nio.ByteOrder;
  *
  * <p>Every kernel works in chunks of {@link #L} values: one float vector, fed by L bytes (or L shorts)
  * widened to L ints. The quant blocks hold 16 or 32 values per scale, so L must divide 16; we use the
- * preferred float shape when it has 8 or 16 lanes (AVX2, AVX-512) and fall back to 256 bits otherwise
- * (correct everywhere, fast where the hardware has that shape).
+ * preferred float shape, which has 4 lanes (NEON, or x86 limited to 128 bits), 8 (AVX2) or 16 (AVX-512).
+ * A shape the hardware lacks would run every vector operation as plain Java, 50-150x slower.
  *
  * <p>Two JIT constraints shape all kernels (C2, JDK 25): a vector stays in registers only if every method
  * handling it is inlined, so hot loops call a single small helper per step rather than several copies (a
@@ -32,10 +32,18 @@ final class Simd {
     /** Floats per vector: 16 with AVX-512, 8 with AVX2. */
     static final int L = F.length();
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
-    /** L bytes: the source of one float vector of 8-bit codes. */
-    static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
+    /** L bytes: the source of one float vector of 8-bit codes; null with 4 lanes (no vector shape has 32 bits). */
+    private static final VectorSpecies<Byte> B = L == 4 ? null : VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
+    /** With 4 lanes: how far byte i of a little-endian int moves left to reach the top of lane i. */
+    private static final IntVector BYTE_TO_TOP = L == 4 ? IntVector.fromArray(I, new int[]{24, 16, 8, 0}, 0) : null;
     /** L shorts: the source of one float vector of bfloat16s or fp16s. */
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
+
+    /**
+     * Vector registers the JIT allocates: 32 on AArch64 and on x86 with AVX-512 (whose EVEX encoding reaches
+     * registers 16-31 at every vector width), 16 on x86 without it. Register-blocked kernels size their tiles by it.
+     */
+    static final int REGISTERS = vectorRegisters();
 
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
@@ -47,7 +55,20 @@ final class Simd {
 
     private static VectorSpecies<Float> floatSpecies() {
         VectorSpecies<Float> preferred = FloatVector.SPECIES_PREFERRED;
-        return preferred.length() == 8 || preferred.length() == 16 ? preferred : FloatVector.SPECIES_256;
+        return switch (preferred.length()) {
+            case 4, 8, 16 -> preferred; // NEON or SSE, AVX2, AVX-512
+            default -> FloatVector.SPECIES_128; // a shape we do not know: 128 bits is the one every vector ISA has
+        };
+    }
+
+    private static int vectorRegisters() {
+        if (System.getProperty("os.arch").equals("aarch64")) return 32;
+        try {
+            var vm = java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+            return Integer.parseInt(vm.getVMOption("UseAVX").getValue()) >= 3 ? 32 : 16;
+        } catch (RuntimeException | LinkageError e) { // not HotSpot, or no such flag: judge by the widest vector
+            return FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? 32 : 16;
+        }
     }
 
     /** The IEEE half-precision float at {@code offset} (ggml_half: a little-endian fp16). */
@@ -57,12 +78,28 @@ final class Simd {
 
     /** L bytes at offset, zero-extended to ints (the codes of the 4/5/6-bit formats are unsigned bit fields). */
     static IntVector unsignedBytes(MemorySegment s, long offset) {
+        if (B == null) return fourBytesAtTop(s, offset).lanewise(VectorOperators.LSHR, 24);
         return (IntVector) ByteVector.fromMemorySegment(B, s, offset, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+    }
+
+    /** L signed bytes at offset, sign-extended to ints. */
+    static IntVector signedByteInts(MemorySegment s, long offset) {
+        if (B == null) return fourBytesAtTop(s, offset).lanewise(VectorOperators.ASHR, 24);
+        return (IntVector) ByteVector.fromMemorySegment(B, s, offset, LE).convertShape(VectorOperators.B2I, I, 0);
     }
 
     /** L signed bytes at offset as floats (Q8_0 codes). */
     static FloatVector signedBytes(MemorySegment s, long offset) {
+        if (B == null) return toFloat(signedByteInts(s, offset));
         return (FloatVector) ByteVector.fromMemorySegment(B, s, offset, LE).convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    /**
+     * With 4 lanes, byte i of the 4 at offset in the top 8 bits of lane i: one int load, a broadcast and a shift
+     * by lane, where a byte vector would need a 32-bit shape that no ISA has (or a 64-bit load past the 4 bytes).
+     */
+    private static IntVector fourBytesAtTop(MemorySegment s, long offset) {
+        return IntVector.broadcast(I, s.get(INT_LE, offset)).lanewise(VectorOperators.LSHL, BYTE_TO_TOP);
     }
 
     static FloatVector toFloat(IntVector v) {
