@@ -9,6 +9,8 @@ import clusterkv.kv.PolicyAttention;
 import clusterkv.model.ModelShape;
 import clusterkv.model.SyntheticModel;
 import clusterkv.model.WeightTypes;
+import clusterkv.tensor.CpuInfo;
+import clusterkv.tensor.FmaPeak;
 import clusterkv.tensor.MemoryBandwidth;
 import clusterkv.tensor.Parallel;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -130,12 +132,14 @@ final class BenchCommand implements Callable<Integer>, Validated {
             Map<String, Object> r = new LinkedHashMap<>();
             r.put("model", file.getFileName().toString());
             r.put("threads", Parallel.threads());
+            r.put("cpu", CpuInfo.detect());
             long weightBytes = lm.model().weightBytesPerToken();
             r.put("weight_bytes_per_token", weightBytes);
             if (!skipPrefill) measurePromptAndDecode(lm, r);
             status("measuring memory read bandwidth ...");
             double machine = MemoryBandwidth.measureReadGBps();
             r.put("machine_read_gbps", round(machine));
+            r.put("machine_fma_peak_gflops", round(FmaPeak.measureGflops()));
             if (r.containsKey("decode_tokens_per_s")) {
                 double achieved = weightBytes * (double) r.get("decode_tokens_per_s") / 1e9;
                 r.put("achieved_gbps", round(achieved));
@@ -318,6 +322,8 @@ final class BenchCommand implements Callable<Integer>, Validated {
     @SuppressWarnings("unchecked")
     private void printTable(Map<String, Object> r, LanguageModel lm) {
         System.out.printf("model            %s (%s, %d threads)%n", r.get("model"), lm.config().architecture().ggufName, Parallel.threads());
+        System.out.printf("cpu              %s%n", ((CpuInfo) r.get("cpu")).describe());
+        System.out.printf("fp32 FMA peak    %8.1f GFLOP/s (the compute threads, measured now)%n", r.get("machine_fma_peak_gflops"));
         if (r.containsKey("prefill_tokens_per_s")) {
             System.out.printf("prefill          %8.1f tokens/s  (%d tokens)%n", r.get("prefill_tokens_per_s"), promptTokens);
             System.out.printf("decode           %8.1f tokens/s  (%d tokens)%n", r.get("decode_tokens_per_s"), decodeTokens);

@@ -40,4 +40,18 @@ class BenchCommandTest {
             assertFalse(rows.get(2).has("cluster_cache_hit_rate"), "only ClusterKV has a cluster cache");
         }
     }
+
+    @Test
+    void namesTheVectorShapeTheJvmRunsWith() throws Exception {
+        JsonNode cpu = bench().get("cpu");
+        int preferred = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize();
+        assertEquals(preferred, cpu.get("vectorBits").asInt(), cpu.toString());
+        assertEquals(preferred / 32, cpu.get("floatLanes").asInt());
+        int registers = cpu.get("registers").asInt();
+        assertTrue(registers == 16 || registers == 32, cpu.toString());
+        assertFalse(cpu.get("model").asText().isBlank());
+        if (java.nio.file.Files.isReadable(java.nio.file.Path.of("/proc/cpuinfo")) && preferred >= 256) {
+            assertTrue(cpu.get("features").toString().contains("avx2") || cpu.get("features").toString().contains("asimd"), cpu.toString());
+        }
+    }
 }

@@ -74,35 +74,6 @@ public final class KernelBench {
     }
 
     /** fp32 FMA throughput of the compute threads on register-only work, in GFLOP/s (best of a few runs). */
-    static double fmaPeak() {
-        double best = 0;
-        int threads = Parallel.threads();
-        for (int rep = 0; rep < 5; rep++) {
-            long iters = 20_000_000;
-            float[] sink = new float[threads];
-            long t0 = System.nanoTime();
-            Parallel.forRange(threads, 1, (a, b) -> sink[a] = fmaChains(iters));
-            double s = (System.nanoTime() - t0) * 1e-9;
-            best = Math.max(best, threads * iters * 12.0 * 2 * jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length() / s / 1e9);
-        }
-        return best;
-    }
-
-    /** 12 independent FMA chains: enough to cover FMA latency on two FMA ports. */
-    static float fmaChains(long iters) {
-        var F = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
-        var a0 = jdk.incubator.vector.FloatVector.broadcast(F, 1f);
-        var a1 = a0; var a2 = a0; var a3 = a0; var a4 = a0; var a5 = a0; var a6 = a0; var a7 = a0; var a8 = a0; var a9 = a0; var a10 = a0; var a11 = a0;
-        var m = jdk.incubator.vector.FloatVector.broadcast(F, 0.9999f);
-        var c = jdk.incubator.vector.FloatVector.broadcast(F, 0.0001f);
-        for (long i = 0; i < iters; i++) {
-            a0 = a0.fma(m, c); a1 = a1.fma(m, c); a2 = a2.fma(m, c); a3 = a3.fma(m, c); a4 = a4.fma(m, c); a5 = a5.fma(m, c);
-            a6 = a6.fma(m, c); a7 = a7.fma(m, c); a8 = a8.fma(m, c); a9 = a9.fma(m, c); a10 = a10.fma(m, c); a11 = a11.fma(m, c);
-        }
-        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11)
-                .reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
-    }
-
     /**
      * Cost of one parallel job of two trivial ranges, the fixed overhead paid by every matvec; compared with
      * the ForkJoin parallel stream the engine used before.
@@ -265,7 +236,7 @@ public final class KernelBench {
     }
 
     static void matmul(GGMLType type) {
-        System.out.printf("%n%s matmul (fp32 FMA peak of the compute threads, measured now: %.1f GFLOP/s)%n", type, fmaPeak());
+        System.out.printf("%n%s matmul (fp32 FMA peak of the compute threads, measured now: %.1f GFLOP/s)%n", type, clusterkv.tensor.FmaPeak.measureGflops());
         int[][] shapes = {{2048, 2048}, {8192, 2048}, {2048, 8192}};
         for (int[] shape : shapes) {
             int rows = shape[0], cols = shape[1];
