@@ -14,7 +14,7 @@ import static clusterkv.tensor.Simd.L;
  * decoded to floats once per call, a group of rows and a chunk of columns at a time, and multiplied with
  * all tokens by a register-blocked micro-kernel.
  *
- * <p>Micro-kernel: a tile of MR rows x 2L tokens of Y lives in 2 x MR vector registers (24 with 32 registers);
+ * <p>Micro-kernel: a tile of MR rows x 2L tokens of Y lives in 2 x MR vector registers (20 with 32 registers);
  * per column k it loads the 2L tokens' x[k] (two vectors) and broadcasts each row's w[k]: 2 x MR FMAs for MR + 2
  * loads, and since the vectors run over tokens no horizontal sums are needed. That needs X transposed: it is repacked once per
  * call into blocks of L tokens, {@code xt[block][k][token]}.
@@ -22,18 +22,19 @@ import static clusterkv.tensor.Simd.L;
  * <p>Blocking, per thread: a group of GROUP (about 48) rows is decoded {@value #KC} columns at a time (48 KB of
  * floats, stays in L1/L2); for each 2L-token block, whose {@value #KC} x 2L slice of xt (32 KB) is then read
  * by each of the group's tiles from L1/L2, the tiles accumulate into the group's partial results, which
- * are loaded and stored once per chunk. Without the grouping each 12-row tile streamed all of X from L3:
+ * are loaded and stored once per chunk. Without the grouping each tile streamed all of X from L3:
  * 55-80 GFLOP/s on 2048 x 8192 instead of about 170 (2 threads, same machine state).
  */
 final class Gemm {
     /**
-     * Rows per micro-tile: 2 x MR accumulators, 2 vectors of x and the broadcasts must fit the vector registers.
-     * With 32 (AVX-512, NEON) a 12-row tile; with 16 (AVX2, SSE) 4 rows: C2 hoists all of a step's broadcasts
-     * ahead of their FMAs, so with 5 or more rows it spilled accumulators (each FMA then a load and a store).
-     * Q8_0 prefill GEMMs of 512 tokens on a Zen 4 limited to AVX2 (-XX:UseAVX=2), against a 195-205 GFLOP/s peak:
-     * 12 rows 97-101 GFLOP/s, 6 rows 80-83, 5 rows 69-71, 4 rows 141-164.
+     * Rows per micro-tile: its 2 x MR accumulators, the 2 vectors of x and the MR broadcast weights (C2 hoists all
+     * of a step's broadcasts ahead of their FMAs) must fit the vector registers, or accumulators spill and every FMA
+     * becomes a load, an FMA and a store: 10 rows with 32 registers (AVX-512, NEON), 4 with 16 (AVX2, SSE).
+     * Whole 512-token prefills of the 1B-shaped Q8_0 model on a Zen 4 (tokens/s, alternating runs): with AVX-512,
+     * 12 rows 60-64, 8 rows 84-86, 10 rows 83-86; limited to AVX2 (-XX:UseAVX=2), 12 rows spilled half the FMAs
+     * (its GEMMs 97-101 GFLOP/s of a 195-205 peak), 4 rows 141-164 GFLOP/s, 5 rows spilled again (69-71).
      */
-    static final int MR = Simd.REGISTERS >= 32 ? 12 : 4;
+    static final int MR = (Simd.REGISTERS - 2) / 3;
     /** Rows decoded together, about 48: several micro-tiles share each slice of X. */
     static final int GROUP = MR * (48 / MR);
     private static final FloatVector Z = FloatVector.zero(F);
@@ -92,7 +93,7 @@ final class Gemm {
 
     /**
      * c[r][0 .. 2L) += sum over k &lt; len of wp[wBase + r * KC + k] * (the 2L tokens' x[k]), for the MR rows of a
-     * tile; the tokens' x[k] are at xt[x0 + k * L] (first L) and xt[x1 + k * L] (next L). Written for 12 rows: the
+     * tile; the tokens' x[k] are at xt[x0 + k * L] (first L) and xt[x1 + k * L] (next L). Written for up to 10 rows: the
      * rows from MR on are behind tests of the constant MR, which the JIT folds, so they vanish where MR is smaller.
      */
     private static void wide(float[] wp, int wBase, int len, float[] xt, int x0, int x1, float[] c, int cBase, int cStride) {
@@ -106,8 +107,6 @@ final class Gemm {
         FloatVector c7a = MR > 7 ? load(c, cBase + 7 * cStride) : Z, c7b = MR > 7 ? load(c, cBase + 7 * cStride + L) : Z;
         FloatVector c8a = MR > 8 ? load(c, cBase + 8 * cStride) : Z, c8b = MR > 8 ? load(c, cBase + 8 * cStride + L) : Z;
         FloatVector c9a = MR > 9 ? load(c, cBase + 9 * cStride) : Z, c9b = MR > 9 ? load(c, cBase + 9 * cStride + L) : Z;
-        FloatVector c10a = MR > 10 ? load(c, cBase + 10 * cStride) : Z, c10b = MR > 10 ? load(c, cBase + 10 * cStride + L) : Z;
-        FloatVector c11a = MR > 11 ? load(c, cBase + 11 * cStride) : Z, c11b = MR > 11 ? load(c, cBase + 11 * cStride + L) : Z;
         for (int k = 0; k < len; k++) {
             FloatVector xa = FloatVector.fromArray(F, xt, x0 + k * L), xb = FloatVector.fromArray(F, xt, x1 + k * L), w;
             w = FloatVector.broadcast(F, wp[wBase + k]); c0a = xa.fma(w, c0a); c0b = xb.fma(w, c0b);
@@ -120,8 +119,6 @@ final class Gemm {
             if (MR > 7) { w = FloatVector.broadcast(F, wp[wBase + 7 * KC + k]); c7a = xa.fma(w, c7a); c7b = xb.fma(w, c7b); }
             if (MR > 8) { w = FloatVector.broadcast(F, wp[wBase + 8 * KC + k]); c8a = xa.fma(w, c8a); c8b = xb.fma(w, c8b); }
             if (MR > 9) { w = FloatVector.broadcast(F, wp[wBase + 9 * KC + k]); c9a = xa.fma(w, c9a); c9b = xb.fma(w, c9b); }
-            if (MR > 10) { w = FloatVector.broadcast(F, wp[wBase + 10 * KC + k]); c10a = xa.fma(w, c10a); c10b = xb.fma(w, c10b); }
-            if (MR > 11) { w = FloatVector.broadcast(F, wp[wBase + 11 * KC + k]); c11a = xa.fma(w, c11a); c11b = xb.fma(w, c11b); }
         }
         c0a.intoArray(c, cBase); c0b.intoArray(c, cBase + L);
         c1a.intoArray(c, cBase + 1 * cStride); c1b.intoArray(c, cBase + 1 * cStride + L);
@@ -133,8 +130,6 @@ final class Gemm {
         if (MR > 7) { c7a.intoArray(c, cBase + 7 * cStride); c7b.intoArray(c, cBase + 7 * cStride + L); }
         if (MR > 8) { c8a.intoArray(c, cBase + 8 * cStride); c8b.intoArray(c, cBase + 8 * cStride + L); }
         if (MR > 9) { c9a.intoArray(c, cBase + 9 * cStride); c9b.intoArray(c, cBase + 9 * cStride + L); }
-        if (MR > 10) { c10a.intoArray(c, cBase + 10 * cStride); c10b.intoArray(c, cBase + 10 * cStride + L); }
-        if (MR > 11) { c11a.intoArray(c, cBase + 11 * cStride); c11b.intoArray(c, cBase + 11 * cStride + L); }
     }
 
     /** {@link #wide} for a last block of L tokens. */
@@ -149,8 +144,6 @@ final class Gemm {
         FloatVector c7 = MR > 7 ? load(c, cBase + 7 * cStride) : Z;
         FloatVector c8 = MR > 8 ? load(c, cBase + 8 * cStride) : Z;
         FloatVector c9 = MR > 9 ? load(c, cBase + 9 * cStride) : Z;
-        FloatVector c10 = MR > 10 ? load(c, cBase + 10 * cStride) : Z;
-        FloatVector c11 = MR > 11 ? load(c, cBase + 11 * cStride) : Z;
         for (int k = 0; k < len; k++) {
             FloatVector xa = FloatVector.fromArray(F, xt, x0 + k * L);
             c0 = xa.fma(FloatVector.broadcast(F, wp[wBase + k]), c0);
@@ -163,8 +156,6 @@ final class Gemm {
             if (MR > 7) c7 = xa.fma(FloatVector.broadcast(F, wp[wBase + 7 * KC + k]), c7);
             if (MR > 8) c8 = xa.fma(FloatVector.broadcast(F, wp[wBase + 8 * KC + k]), c8);
             if (MR > 9) c9 = xa.fma(FloatVector.broadcast(F, wp[wBase + 9 * KC + k]), c9);
-            if (MR > 10) c10 = xa.fma(FloatVector.broadcast(F, wp[wBase + 10 * KC + k]), c10);
-            if (MR > 11) c11 = xa.fma(FloatVector.broadcast(F, wp[wBase + 11 * KC + k]), c11);
         }
         c0.intoArray(c, cBase);
         c1.intoArray(c, cBase + 1 * cStride);
@@ -176,8 +167,6 @@ final class Gemm {
         if (MR > 7) c7.intoArray(c, cBase + 7 * cStride);
         if (MR > 8) c8.intoArray(c, cBase + 8 * cStride);
         if (MR > 9) c9.intoArray(c, cBase + 9 * cStride);
-        if (MR > 10) c10.intoArray(c, cBase + 10 * cStride);
-        if (MR > 11) c11.intoArray(c, cBase + 11 * cStride);
     }
 
     private static FloatVector load(float[] a, int i) {
