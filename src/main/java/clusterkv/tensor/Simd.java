@@ -29,7 +29,7 @@ import java.nio.ByteOrder;
 final class Simd {
 
     static final VectorSpecies<Float> F = floatSpecies();
-    /** Floats per vector: 16 with AVX-512, 8 with AVX2. */
+    /** Floats per vector: 16 with AVX-512, 8 with AVX2, 4 with 128-bit vectors (NEON, SSE). */
     static final int L = F.length();
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     /** L bytes: the source of one float vector of 8-bit codes; null with 4 lanes (no vector shape has 32 bits). */
