@@ -4,7 +4,6 @@ import clusterkv.gguf.GGMLType;
 import clusterkv.generate.LanguageModel;
 import clusterkv.generate.Session;
 import clusterkv.generate.SessionOptions;
-import clusterkv.kv.KVType;
 import clusterkv.kv.PolicyAttention;
 import clusterkv.model.ModelShape;
 import clusterkv.model.SyntheticModel;
@@ -51,8 +50,8 @@ final class BenchCommand implements Callable<Integer>, Validated {
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Compute threads, at most the machine's cores (default: all cores).")
     Integer threads;
 
-    @Option(names = "--kv-type", defaultValue = "f16", description = "KV cache type (default: ${DEFAULT-VALUE}).")
-    String kvType;
+    @picocli.CommandLine.Mixin
+    KVCacheOptions kv;
 
     @Option(names = "--json", description = "Print one JSON object instead of a table.")
     boolean json;
@@ -93,7 +92,6 @@ final class BenchCommand implements Callable<Integer>, Validated {
         Validated.check(promptTokens >= 1, "--n-prompt", ">= 1", promptTokens);
         Validated.check(decodeTokens >= 1, "--n-gen", ">= 1", decodeTokens);
         Validated.checkThreads(threads);
-        Validated.parse("--kv-type", () -> KVType.parse(kvType));
         if (context != null) Validated.check(context >= 1, "--context", ">= 1", context);
         if (sweep != null) for (int n : sweep) Validated.check(n >= 1, "--sweep-context", "a list of numbers >= 1", n);
         Validated.check(kvFill.equals("synthetic") || kvFill.equals("prefill"), "--kv-fill", "synthetic or prefill", "'" + kvFill + "'");
@@ -167,7 +165,7 @@ final class BenchCommand implements Callable<Integer>, Validated {
         }
         // the warm-up below appends up to 64 prompt tokens and 8 more before it truncates
         int ctx = Math.min(lm.config().contextLength(), Math.max(needed, Math.min(64, promptTokens) + 8));
-        SessionOptions opts = SessionOptions.defaults().withContextSize(ctx).withKvType(KVType.parse(kvType)).withPrefillChunk(512);
+        SessionOptions opts = SessionOptions.defaults().withContextSize(ctx).withKvFormat(kv.format()).withPrefillChunk(512);
         SplittableRandom rnd = new SplittableRandom(7);
         int vocab = lm.config().vocabSize();
         int[] prompt = rnd.ints(promptTokens, 0, vocab).toArray();
@@ -246,7 +244,7 @@ final class BenchCommand implements Callable<Integer>, Validated {
             this.steps = Math.max(8, Math.min(decodeTokens, 32));
             this.n = Math.min(context, lm.config().contextLength() - steps - steps / 2 - 8); // the model's context bounds the session
             this.vocab = lm.config().vocabSize();
-            SessionOptions opts = SessionOptions.defaults().withContextSize(n + steps + steps / 2 + 8).withKvType(KVType.parse(kvType))
+            SessionOptions opts = SessionOptions.defaults().withContextSize(n + steps + steps / 2 + 8).withKvFormat(kv.format())
                     .withPolicy(name, policy.config(budget));
             this.session = lm.newSession(opts);
             try {

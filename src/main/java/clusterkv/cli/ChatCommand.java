@@ -45,7 +45,7 @@ final class ChatCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         options.applyThreads();
-        SessionOptions sessionOptions = policy.apply(SessionOptions.defaults().withContextSize(options.contextSize).withKvType(options.kvType()));
+        SessionOptions sessionOptions = policy.apply(SessionOptions.defaults().withContextSize(options.contextSize).withKvFormat(options.kvFormat()));
         try (LanguageModel lm = LanguageModel.load(options.resolveModel());
              Session session = lm.newSession(sessionOptions)) {
             Tokenizer tok = lm.tokenizer();

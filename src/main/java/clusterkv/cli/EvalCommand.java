@@ -11,7 +11,6 @@ import clusterkv.eval.Report;
 import clusterkv.eval.ResultsLog;
 import clusterkv.generate.LanguageModel;
 import clusterkv.generate.SessionOptions;
-import clusterkv.kv.KVType;
 import clusterkv.tensor.Parallel;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
@@ -89,8 +88,8 @@ final class EvalCommand implements Callable<Integer>, Validated {
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Compute threads, at most the machine's cores (default: all cores).")
     Integer threads;
 
-    @Option(names = "--kv-type", defaultValue = "f16", paramLabel = "f16|f32", description = "KV cache type (default: ${DEFAULT-VALUE}).")
-    String kvType;
+    @Mixin
+    KVCacheOptions kv;
 
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
@@ -106,7 +105,6 @@ final class EvalCommand implements Callable<Integer>, Validated {
             throw new IllegalArgumentException("--kv-stats and --no-kv-stats contradict each other (eval measures the fidelity statistics unless --no-kv-stats)");
         }
         Validated.checkThreads(threads);
-        Validated.parse("--kv-type", () -> KVType.parse(kvType));
         var parsed = spec.commandLine().getParseResult();
         if (!parsed.hasMatchedOption("--kv-policy")) policy.policies = DEFAULT_POLICIES;
         if (!parsed.hasMatchedOption("--kv-budget")) policy.budgets = DEFAULT_BUDGETS;
@@ -131,7 +129,7 @@ final class EvalCommand implements Callable<Integer>, Validated {
             List<EvalCase> pending = cases.stream().filter(c -> !done.contains(c.key())).toList();
             System.err.printf("eval: %d cases in the grid%s, %d already done, %d to run%n", cases.size(),
                     shard == null ? "" : " slice " + shard, cases.size() - pending.size(), pending.size());
-            EvalContext context = new EvalContext(lm, text, SessionOptions.defaults().withKvType(KVType.parse(kvType)),
+            EvalContext context = new EvalContext(lm, text, SessionOptions.defaults().withKvFormat(kv.format()),
                     policy.config(policy.budgets.getFirst()), !noKvStats, seed);
             try (ResultsLog results = ResultsLog.open(output, resume); Progress progress = new Progress()) {
                 EvalRunner.run(context, pending, results, Path.of(model).getFileName().toString(), progress);

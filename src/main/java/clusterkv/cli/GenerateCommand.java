@@ -35,7 +35,7 @@ final class GenerateCommand implements Callable<Integer> {
         String prompt = input.read();
         var generation = sampling.toOptions();
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        SessionOptions sessionOptions = policy.apply(SessionOptions.defaults().withContextSize(options.contextSize).withKvType(options.kvType()));
+        SessionOptions sessionOptions = policy.apply(SessionOptions.defaults().withContextSize(options.contextSize).withKvFormat(options.kvFormat()));
         try (LanguageModel lm = LanguageModel.load(options.resolveModel());
              Session session = lm.newSession(sessionOptions)) {
             KVStats stats = policy.kvStats && session.attention() instanceof clusterkv.kv.PolicyAttention ? new KVStats(lm.config().layers()) : null;

@@ -1,7 +1,8 @@
 package clusterkv.cli;
 
-import clusterkv.kv.KVType;
+import clusterkv.kv.KVFormat;
 import clusterkv.tensor.Parallel;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Options every model-running command shares. */
@@ -17,8 +18,8 @@ final class ModelOptions implements Validated {
     @Option(names = {"-c", "--ctx-size"}, paramLabel = "N", description = "Context size in tokens; 0 means the model's (default: the model's).")
     int contextSize;
 
-    @Option(names = "--kv-type", paramLabel = "f16|f32", defaultValue = "f16", description = "KV cache element type (default: ${DEFAULT-VALUE}).")
-    String kvType;
+    @Mixin
+    KVCacheOptions kv;
 
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
@@ -27,15 +28,15 @@ final class ModelOptions implements Validated {
     public void validate() {
         Validated.checkThreads(threads);
         Validated.check(contextSize >= 0, "--ctx-size", ">= 0 (0: the model's context)", contextSize);
-        Validated.parse("--kv-type", this::kvType);
+        kv.validate();
     }
 
     void applyThreads() {
         if (threads != null) Parallel.setThreads(threads);
     }
 
-    KVType kvType() {
-        return KVType.parse(kvType);
+    KVFormat kvFormat() {
+        return kv.format();
     }
 
     java.nio.file.Path resolveModel() throws Exception {

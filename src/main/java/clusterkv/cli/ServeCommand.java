@@ -83,7 +83,7 @@ final class ServeCommand implements Callable<Integer>, Validated {
         options.applyThreads();
         ChatTemplate.preloadAsync();
         Path path = options.resolveModel();
-        SessionOptions session = policy.apply(SessionOptions.defaults().withContextSize(options.contextSize).withKvType(options.kvType()));
+        SessionOptions session = policy.apply(SessionOptions.defaults().withContextSize(options.contextSize).withKvFormat(options.kvFormat()));
         String name = alias != null ? alias : path.getFileName().toString().replaceFirst("\\.gguf$", "");
         ServerConfig config = config(session, name);
         try (LanguageModel lm = LanguageModel.load(path)) {

@@ -50,7 +50,7 @@ public final class Session implements AutoCloseable {
         this.chunk = Math.min(options.prefillChunk(), contextSize);
         KVPolicy policy = KVPolicies.create(options.kvPolicy(), options.policyConfig()); // validates before allocating
         int spare = options.sparse() ? policy.spareSlots(c.heads(), c.kvHeads(), contextSize) : 0;
-        KVCache cache = new KVCache(c.layers(), c.kvHeads(), c.headDim(), contextSize, options.kvType(), spare);
+        KVCache cache = new KVCache(c.layers(), c.kvHeads(), c.headDim(), contextSize, options.kvFormat(), spare);
         this.attention = options.sparse() ? new PolicyAttention(cache, c.heads(), policy) : new FullAttention(cache, c.heads());
         this.buffers = new ForwardBuffers(c, chunk);
         this.logits = new float[c.vocabSize()];

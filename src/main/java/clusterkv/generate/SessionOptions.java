@@ -1,15 +1,16 @@
 package clusterkv.generate;
 
-import clusterkv.kv.KVType;
+import clusterkv.kv.KVFormat;
 import clusterkv.kv.PolicyConfig;
 
 /**
  * @param contextSize  positions the session can hold; 0 means the model's own context length
+ * @param kvFormat     the KV cache's key and value types (f16 by default) and rotation
  * @param prefillChunk tokens per prefill forward pass (each weight is read once per chunk)
  * @param kvPolicy     which tokens decode attends to: full, clusterkv, quest, streaming, h2o, snapkv
  * @param policyConfig budget and policy options
  */
-public record SessionOptions(int contextSize, KVType kvType, int prefillChunk, String kvPolicy, PolicyConfig policyConfig) {
+public record SessionOptions(int contextSize, KVFormat kvFormat, int prefillChunk, String kvPolicy, PolicyConfig policyConfig) {
 
     public SessionOptions {
         if (contextSize < 0) throw new IllegalArgumentException("context size must be >= 0, got " + contextSize);
@@ -17,23 +18,23 @@ public record SessionOptions(int contextSize, KVType kvType, int prefillChunk, S
     }
 
     public static SessionOptions defaults() {
-        return new SessionOptions(0, KVType.F16, 256, "full", PolicyConfig.DEFAULT);
+        return new SessionOptions(0, KVFormat.F16, 256, "full", PolicyConfig.DEFAULT);
     }
 
     public SessionOptions withContextSize(int n) {
-        return new SessionOptions(n, kvType, prefillChunk, kvPolicy, policyConfig);
+        return new SessionOptions(n, kvFormat, prefillChunk, kvPolicy, policyConfig);
     }
 
-    public SessionOptions withKvType(KVType t) {
-        return new SessionOptions(contextSize, t, prefillChunk, kvPolicy, policyConfig);
+    public SessionOptions withKvFormat(KVFormat f) {
+        return new SessionOptions(contextSize, f, prefillChunk, kvPolicy, policyConfig);
     }
 
     public SessionOptions withPrefillChunk(int n) {
-        return new SessionOptions(contextSize, kvType, n, kvPolicy, policyConfig);
+        return new SessionOptions(contextSize, kvFormat, n, kvPolicy, policyConfig);
     }
 
     public SessionOptions withPolicy(String name, PolicyConfig config) {
-        return new SessionOptions(contextSize, kvType, prefillChunk, name, config);
+        return new SessionOptions(contextSize, kvFormat, prefillChunk, name, config);
     }
 
     public boolean sparse() {

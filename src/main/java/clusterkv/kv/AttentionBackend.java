@@ -10,6 +10,7 @@ public interface AttentionBackend extends AutoCloseable {
     /**
      * Stores k and v ([n][kvHeads*headDim], post-RoPE) at positions p0 .. p0+n-1 of the layer, and writes
      * into out ([n][heads*headDim]) the attention of each query q[t] (post-RoPE) over positions up to p0+t.
+     * q and k are the caller's scratch: a backend may change them in place (rotate them, round the queries).
      */
     void attend(int layer, float[] q, float[] k, float[] v, float[] out, int p0, int n);
 

@@ -64,26 +64,18 @@ public final class CausalAttention {
 
     /**
      * out[t] = softmax(q[t] K^T / sqrt(d)) V over positions [0, p0 + t], for t in [0, n).
-     * q and out are [n][heads * headDim]; the keys and values of positions up to p0 + n - 1 are in the cache.
+     * q and out are [n][heads * headDim]; the keys and values of positions up to p0 + n - 1 are in the cache, and
+     * the queries were prepared for it ({@link KVCache#prepareQueries}).
      */
     public static void forward(KVCache cache, int layer, float[] q, float[] out, int p0, int n, int heads) {
         int kvHeads = cache.kvHeads;
         int queryBlocks = (n + QUERY_BLOCK - 1) / QUERY_BLOCK;
-        if (cache.type == KVType.F16) roundToHalf(q, n * heads * cache.headDim);
         Parallel.forEach(kvHeads * queryBlocks, task -> {
             int kvHead = task % kvHeads;
             int t0 = (task / kvHeads) * QUERY_BLOCK, t1 = Math.min(n, t0 + QUERY_BLOCK);
             if (t1 - t0 == 1) query(cache, layer, q, out, p0 + t0, t0, heads, kvHead);
             else block(cache, layer, q, out, p0, t0, t1, heads, kvHead);
         });
-    }
-
-    /**
-     * With an F16 cache llama.cpp multiplies F16 keys by queries converted to F16; doing the same
-     * halves our logit differences from it at long contexts (the query buffer is scratch, so in place).
-     */
-    static void roundToHalf(float[] q, int n) {
-        for (int i = 0; i < n; i++) q[i] = Float.float16ToFloat(Float.floatToFloat16(q[i]));
     }
 
     private static float scale(int d) {

@@ -18,8 +18,8 @@ public final class FullAttention implements AttentionBackend {
 
     @Override
     public void attend(int layer, float[] q, float[] k, float[] v, float[] out, int p0, int n) {
-        int kvDim = cache.kvHeads * cache.headDim;
-        for (int t = 0; t < n; t++) cache.store(layer, p0 + t, k, t * kvDim, v, t * kvDim);
+        cache.store(layer, p0, n, k, v);
+        cache.prepareQueries(q, n, heads);
         CausalAttention.forward(cache, layer, q, out, p0, n, heads);
         if (n == 1) bytesRead += (long) (p0 + 1) * cache.bytesPerPosition() / cache.layers;
     }

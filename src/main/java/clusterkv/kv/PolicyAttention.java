@@ -94,8 +94,8 @@ public final class PolicyAttention implements AttentionBackend {
     @Override
     public void attend(int layer, float[] q, float[] k, float[] v, float[] out, int p0, int n) {
         awaitIndexing(layer);
-        int kvDim = cache.kvHeads * cache.headDim;
-        for (int t = 0; t < n; t++) cache.store(layer, p0 + t, k, t * kvDim, v, t * kvDim);
+        cache.store(layer, p0, n, k, v);
+        cache.prepareQueries(q, n, heads); // before the policy sees them: it compares them with the stored keys
         LayerPolicy lp = layerPolicies[layer];
         int length = p0 + n;
         if (lp != null && n > 1 && indexed[layer] > 0 && policy.evicts()) {
@@ -188,7 +188,6 @@ public final class PolicyAttention implements AttentionBackend {
     }
 
     private void decode(int layer, LayerPolicy lp, float[] q, float[] out, int length) {
-        if (cache.type == KVType.F16) CausalAttention.roundToHalf(q, heads * cache.headDim);
         lp.select(layers[layer], q, length, perHead);
         boolean wantWeights = lp.wantsWeights();
         if (wantWeights) {
@@ -253,7 +252,7 @@ public final class PolicyAttention implements AttentionBackend {
 
     /** Keys and values of one slot of one KV head. */
     private long bytesPerSlot() {
-        return 2L * cache.headDim * cache.type.bytes;
+        return cache.slotBytes();
     }
 
     /**

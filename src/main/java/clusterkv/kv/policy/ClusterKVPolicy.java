@@ -204,7 +204,7 @@ public final class ClusterKVPolicy implements KVPolicy {
             if (kv.spareSlots() < perKVHead * size) {
                 throw new IllegalStateException("the cluster cache needs " + perKVHead * size + " spare slots per KV head, the KV cache has " + kv.spareSlots());
             }
-            slotBytes = 2L * headDim * kv.cache().type.bytes;
+            slotBytes = kv.cache().slotBytes();
             ClusterWorkingSet[] sets = new ClusterWorkingSet[units];
             for (int u = 0; u < units; u++) sets[u] = new ClusterWorkingSet(kv.capacity() + (u % perKVHead) * size, size);
             return sets;

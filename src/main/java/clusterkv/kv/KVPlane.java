@@ -1,0 +1,113 @@
+package clusterkv.kv;
+
+import clusterkv.tensor.OsMemory;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.BitSet;
+
+/**
+ * The keys, or the values, of every layer in one {@link KVType}: per layer [kvHead][slot][one head vector in the
+ * type's blocks], so that one KV head's consecutive slots are contiguous bytes. Keys and values are two planes
+ * because their types may differ (a q4_0 key beside an f16 value), and with them the bytes of a slot and the
+ * pages that a range of slots covers.
+ */
+final class KVPlane {
+
+    final KVType type;
+    /** Bytes of one slot: one head vector in the plane's type. */
+    final long rowBytes;
+    private final int headDim;
+    private final int slotsPerHead;
+    private final MemorySegment[] layers;
+    /** Per layer: the pages (counted from the start of the layer's segment) given back to the OS. */
+    private final BitSet[] released;
+    private long releasedBytes;
+
+    KVPlane(Arena arena, KVType type, int layers, int kvHeads, int headDim, int slotsPerHead) {
+        this.type = type;
+        this.headDim = headDim;
+        this.rowBytes = type.rowBytes(headDim);
+        this.slotsPerHead = slotsPerHead;
+        this.layers = new MemorySegment[layers];
+        this.released = new BitSet[layers];
+        long perLayer = kvHeads * slotsPerHead * rowBytes;
+        for (int l = 0; l < layers; l++) {
+            // from the OS, page-aligned, so that pages are only backed as the context grows into them
+            this.layers[l] = OsMemory.allocate(arena, perLayer);
+            released[l] = new BitSet();
+        }
+    }
+
+    long offset(int kvHead, int slot) {
+        return ((long) kvHead * slotsPerHead + slot) * rowBytes;
+    }
+
+    MemorySegment layer(int layer) {
+        return layers[layer];
+    }
+
+    /** Encodes {@code count} head vectors from src[srcOffset ..] into slots [slot, slot + count) of a KV head. */
+    void write(int layer, int kvHead, int slot, int count, float[] src, int srcOffset) {
+        reclaim(layer, offset(kvHead, slot), offset(kvHead, slot + count));
+        type.kernel.quantize(src, srcOffset, count * headDim, layers[layer], offset(kvHead, slot));
+    }
+
+    /** Decodes slots [slot, slot + count) of a KV head into dst[dstOffset ..] as [count][headDim] floats. */
+    void read(int layer, int kvHead, int slot, int count, float[] dst, int dstOffset) {
+        type.kernel.dequantize(layers[layer], offset(kvHead, slot), dst, dstOffset, count * headDim);
+    }
+
+    void copy(int layer, int kvHead, int from, int to, int count) {
+        MemorySegment.copy(layers[layer], offset(kvHead, from), layers[layer], offset(kvHead, to), count * rowBytes);
+    }
+
+    void permute(int layer, int kvHead, int from, int[] order) {
+        MemorySegment region = layers[layer].asSlice(offset(kvHead, from), order.length * rowBytes);
+        byte[] copy = region.toArray(ValueLayout.JAVA_BYTE);
+        for (int i = 0; i < order.length; i++) {
+            MemorySegment.copy(copy, (int) (order[i] * rowBytes), region, ValueLayout.JAVA_BYTE, i * rowBytes, (int) rowBytes);
+        }
+    }
+
+    /** Gives back to the OS the whole pages inside slots [from, to) of one KV head. */
+    void release(int layer, int kvHead, int from, int to) {
+        BitSet bits = released[layer];
+        long start = layers[layer].address();
+        for (int p = (int) Math.ceilDiv(offset(kvHead, from), OsMemory.PAGE), last = (int) (offset(kvHead, to) / OsMemory.PAGE); p < last; ) {
+            if (bits.get(p)) {
+                p++;
+                continue;
+            }
+            int q = bits.nextSetBit(p);
+            q = q < 0 || q > last ? last : q;
+            if (OsMemory.release(start + p * OsMemory.PAGE, q - p)) {
+                bits.set(p, q);
+                releasedBytes += (q - p) * OsMemory.PAGE;
+            }
+            p = q;
+        }
+    }
+
+    long releasedBytes() {
+        return releasedBytes;
+    }
+
+    /** Pages holding slots [from, slotsPerHead) of every KV head count as held again (they are rewritten before they are read). */
+    void rewound(int slot, int kvHeads) {
+        for (int layer = 0; layer < layers.length; layer++) {
+            for (int h = 0; h < kvHeads && !released[layer].isEmpty(); h++) reclaim(layer, offset(h, slot), offset(h, slotsPerHead));
+        }
+    }
+
+    /** Stores into released pages bring them back (the OS supplies zeroed pages; the slots are written now). */
+    private void reclaim(int layer, long fromOffset, long toOffset) {
+        BitSet bits = released[layer];
+        if (bits.isEmpty()) return;
+        for (int p = bits.nextSetBit((int) (fromOffset / OsMemory.PAGE)); p >= 0 && p <= (toOffset - 1) / OsMemory.PAGE; p = bits.nextSetBit(p + 1)) {
+            bits.clear(p);
+            releasedBytes -= OsMemory.PAGE;
+        }
+    }
+}
