@@ -4,7 +4,9 @@ import clusterkv.gguf.GGMLType;
 import clusterkv.generate.LanguageModel;
 import clusterkv.generate.Session;
 import clusterkv.generate.SessionOptions;
+import clusterkv.kv.KVFormat;
 import clusterkv.kv.PolicyAttention;
+import clusterkv.model.ModelConfig;
 import clusterkv.model.ModelShape;
 import clusterkv.model.SyntheticModel;
 import clusterkv.model.WeightTypes;
@@ -133,6 +135,12 @@ final class BenchCommand implements Callable<Integer>, Validated {
             r.put("cpu", CpuInfo.detect());
             long weightBytes = lm.model().weightBytesPerToken();
             r.put("weight_bytes_per_token", weightBytes);
+            KVFormat kvFormat = kv.format();
+            r.put("kv_type_k", kvFormat.keys().label());
+            r.put("kv_type_v", kvFormat.values().label());
+            r.put("kv_rotate", kvFormat.rotate());
+            ModelConfig c = lm.config();
+            r.put("kv_bytes_per_token_of_context", (long) c.layers() * c.kvHeads() * kvFormat.slotBytes(c.headDim()));
             if (!skipPrefill) measurePromptAndDecode(lm, r);
             status("measuring memory read bandwidth ...");
             double machine = MemoryBandwidth.measureReadGBps();
@@ -332,7 +340,8 @@ final class BenchCommand implements Callable<Integer>, Validated {
             System.out.printf("machine read bandwidth %.1f GB/s%n", r.get("machine_read_gbps"));
         }
         if (r.containsKey("policies")) {
-            System.out.printf("%nlong-context decode (KV filled with generated keys, dense layers %d):%n", policy.config(1).denseLayers());
+            System.out.printf("%nlong-context decode (KV filled with generated keys, dense layers %d; KV cache %s, %d bytes per token of context):%n",
+                    policy.config(1).denseLayers(), kv.format().label(), r.get("kv_bytes_per_token_of_context"));
             System.out.printf("%-10s %7s %8s %10s %12s %12s %12s %9s%n", "policy", "budget", "context", "tokens/s", "KV MB/token", "bound tok/s", "KV MB held", "vs full");
             for (Map<String, Object> row : (List<Map<String, Object>>) r.get("policies")) {
                 Object ratio = row.get("ratio_to_full");

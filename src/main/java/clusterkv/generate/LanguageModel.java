@@ -31,6 +31,7 @@ public final class LanguageModel implements AutoCloseable {
     }
 
     public static LanguageModel load(Path path) throws IOException {
+        if (java.nio.file.Files.isRegularFile(path)) MemoryFit.checkWeights(java.nio.file.Files.size(path));
         Model model = Model.load(path);
         try {
             return new LanguageModel(model, Tokenizer.fromMetadata(model.file().metadata()));

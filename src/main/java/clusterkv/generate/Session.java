@@ -50,6 +50,8 @@ public final class Session implements AutoCloseable {
         this.chunk = Math.min(options.prefillChunk(), contextSize);
         KVPolicy policy = KVPolicies.create(options.kvPolicy(), options.policyConfig()); // validates before allocating
         int spare = options.sparse() ? policy.spareSlots(c.heads(), c.kvHeads(), contextSize) : 0;
+        options.kvFormat().check(c.headDim());
+        MemoryFit.checkCache(c, options.kvFormat(), contextSize, contextSize + spare);
         KVCache cache = new KVCache(c.layers(), c.kvHeads(), c.headDim(), contextSize, options.kvFormat(), spare);
         this.attention = options.sparse() ? new PolicyAttention(cache, c.heads(), policy) : new FullAttention(cache, c.heads());
         this.buffers = new ForwardBuffers(c, chunk);

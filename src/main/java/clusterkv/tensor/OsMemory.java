@@ -79,6 +79,21 @@ public final class OsMemory {
         return arena.allocate(bytes, PAGE);
     }
 
+    /**
+     * Bytes of memory the OS can give this process now without swapping (Linux's MemAvailable: free memory plus the
+     * page cache it can drop), or -1 where that is unknown.
+     */
+    public static long availableBytes() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemAvailable:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
+    }
+
     /** Releases {@code pages} pages from {@code address}, which must be page-aligned and inside a live allocation. */
     public static boolean release(long address, long pages) {
         if (MADVISE == null || pages <= 0) return false;
