@@ -3,6 +3,7 @@ package clusterkv.cli;
 import clusterkv.chat.ChatTemplate;
 import clusterkv.generate.LanguageModel;
 import clusterkv.generate.SessionOptions;
+import clusterkv.kv.KVType;
 import clusterkv.server.OpenAIServer;
 import clusterkv.server.ServerConfig;
 import clusterkv.server.ServerLimits;
@@ -12,6 +13,9 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 /** Serves the model over an OpenAI-compatible HTTP API until SIGTERM or Ctrl-C. */
@@ -35,6 +39,10 @@ final class ServeCommand implements Callable<Integer>, Validated {
 
     @Option(names = "--queue", defaultValue = "16", paramLabel = "N", description = "Requests that may wait for a slot; beyond, 429 (default: ${DEFAULT-VALUE}).")
     int queue;
+
+    @Option(names = "--kv-types", split = ",", paramLabel = "TYPE", description = "KV cache types that a request may ask for "
+            + "in its kv_type field, besides the server's own --kv-type (e.g. q8_0,q4_0; default: none).")
+    List<String> kvTypes = List.of();
 
     @Option(names = "--api-key", paramLabel = "KEY", description = "Require 'Authorization: Bearer KEY' on every request.")
     String apiKey;
@@ -75,7 +83,9 @@ final class ServeCommand implements Callable<Integer>, Validated {
         Validated.check(maxBodyKiB >= 1 && maxBodyKiB <= MAX_BODY_KIB, "--max-body-kb", "in [1, " + MAX_BODY_KIB + "]", maxBodyKiB);
         ServerLimits limits = ServerLimits.defaults().withMaxBodyBytes(maxBodyKiB << 10)
                 .withTimeouts(seconds("--header-timeout", headerTimeout), seconds("--body-timeout", bodyTimeout));
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, cacheMiB << 20, name, Duration.ofSeconds(10), System.err::println, limits);
+        Set<KVType> allowed = EnumSet.noneOf(KVType.class);
+        for (String t : kvTypes) allowed.add(Validated.parse("--kv-types", () -> KVType.parse(t)));
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, allowed, cacheMiB << 20, name, Duration.ofSeconds(10), System.err::println, limits);
     }
 
     @Override

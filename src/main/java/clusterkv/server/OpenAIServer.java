@@ -81,7 +81,7 @@ public final class OpenAIServer implements AutoCloseable {
         this.intake = new ThreadPoolExecutor(limits.intakeThreads(), limits.intakeThreads(), 0, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(config.parallel() + config.queue()), Thread.ofPlatform().name("clusterkv-intake-", 0).daemon().factory());
         int context = config.session().contextSize() == 0 ? lm.config().contextLength() : config.session().contextSize();
-        this.requests = new Requests(json, lm.tokenizer(), template, config.session(), context);
+        this.requests = new Requests(json, lm.tokenizer(), template, config.session(), config.kvTypes(), lm.config().headDim(), context);
         this.responses = new Responses(json, config.modelName());
         this.scheduler = new Scheduler(lm, config.parallel(), config.queue(), config.cacheBytes(), metrics);
         this.expectedAuthorization = config.apiKey() == null ? null : ("Bearer " + config.apiKey()).getBytes(StandardCharsets.UTF_8);

@@ -6,6 +6,8 @@ import clusterkv.chat.ChatTemplate;
 import clusterkv.generate.GenerationOptions;
 import clusterkv.generate.SamplingParams;
 import clusterkv.generate.SessionOptions;
+import clusterkv.kv.KVFormat;
+import clusterkv.kv.KVType;
 import clusterkv.kv.PolicyConfig;
 import clusterkv.kv.policy.KVPolicies;
 import clusterkv.tokenizer.Tokenizer;
@@ -20,7 +22,10 @@ import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * Reads the body of a completion request into a {@link CompletionRequest}: every field type-checked and
@@ -43,14 +48,21 @@ final class Requests {
     private final Tokenizer tokenizer;
     private final ChatTemplate template;
     private final SessionOptions defaults;
+    /** The KV types a request may name in kv_type: the server's own and those it was started to allow. */
+    private final Set<KVType> kvTypes;
+    private final int headDim;
     private final int contextSize;
     /** A prompt of more UTF-8 bytes than this needs at least contextSize tokens. */
     private final long maxPromptBytes;
 
-    Requests(ObjectMapper json, Tokenizer tokenizer, ChatTemplate template, SessionOptions defaults, int contextSize) {
+    Requests(ObjectMapper json, Tokenizer tokenizer, ChatTemplate template, SessionOptions defaults, Set<KVType> kvTypes, int headDim,
+             int contextSize) {
+        this.headDim = headDim;
         this.tokenizer = tokenizer;
         this.template = template;
         this.defaults = defaults;
+        this.kvTypes = EnumSet.of(defaults.kvFormat().keys(), defaults.kvFormat().values());
+        this.kvTypes.addAll(kvTypes);
         this.contextSize = contextSize;
         this.maxPromptBytes = (long) Math.max(0, contextSize - 1) * longestToken(tokenizer);
         this.json = json.copyWith(JsonFactory.builder().streamReadConstraints(StreamReadConstraints.builder()
@@ -223,16 +235,20 @@ final class Requests {
 
     // ---------------------------------------------------------------- KV policy
 
-    /** The server's session options with the request's kv_policy and kv_budget, checked by building the policy. */
+    /**
+     * The server's session options with the request's kv_policy, kv_budget and kv_type, checked by building the
+     * policy; kv_type sets keys and values, rotated as by default for that type.
+     */
     private SessionOptions session(ObjectNode o) {
         String policy = string(o, "kv_policy");
         Integer budget = integer(o, "kv_budget", 1, Integer.MAX_VALUE);
-        if (policy == null && budget == null) return defaults;
+        SessionOptions base = withKvType(string(o, "kv_type"));
+        if (policy == null && budget == null) return base;
         if (policy != null && !KVPolicies.NAMES.contains(policy)) {
             throw ApiError.badRequest("kv_policy", "unknown kv_policy '" + policy + "' (known: " + String.join(", ", KVPolicies.NAMES) + ")");
         }
         PolicyConfig config = budget == null ? defaults.policyConfig() : defaults.policyConfig().withBudget(budget);
-        SessionOptions options = defaults.withPolicy(policy != null ? policy : defaults.kvPolicy(), config);
+        SessionOptions options = base.withPolicy(policy != null ? policy : defaults.kvPolicy(), config);
         try {
             KVPolicies.create(options.kvPolicy(), options.policyConfig());
         } catch (IllegalArgumentException e) {
@@ -240,6 +256,28 @@ final class Requests {
             throw ApiError.badRequest(param, param + ": " + e.getMessage().replace("--kv-budget", "kv_budget"));
         }
         return options;
+    }
+
+    private SessionOptions withKvType(String name) {
+        if (name == null) return defaults;
+        KVType type;
+        try {
+            type = KVType.parse(name);
+        } catch (IllegalArgumentException e) {
+            throw ApiError.badRequest("kv_type", "kv_type: " + e.getMessage());
+        }
+        if (!kvTypes.contains(type)) {
+            throw ApiError.badRequest("kv_type", "kv_type " + type.label() + " is not allowed on this server (allowed: "
+                    + kvTypes.stream().map(KVType::label).collect(Collectors.joining(", ")) + "; serve --kv-types allows more)");
+        }
+        KVFormat format = KVFormat.parse(name, null, null, null);
+        if (format.equals(defaults.kvFormat())) return defaults;
+        try {
+            format.check(headDim);
+        } catch (IllegalArgumentException e) {
+            throw ApiError.badRequest("kv_type", e.getMessage().replace(": use --kv-type f16 or f32", ""));
+        }
+        return defaults.withKvFormat(format);
     }
 
     // ---------------------------------------------------------------- typed fields

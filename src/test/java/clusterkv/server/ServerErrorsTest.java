@@ -18,7 +18,7 @@ class ServerErrorsTest {
 
     @BeforeAll
     static void start() throws Exception {
-        server = new TestServer(64, c -> c);
+        server = new TestServer(64, c -> c.withKvTypes(java.util.Set.of(clusterkv.kv.KVType.Q8_0, clusterkv.kv.KVType.F32)));
     }
 
     @AfterAll
@@ -100,6 +100,16 @@ class ServerErrorsTest {
         assertTrue(e.get("message").asText().contains("clusterkv"), "lists the known policies");
         assertError(completion("{\"prompt\": \"x\", \"kv_policy\": \"clusterkv\", \"kv_budget\": 8}"), 400, "kv_budget", "must exceed the sink");
         assertError(completion("{\"prompt\": \"x\", \"kv_budget\": 0}"), 400, "kv_budget", "kv_budget");
+    }
+
+    @Test
+    void kvTypesTheServerDoesNotAllowOrTheModelCannotHold() throws Exception {
+        assertError(completion("{\"prompt\": \"x\", \"kv_type\": \"q9\"}"), 400, "kv_type", "unknown KV type 'q9'");
+        assertError(completion("{\"prompt\": \"x\", \"kv_type\": \"q4_0\"}"), 400, "kv_type",
+                "kv_type q4_0 is not allowed on this server (allowed: f32, f16, q8_0;");
+        // stories260K's heads are 8 values: no whole Q8_0 block
+        assertError(completion("{\"prompt\": \"x\", \"kv_type\": \"q8_0\"}"), 400, "kv_type", "head size is 8");
+        assertEquals(200, completion("{\"prompt\": \"x\", \"max_tokens\": 2, \"kv_type\": \"f32\"}").statusCode());
     }
 
     @Test
