@@ -1,7 +1,5 @@
 package clusterkv.kv;
 
-import clusterkv.tensor.Float16;
-
 import java.lang.foreign.Arena;
 
 /**
@@ -135,8 +133,8 @@ public final class KVCache implements AutoCloseable {
 
     /** The keys and the values of slots [from, from + count) of one KV head, into keysDst and valuesDst from index 0. */
     public void readKeysValues(int layer, int kvHead, int from, int count, float[] keysDst, float[] valuesDst) {
-        if (keys.type == KVType.F16 && values.type == KVType.F16) {
-            Float16.toFloat(keys.layer(layer), values.layer(layer), keys.offset(kvHead, from), keysDst, valuesDst, count * headDim);
+        if (keys.type == values.type) {
+            keys.type.kernel.dequantizePair(keys.layer(layer), values.layer(layer), keys.offset(kvHead, from), keysDst, valuesDst, count * headDim);
         } else {
             readKeys(layer, kvHead, from, count, keysDst, 0);
             readValues(layer, kvHead, from, count, valuesDst, 0);

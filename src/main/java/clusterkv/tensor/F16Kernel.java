@@ -35,6 +35,11 @@ final class F16Kernel implements RowKernel {
     }
 
     @Override
+    public void dequantizePair(MemorySegment a, MemorySegment b, long offset, float[] aDst, float[] bDst, int n) {
+        Float16.toFloat(a, b, offset, aDst, bDst, n);
+    }
+
+    @Override
     public void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long offset) {
         for (int i = 0; i < n; i++) dst.set(SHORT_LE, offset + 2L * i, Float.floatToFloat16(src[srcOffset + i]));
     }

@@ -11,6 +11,17 @@ public interface RowKernel {
     /** Decodes n values at {@code offset} (bytes) into out[outOffset .. outOffset+n). */
     void dequantize(MemorySegment data, long offset, float[] out, int outOffset, int n);
 
+    /**
+     * Decodes n values at {@code offset} of {@code a} into aDst and as many at the same offset of {@code b} into bDst,
+     * from index 0: the keys and the values of a tile of the KV cache. Kernels override it with one loop over both, so
+     * that two streams of misses are in flight: a decode step reads short runs of the cache, each starting cold (F16;
+     * Q8_0 and Q4_0 alternating K and V every block, or every 8 or 64 blocks, measured no faster than one after the other).
+     */
+    default void dequantizePair(MemorySegment a, MemorySegment b, long offset, float[] aDst, float[] bDst, int n) {
+        dequantize(a, offset, aDst, 0, n);
+        dequantize(b, offset, bDst, 0, n);
+    }
+
     /** Encodes n floats (a multiple of the block size) into dst at {@code offset} (bytes). */
     void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long offset);
 
