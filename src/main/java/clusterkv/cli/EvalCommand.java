@@ -11,6 +11,7 @@ import clusterkv.eval.Report;
 import clusterkv.eval.ResultsLog;
 import clusterkv.generate.LanguageModel;
 import clusterkv.generate.SessionOptions;
+import clusterkv.kv.KVType;
 import clusterkv.tensor.Parallel;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
@@ -88,8 +89,10 @@ final class EvalCommand implements Callable<Integer>, Validated {
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Compute threads, at most the machine's cores (default: all cores).")
     Integer threads;
 
-    @Mixin
-    KVCacheOptions kv;
+    @Option(names = "--kv-type", split = ",", defaultValue = "f16", paramLabel = "TYPE",
+            description = "KV cache types to run every policy on: f16, f32, q8_0, q4_0 (quantized keys rotated, as by default); "
+                    + "a type other than f16 shows as policy@type, e.g. clusterkv@q8_0 (default: ${DEFAULT-VALUE}).")
+    List<String> kvTypes;
 
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
@@ -108,7 +111,12 @@ final class EvalCommand implements Callable<Integer>, Validated {
         var parsed = spec.commandLine().getParseResult();
         if (!parsed.hasMatchedOption("--kv-policy")) policy.policies = DEFAULT_POLICIES;
         if (!parsed.hasMatchedOption("--kv-budget")) policy.budgets = DEFAULT_BUDGETS;
-        grid = new EvalGrid(tasks, policy.all(), policy.budgets, contexts, depths, samples);
+        List<String> names = new java.util.ArrayList<>();
+        for (String t : kvTypes) {
+            String type = Validated.parse("--kv-type", () -> KVType.parse(t)).label();
+            for (String p : policy.all()) names.add(EvalCase.named(p, type));
+        }
+        grid = new EvalGrid(tasks, names, policy.budgets, contexts, depths, samples);
         if (shard != null) EvalGrid.shard(List.of(), shardPart(0), shardPart(1));
     }
 
@@ -124,12 +132,13 @@ final class EvalCommand implements Callable<Integer>, Validated {
                     throw new IllegalArgumentException("--context " + c + " is longer than the model's context of " + lm.config().contextLength());
                 }
             }
+            for (String t : kvTypes) clusterkv.kv.KVFormat.parse(t, null, null, null).check(lm.config().headDim()); // before any case runs
             List<EvalCase> cases = grid.cases();
             if (shard != null) cases = EvalGrid.shard(cases, shardPart(0), shardPart(1));
             List<EvalCase> pending = cases.stream().filter(c -> !done.contains(c.key())).toList();
             System.err.printf("eval: %d cases in the grid%s, %d already done, %d to run%n", cases.size(),
                     shard == null ? "" : " slice " + shard, cases.size() - pending.size(), pending.size());
-            EvalContext context = new EvalContext(lm, text, SessionOptions.defaults().withKvFormat(kv.format()),
+            EvalContext context = new EvalContext(lm, text, SessionOptions.defaults(),
                     policy.config(policy.budgets.getFirst()), !noKvStats, seed);
             try (ResultsLog results = ResultsLog.open(output, resume); Progress progress = new Progress()) {
                 EvalRunner.run(context, pending, results, Path.of(model).getFileName().toString(), progress);

@@ -32,7 +32,7 @@ final class Charts {
     private Charts() {}
 
     private static void colour(CategorySeries s, String policy) {
-        Color c = COLOURS.get(policy);
+        Color c = COLOURS.get(EvalCase.policyOf(policy));
         if (c != null) {
             s.setLineColor(c);
             s.setMarkerColor(c);
@@ -53,7 +53,7 @@ final class Charts {
             List<Double> depths = summary.depths(task);
             if (!depths.isEmpty() && (depths.size() > 1 || summary.contexts().size() > 1)) {
                 for (String policy : summary.policies()) {
-                    for (int budget : policy.equals("full") ? List.of(0) : summary.budgets()) {
+                    for (int budget : EvalCase.exact(policy) ? List.of(0) : summary.budgets()) {
                         HeatMapChart h = heatmap(summary, byDepth, task, policy, budget);
                         if (h != null) written.add(save(h, dir, "needle_" + task + "_" + policy + (budget > 0 ? "_b" + budget : "")));
                     }
@@ -91,7 +91,7 @@ final class Charts {
             if (y.stream().allMatch(java.util.Objects::isNull)) continue;
             CategorySeries s = chart.addSeries(policy.equals("full") ? "full (reference)" : policy, x, y);
             colour(s, policy);
-            if (policy.equals("full")) {
+            if (EvalCase.exact(policy)) {
                 s.setLineStyle(SeriesLines.DASH_DASH);
                 s.setMarker(SeriesMarkers.NONE);
             }
@@ -161,7 +161,7 @@ final class Charts {
         Map<String, List<Latency>> series = new LinkedHashMap<>();
         boolean budgets = latency.stream().map(Latency::budget).distinct().count() > 1;
         for (Latency l : latency) {
-            String name = l.policy().equals("full") || !budgets ? l.policy() : l.policy() + " B=" + l.budget();
+            String name = EvalCase.exact(l.policy()) || !budgets ? l.policy() : l.policy() + " B=" + l.budget();
             series.computeIfAbsent(name, k -> new ArrayList<>()).add(l);
         }
         series.forEach((name, rows) -> {

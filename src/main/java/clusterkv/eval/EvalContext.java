@@ -4,6 +4,7 @@ import clusterkv.generate.LanguageModel;
 import clusterkv.generate.Session;
 import clusterkv.generate.SessionOptions;
 import clusterkv.kv.KVStats;
+import clusterkv.kv.KVFormat;
 import clusterkv.kv.PolicyConfig;
 
 import java.util.Map;
@@ -27,8 +28,10 @@ public record EvalContext(LanguageModel lm, String corpus, SessionOptions base, 
     }
 
     public SessionOptions options(EvalCase c) {
-        PolicyConfig config = c.policy().equals("full") ? policy : policy.withBudget(c.budget());
-        return base.withContextSize(c.context()).withPolicy(c.policy(), config);
+        PolicyConfig config = EvalCase.exact(c.policy()) ? policy : policy.withBudget(c.budget());
+        SessionOptions options = base.withContextSize(c.context()).withPolicy(EvalCase.policyOf(c.policy()), config);
+        String kvType = EvalCase.kvTypeOf(c.policy());
+        return kvType.equals("f16") ? options : options.withKvFormat(KVFormat.parse(kvType, null, null, null));
     }
 
     /** Fresh statistics for a session with these options, or null when fidelity is not measured for it. */

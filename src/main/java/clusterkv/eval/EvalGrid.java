@@ -26,7 +26,7 @@ public record EvalGrid(List<String> tasks, List<String> policies, List<Integer> 
                 for (Double depth : taskDepths) {
                     for (int sample = 0; sample < samples; sample++) {
                         for (String policy : policies) {
-                            if (policy.equals("full")) {
+                            if (EvalCase.exact(policy)) {
                                 out.add(new EvalCase(task, policy, 0, context, depth, sample));
                             } else {
                                 for (int budget : budgets) out.add(new EvalCase(task, policy, budget, context, depth, sample));

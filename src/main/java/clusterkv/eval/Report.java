@@ -163,7 +163,7 @@ public final class Report {
         List<Integer> contexts = latency.stream().map(Latency::context).distinct().sorted().toList();
         header(md, "policy (budget)", contexts.stream().map(c -> c + " ms/tok").toList());
         Map<String, Map<Integer, Latency>> rows = new LinkedHashMap<>();
-        for (Latency l : latency) rows.computeIfAbsent(l.policy() + (l.policy().equals("full") ? "" : " (" + l.budget() + ")"), k -> new LinkedHashMap<>()).put(l.context(), l);
+        for (Latency l : latency) rows.computeIfAbsent(l.policy() + (EvalCase.exact(l.policy()) ? "" : " (" + l.budget() + ")"), k -> new LinkedHashMap<>()).put(l.context(), l);
         rows.forEach((name, byContext) -> row(md, name, contexts.stream()
                 .map(c -> byContext.containsKey(c) ? String.format("%.1f", byContext.get(c).msPerToken()) : "-").toList()));
         md.append('\n');

@@ -82,7 +82,7 @@ public final class Summary {
 
     /** The cell for a policy at a budget; full attention (budget 0) answers for every budget. */
     public static Cell find(List<Cell> cells, String task, String policy, int budget, int context, Double depth) {
-        int b = policy.equals("full") ? 0 : budget;
+        int b = EvalCase.exact(policy) ? 0 : budget;
         for (Cell c : cells) {
             if (c.task().equals(task) && c.policy().equals(policy) && c.budget() == b && c.context() == context
                     && Objects.equals(c.depth(), depth)) return c;

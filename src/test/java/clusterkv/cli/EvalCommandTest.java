@@ -117,6 +117,26 @@ class EvalCommandTest {
         }
     }
 
+    /** Each KV type other than F16 runs every policy as policy@type; full attention on it is exact (no budget). */
+    @Test
+    void kvTypesAreRowsOfTheirOwn() throws Exception {
+        Path out = dir.resolve("kv-types");
+        BadInputTest.Outcome o = BadInputTest.run("eval", "-m", MODEL, "--task", "ppl", "--kv-policy", "full,clusterkv", "--kv-budget", "32",
+                "--kv-type", "f16,f32", "--context", "160", "--samples", "1", "--corpus", CORPUS, "-t", "1", "-o", out.toString());
+        assertEquals(0, o.code(), o.err());
+        List<EvalResult> rs = ResultsLog.read(out.resolve(ResultsLog.FILE));
+        assertEquals(List.of("full|0", "clusterkv|32", "full@f32|0", "clusterkv@f32|32"),
+                rs.stream().map(r -> r.evalCase().policy() + "|" + r.evalCase().budget()).toList());
+        assertNotEquals(rs.get(0).score(), rs.get(2).score(), "an F32 cache is not rounded to F16");
+        assertEquals(rs.get(0).score(), rs.get(2).score(), 1e-3 * rs.get(0).score());
+        assertNotNull(rs.get(3).kvStats(), "fidelity for the sparse policy on F32 too");
+        assertTrue(Files.readString(out.resolve("summary.md")).contains("| clusterkv@f32 |"));
+        assertError(BadInputTest.run("eval", "-m", MODEL, "--task", "ppl", "--kv-type", "f16,q8_0", "--corpus", CORPUS,
+                "-o", dir.resolve("x9").toString()), "head size is 8");
+        assertFalse(Files.exists(dir.resolve("x9").resolve(ResultsLog.FILE)) && Files.size(dir.resolve("x9").resolve(ResultsLog.FILE)) > 0,
+                "no case ran before the type was refused");
+    }
+
     @Test
     void fullAttentionAloneGetsAReport() throws Exception {
         Path out = dir.resolve("full-only");
