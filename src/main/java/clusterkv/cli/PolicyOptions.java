@@ -40,6 +40,10 @@ final class PolicyOptions implements Validated {
     @Option(names = "--cluster-cache", description = "ClusterKV: keep each selecting head's recalled clusters in a working set and copy in only the newly selected ones (the paper's cache; off by default: on a CPU it pays only at cache hit rates above about 0.9).")
     boolean clusterCache;
 
+    @Option(names = "--estimate", defaultValue = "0", paramLabel = "N", description = "ClusterKV: the N clusters ranked just after the "
+            + "selected ones count in the softmax by their size, mean key and mean value, without being read (RetroInfer's estimation zone; default: ${DEFAULT-VALUE}, none).")
+    int estimate;
+
     @Option(names = "--page-size", defaultValue = "16", paramLabel = "N", description = "Quest page size (default: ${DEFAULT-VALUE}).")
     int pageSize;
 
@@ -69,7 +73,7 @@ final class PolicyOptions implements Validated {
             case "shared" -> true;
             default -> throw new IllegalArgumentException("--gqa-select must be per-head or shared, got '" + gqaSelect + "'");
         };
-        return new PolicyConfig(budget, sink == null ? -1 : sink, window, clusters, kmeansIterations, denseLayers, shared, clusterCache, pageSize, seed);
+        return new PolicyConfig(budget, sink == null ? -1 : sink, window, clusters, kmeansIterations, denseLayers, shared, clusterCache, pageSize, seed, estimate);
     }
 
     /** The single policy of a generating command. */

@@ -34,6 +34,11 @@ public final class ClusterIndex {
     private int[] members = new int[64];
     /** packed[(c / LANES) * dim * LANES + j * LANES + c % LANES] = centroid c, component j; zero past the last. */
     private float[] packed;
+    /**
+     * Per cluster the mean of its keys and the mean of its values, row-major [cluster][dim], for the estimation
+     * zone; null until {@link #setMeans} is first called (a policy without the zone does not pay for them).
+     */
+    private float[] keyMeans, valueMeans;
 
     /** An empty index for keys of dimension {@code dim}. */
     public ClusterIndex(int dim) {
@@ -87,6 +92,10 @@ public final class ClusterIndex {
             sizes = Arrays.copyOf(sizes, cap);
             offsets = Arrays.copyOf(offsets, cap + 1);
             packed = Arrays.copyOf(packed, paddedClusters(cap) * dim);
+            if (keyMeans != null) {
+                keyMeans = Arrays.copyOf(keyMeans, cap * dim);
+                valueMeans = Arrays.copyOf(valueMeans, cap * dim);
+            }
         }
         if (n > members.length) members = Arrays.copyOf(members, Math.max(n, members.length * 2));
     }
@@ -128,6 +137,31 @@ public final class ClusterIndex {
     public void copyCentroid(int cluster, float[] dst, int dstOff) {
         int base = packedBase(cluster);
         for (int j = 0; j < dim; j++) dst[dstOff + j] = packed[base + j * LANES];
+    }
+
+    /** Sets cluster c's mean key and mean value (dim floats each, from the given offsets). */
+    public void setMeans(int cluster, float[] keyMean, int keyOff, float[] valueMean, int valueOff) {
+        if (cluster >= clusters) throw new IllegalArgumentException("no cluster " + cluster + " (" + clusters + " clusters)");
+        if (keyMeans == null) {
+            keyMeans = new float[sizes.length * dim];
+            valueMeans = new float[sizes.length * dim];
+        }
+        System.arraycopy(keyMean, keyOff, keyMeans, cluster * dim, dim);
+        System.arraycopy(valueMean, valueOff, valueMeans, cluster * dim, dim);
+    }
+
+    /** Whether {@link #setMeans} was called (then every cluster's means are expected to be set). */
+    public boolean hasMeans() {
+        return keyMeans != null;
+    }
+
+    /** The means, row-major [cluster][dim] (cluster c at c * dim); read-only views for the estimation zone. */
+    public float[] keyMeans() {
+        return keyMeans;
+    }
+
+    public float[] valueMeans() {
+        return valueMeans;
     }
 
     /** A copy of the cluster sizes, [clusterCount()]. */

@@ -28,6 +28,10 @@ public final class ClusterSelector {
     private long[] candidates = new long[0];
     private int[] weight = new int[MAX_BUCKETS];
     private float[] qSum = new float[0];
+    /** next(): a bounded max-heap of order() values, and per cluster the call that chose it. */
+    private long[] heap = new long[0];
+    private int[] chosenAt = new int[0];
+    private int calls;
 
     /**
      * Selects for one query of dimension idx.dim() at q[qOff..]. Writes the chosen clusters, best first, to
@@ -66,6 +70,45 @@ public final class ClusterSelector {
     /** select() from scores already written into {@link #scoreBuffer} (e.g. by ClusterIndex.score4 for four heads). */
     public int selectScored(ClusterIndex idx, int tokenBudget, int[] clusterOut, int[] takeOut) {
         return choose(idx, tokenBudget, clusterOut, takeOut);
+    }
+
+    /**
+     * The estimation zone: up to {@code n} clusters ranked, by the last selection's scores, just after the
+     * {@code chosen} clusters in chosen[0..chosen) (which are left out), best first, into out. Empty clusters are
+     * never named. A bounded heap over one pass: after the first few clusters most fail a single comparison.
+     *
+     * @return how many were written
+     */
+    public int next(ClusterIndex idx, int[] chosenClusters, int chosen, int n, int[] out) {
+        int k = idx.clusterCount();
+        if (n <= 0 || k == 0) return 0;
+        if (chosenAt.length < k) chosenAt = Arrays.copyOf(chosenAt, Math.max(k, 2 * chosenAt.length));
+        if (heap.length < n) heap = new long[n];
+        calls++;
+        for (int i = 0; i < chosen; i++) chosenAt[chosenClusters[i]] = calls;
+        int[] sizes = idx.sizeData();
+        int size = 0;
+        for (int c = 0; c < k; c++) {
+            if (chosenAt[c] == calls || sizes[c] == 0) continue;
+            long o = order(scores[c], c);
+            if (size < n) {
+                heap[size++] = o;
+                siftUp(heap, size - 1);
+            } else if (o < heap[0]) {
+                heap[0] = o;
+                siftDown(heap, 0, size);
+            }
+        }
+        sort(heap, size);
+        for (int i = 0; i < size; i++) out[i] = (int) heap[i];
+        return size;
+    }
+
+    /** Max-heap sift-up of a[i]. */
+    private static void siftUp(long[] a, int i) {
+        long x = a[i];
+        for (int parent; i > 0 && a[parent = (i - 1) / 2] < x; i = parent) a[i] = a[parent];
+        a[i] = x;
     }
 
     /** The scores of the last selection ([clusterCount()] valid entries), for diagnostics and tests. */

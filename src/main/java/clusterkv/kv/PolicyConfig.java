@@ -15,9 +15,11 @@ package clusterkv.kv;
  *                     the newly selected ones (the paper's cache), instead of reading the clusters where they lie
  * @param pageSize     Quest page size
  * @param seed         K-means initialisation seed
+ * @param estimate     ClusterKV's estimation zone: the clusters ranked just after the selected ones that attention
+ *                     counts by their size, mean key and mean value instead of reading them (RetroInfer); 0: none
  */
 public record PolicyConfig(int budget, int sink, int window, int clusters, int kmeansIterations,
-                           int denseLayers, boolean sharedGqaSelection, boolean clusterCache, int pageSize, long seed) {
+                           int denseLayers, boolean sharedGqaSelection, boolean clusterCache, int pageSize, long seed, int estimate) {
 
     /** K-means settles in tens of iterations; millions would only look like a hang at the first prefill. */
     public static final int MAX_KMEANS_ITERATIONS = 1000;
@@ -34,6 +36,13 @@ public record PolicyConfig(int budget, int sink, int window, int clusters, int k
         }
         if (denseLayers < 0) throw new IllegalArgumentException("--dense-layers must be >= 0, got " + denseLayers);
         if (pageSize < 1) throw new IllegalArgumentException("--page-size must be >= 1, got " + pageSize);
+        if (estimate < 0) throw new IllegalArgumentException("--estimate must be >= 0, got " + estimate);
+    }
+
+    /** Without an estimation zone. */
+    public PolicyConfig(int budget, int sink, int window, int clusters, int kmeansIterations,
+                        int denseLayers, boolean sharedGqaSelection, boolean clusterCache, int pageSize, long seed) {
+        this(budget, sink, window, clusters, kmeansIterations, denseLayers, sharedGqaSelection, clusterCache, pageSize, seed, 0);
     }
 
     /** The sink size, or the policy's default when not set. */
@@ -42,6 +51,10 @@ public record PolicyConfig(int budget, int sink, int window, int clusters, int k
     }
 
     public PolicyConfig withBudget(int b) {
-        return new PolicyConfig(b, sink, window, clusters, kmeansIterations, denseLayers, sharedGqaSelection, clusterCache, pageSize, seed);
+        return new PolicyConfig(b, sink, window, clusters, kmeansIterations, denseLayers, sharedGqaSelection, clusterCache, pageSize, seed, estimate);
+    }
+
+    public PolicyConfig withEstimate(int clusters) {
+        return new PolicyConfig(budget, sink, window, this.clusters, kmeansIterations, denseLayers, sharedGqaSelection, clusterCache, pageSize, seed, clusters);
     }
 }

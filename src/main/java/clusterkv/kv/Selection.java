@@ -10,6 +10,10 @@ import java.util.Arrays;
  * <p>A range may be read from a copy of the tokens rather than where they are stored (ClusterKV's working set
  * of recalled clusters): then its {@link #source} is the slot that holds the first of them in the cache
  * proper, which is what identifies the tokens (fidelity statistics).
+ *
+ * <p>A selection may also hold estimates (ClusterKV's estimation zone): groups of tokens that attention does not
+ * read but counts as {@code count} tokens with one mean key and one mean value, i.e. as one key whose score is
+ * raised by ln(count). Exact when the group's keys are all equal.
  */
 public final class Selection {
 
@@ -19,10 +23,34 @@ public final class Selection {
     private int count;
     private int tokens;
 
+    private float[] estimateKeys = new float[0], estimateValues = new float[0], estimateLogCounts = new float[0];
+    private int estimates;
+
     public void clear() {
         count = 0;
         tokens = 0;
+        estimates = 0;
     }
+
+    /** Adds an estimate: {@code count} tokens with the mean key meanKeys[keyOff ..+dim) and mean value meanValues[valueOff ..+dim). */
+    public void addEstimate(float[] meanKeys, int keyOff, float[] meanValues, int valueOff, int dim, int count) {
+        if (count <= 0) return;
+        if ((estimates + 1) * dim > estimateKeys.length) {
+            int cap = Math.max(4, 2 * (estimates + 1));
+            estimateKeys = Arrays.copyOf(estimateKeys, cap * dim);
+            estimateValues = Arrays.copyOf(estimateValues, cap * dim);
+            estimateLogCounts = Arrays.copyOf(estimateLogCounts, cap);
+        }
+        System.arraycopy(meanKeys, keyOff, estimateKeys, estimates * dim, dim);
+        System.arraycopy(meanValues, valueOff, estimateValues, estimates * dim, dim);
+        estimateLogCounts[estimates++] = (float) Math.log(count);
+    }
+
+    /** Estimates held: their mean keys and values [estimates][dim], and ln(count) of each. */
+    public int estimates() { return estimates; }
+    public float[] estimateKeys() { return estimateKeys; }
+    public float[] estimateValues() { return estimateValues; }
+    public float[] estimateLogCounts() { return estimateLogCounts; }
 
     public void add(int start, int end) {
         add(start, end, start);

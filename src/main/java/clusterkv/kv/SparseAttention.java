@@ -73,6 +73,7 @@ final class SparseAttention {
                 seen += count;
             }
         }
+        if (weights == null) for (int g = 0; g < n; g++) foldEstimates(sel, q, heads[g] * d, d, scale, s, g);
         for (int g = 0; g < n; g++) {
             OnlineSoftmax.finish(s.acc, s.sum, g, d, out, heads[g] * d);
             if (weights != null) normalize(weights[heads[g]], seen, s.max[g], s.sum[g]);
@@ -132,8 +133,30 @@ final class SparseAttention {
                 s.tile.fold(q, s.queryOffsets, s.rows, covering, s.keys, s.values, count, d, scale, s.max, s.sum, s.acc);
             }
         }
-        for (int g = 0; g < n; g++) OnlineSoftmax.finish(s.acc, s.sum, g, d, out, heads[g] * d);
+        for (int g = 0; g < n; g++) {
+            foldEstimates(perHead[heads[g]], q, heads[g] * d, d, scale, s, g);
+            OnlineSoftmax.finish(s.acc, s.sum, g, d, out, heads[g] * d);
+        }
         return read;
+    }
+
+    /**
+     * The selection's estimates into row g's running softmax: each is one key (the group's mean) whose score is
+     * raised by ln(count), with the group's mean value, so it weighs count * exp(q.k / sqrt(d)) as its tokens would
+     * if their keys were all the mean. (Not with per-token weights: the policies that ask for them make none.)
+     */
+    private static void foldEstimates(Selection sel, float[] q, int qOff, int d, float scale, Scratch s, int g) {
+        int m = sel.estimates();
+        if (m == 0) return;
+        float[] logCounts = sel.estimateLogCounts();
+        for (int from = 0; from < m; from += TILE) {
+            int count = Math.min(TILE, m - from);
+            System.arraycopy(sel.estimateKeys(), from * d, s.keys, 0, count * d);
+            System.arraycopy(sel.estimateValues(), from * d, s.values, 0, count * d);
+            VectorMath.dots(q, qOff, s.keys, count, d, scale, s.scores);
+            for (int j = 0; j < count; j++) s.scores[j] += logCounts[from + j];
+            OnlineSoftmax.accumulate(s.scores, count, s.values, d, s.max, s.sum, s.acc, g);
+        }
     }
 
     /** Whether head g's selection holds slot {@code slot}; slots are asked in ascending order. */

@@ -218,6 +218,31 @@ class ClusterSelectorTest {
         }
     }
 
+    /** The estimation zone: the clusters ranked right after the chosen ones, by brute force over the same scores. */
+    @Test
+    void nextClustersAreTheBestOfTheRestInOrder() {
+        SplittableRandom r = new SplittableRandom(8);
+        int n = 3000, d = 16, k = 300;
+        float[] keys = smallInts(n * d, r);
+        int[] assignment = new int[n], sizes = new int[k];
+        for (int i = 0; i < n; i++) sizes[assignment[i] = r.nextInt(k - 5)]++; // the last 5 clusters stay empty
+        float[] centroids = smallInts(k * d, r);
+        ClusterIndex idx = ClusterIndex.build(new KMeans.Result(centroids, assignment, sizes), 0);
+        ClusterSelector sel = new ClusterSelector();
+        int[] clusters = new int[k], take = new int[k], next = new int[64];
+        for (int trial = 0; trial < 20; trial++) {
+            float[] q = smallInts(d, r);
+            int budget = 1 + r.nextInt(400), want = r.nextInt(1, 64);
+            int chosen = sel.select(q, 0, idx, budget, clusters, take);
+            int m = sel.next(idx, clusters, chosen, want, next);
+            java.util.Set<Integer> taken = new java.util.HashSet<>();
+            for (int i = 0; i < chosen; i++) taken.add(clusters[i]);
+            List<Integer> expected = bruteOrder(scores(q, 0, 1, centroids, k, d)).stream()
+                    .filter(c -> !taken.contains(c) && sizes[c] > 0).limit(want).toList();
+            assertEquals(expected, java.util.Arrays.stream(next, 0, m).boxed().toList(), "trial " + trial);
+        }
+    }
+
     @Test
     void manyEqualScoresFallBackToTheExactSort() {
         // 2000 clusters with only 3 distinct scores (and some empty clusters): the cut bucket holds hundreds.

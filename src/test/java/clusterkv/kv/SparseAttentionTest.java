@@ -60,4 +60,46 @@ class SparseAttentionTest {
             }
         }
     }
+
+    /**
+     * An estimate stands for count tokens by their mean key and mean value: exact when the tokens' keys are all equal
+     * (their values may differ), against float64 attention over every token.
+     */
+    @Test
+    void anEstimateOfTokensWithEqualKeysIsExact() {
+        SplittableRandom rnd = new SplittableRandom(9);
+        int slots = 200, from = 50, to = 170; // slots [from, to) share one key and are estimated, not read
+        try (KVCache cache = new KVCache(1, 1, D, slots, KVType.F32)) {
+            float[][] k = new float[slots][D], v = new float[slots][D];
+            float[] shared = new float[D], meanValue = new float[D];
+            for (int i = 0; i < D; i++) shared[i] = (float) (0.3 * rnd.nextGaussian());
+            for (int p = 0; p < slots; p++) {
+                for (int i = 0; i < D; i++) {
+                    k[p][i] = p >= from && p < to ? shared[i] : (float) (0.3 * rnd.nextGaussian());
+                    v[p][i] = (float) rnd.nextGaussian();
+                    if (p >= from && p < to) meanValue[i] += v[p][i] / (to - from);
+                }
+                cache.store(0, p, k[p], 0, v[p], 0);
+            }
+            Selection sel = new Selection();
+            sel.add(0, from);
+            sel.add(to, slots);
+            sel.addEstimate(shared, 0, meanValue, 0, D, to - from);
+            float[] q = new float[GROUP * D], out = new float[GROUP * D];
+            for (int i = 0; i < q.length; i++) q[i] = (float) (2 * rnd.nextGaussian());
+            int[] heads = {0, 1, 2, 3};
+            SparseAttention.attend(new LayerKV(cache, 0), 0, sel, heads, GROUP, q, out, null, new SparseAttention.Scratch(D, GROUP));
+            float[] each = new float[GROUP * D];
+            SparseAttention.attendEach(new LayerKV(cache, 0), 0, new Selection[]{sel, sel, sel, sel}, heads, GROUP, q, each,
+                    new SparseAttention.Scratch(D, GROUP));
+            int[] all = java.util.stream.IntStream.range(0, slots).toArray();
+            for (int h : heads) {
+                double[] want = AttentionReference.attend(q, h * D, k, v, 0, D, all);
+                for (int i = 0; i < D; i++) {
+                    assertEquals(want[i], out[h * D + i], 2e-5 * (1 + Math.abs(want[i])), "attend, head " + h + " dim " + i);
+                    assertEquals(want[i], each[h * D + i], 2e-5 * (1 + Math.abs(want[i])), "attendEach, head " + h + " dim " + i);
+                }
+            }
+        }
+    }
 }

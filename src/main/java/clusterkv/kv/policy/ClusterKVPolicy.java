@@ -82,6 +82,9 @@ public final class ClusterKVPolicy implements KVPolicy {
         private ClusterWorkingSet[] workingSets;
         /** Per selecting unit: tokens copied into its working set by the last select. */
         private final long[] copiedLastStep;
+        /** With the estimation zone, per selecting unit: the clusters ranked after the chosen ones, and how many the last select estimated. */
+        private final int[][] next;
+        private final long[] estimatedLastStep;
         /** Keys and values of one slot. */
         private long slotBytes;
 
@@ -103,6 +106,8 @@ public final class ClusterKVPolicy implements KVPolicy {
             this.hits = new long[heads];
             this.selectedClusters = new long[heads];
             this.copiedLastStep = new long[heads];
+            this.next = new int[heads][];
+            this.estimatedLastStep = new long[heads];
             reset();
         }
 
@@ -136,11 +141,37 @@ public final class ClusterKVPolicy implements KVPolicy {
         /** Appends one KV head's clusters of slots [from, from + r.keys()) and lays those slots out cluster by cluster. */
         private void adopt(LayerKV kv, int g, int from, KMeans.Result r) {
             int n = r.keys();
-            int firstMember = index[g].tokenCount();
+            int firstMember = index[g].tokenCount(), firstCluster = index[g].clusterCount();
             index[g].append(r, from);
             int[] order = new int[n];
             for (int i = 0; i < n; i++) order[i] = index[g].member(firstMember + i) - from;
             kv.permute(g, from, order);
+            if (config.estimate() > 0) setMeans(kv, g, from, n, firstCluster);
+        }
+
+        /** The mean key and mean value of each new cluster (from firstCluster on), whose tokens now lie at slots [from, from + n). */
+        private void setMeans(LayerKV kv, int g, int from, int n, int firstCluster) {
+            ClusterIndex idx = index[g];
+            float[] keys = new float[n * headDim], values = new float[n * headDim];
+            kv.readKeys(g, from, n, keys, 0);
+            kv.readValues(g, from, n, values, 0);
+            float[] key = new float[headDim], value = new float[headDim];
+            for (int c = firstCluster; c < idx.clusterCount(); c++) {
+                Arrays.fill(key, 0f);
+                Arrays.fill(value, 0f);
+                int start = sink + idx.offset(c) - from, size = idx.size(c);
+                for (int t = start; t < start + size; t++) {
+                    for (int i = 0; i < headDim; i++) {
+                        key[i] += keys[t * headDim + i];
+                        value[i] += values[t * headDim + i];
+                    }
+                }
+                for (int i = 0; i < headDim && size > 0; i++) {
+                    key[i] /= size;
+                    value[i] /= size;
+                }
+                idx.setMeans(c, key, 0, value, 0);
+            }
         }
 
         /** Generated keys: their mixture components are the clusters (outliers form one more), centroids their means. */
@@ -173,6 +204,7 @@ public final class ClusterKVPolicy implements KVPolicy {
         @Override
         public void select(LayerKV kv, float[] q, int length, Selection[] perHead) {
             Arrays.fill(copiedLastStep, 0);
+            Arrays.fill(estimatedLastStep, 0);
             int budget = config.budget();
             if (length <= budget) {
                 own[0].clear();
@@ -251,11 +283,35 @@ public final class ClusterKVPolicy implements KVPolicy {
                 lastSelected[unit][c] = step;
             }
             selectedClusters[unit] += n;
+            if (config.estimate() > 0) estimate(unit, idx, n, s);
             if (workingSets != null) {
                 long before = workingSets[unit].copiedSlots();
                 workingSets[unit].update(idx, sink, chosen[unit], take[unit], n, kv, kvHead, s);
                 copiedLastStep[unit] = workingSets[unit].copiedSlots() - before;
             }
+        }
+
+        /**
+         * The estimation zone: the rest of the last, cut cluster and the config.estimate() clusters ranked next count
+         * by their sizes, mean keys and mean values.
+         */
+        private void estimate(int unit, ClusterIndex idx, int chosenCount, Selection s) {
+            float[] keyMeans = idx.keyMeans(), valueMeans = idx.valueMeans();
+            int estimated = 0;
+            if (chosenCount > 0) {
+                int last = chosen[unit][chosenCount - 1], rest = idx.size(last) - take[unit][chosenCount - 1];
+                if (rest > 0) {
+                    s.addEstimate(keyMeans, last * headDim, valueMeans, last * headDim, headDim, rest);
+                    estimated++;
+                }
+            }
+            if (next[unit] == null) next[unit] = new int[config.estimate()];
+            int m = selectors[unit].next(idx, chosen[unit], chosenCount, config.estimate(), next[unit]);
+            for (int i = 0; i < m; i++) {
+                int c = next[unit][i];
+                s.addEstimate(keyMeans, c * headDim, valueMeans, c * headDim, headDim, idx.size(c));
+            }
+            estimatedLastStep[unit] = estimated + m;
         }
 
         @Override
@@ -264,7 +320,9 @@ public final class ClusterKVPolicy implements KVPolicy {
             long centroids = 0;
             for (ClusterIndex idx : index) if (idx != null) centroids += idx.clusterCount();
             // and with the cluster cache, the newly chosen tokens, read where they lie and written into the working set
-            return centroids * headDim * Float.BYTES + 2 * Arrays.stream(copiedLastStep).sum() * slotBytes;
+            // and with the estimation zone, the mean key and mean value of each estimated cluster
+            long estimates = 2L * Arrays.stream(estimatedLastStep).sum() * headDim * Float.BYTES;
+            return centroids * headDim * Float.BYTES + 2 * Arrays.stream(copiedLastStep).sum() * slotBytes + estimates;
         }
 
         @Override

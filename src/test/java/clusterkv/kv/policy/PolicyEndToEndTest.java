@@ -101,6 +101,53 @@ class PolicyEndToEndTest {
         }
     }
 
+    /**
+     * The estimation zone (every cluster not selected counted by its size, mean key and mean value) brings ClusterKV's
+     * next-token distributions closer to full attention's than reading the selected clusters alone, every layer sparse.
+     */
+    @Test
+    void theEstimationZoneMovesClusterKVTowardsFullAttention() {
+        ModelConfig c = model.config();
+        float[][] full, plain, estimated;
+        try (FullAttention f = new FullAttention(cache(), c.heads())) {
+            full = run(f, 200, 64);
+        }
+        PolicyConfig sparse = new PolicyConfig(48, -1, 0, 0, 20, 0, false, false, 16, 0);
+        try (PolicyAttention a = new PolicyAttention(cache(), c.heads(), KVPolicies.create("clusterkv", sparse))) {
+            plain = run(a, 200, 64);
+        }
+        try (PolicyAttention a = new PolicyAttention(cache(), c.heads(), KVPolicies.create("clusterkv", sparse.withEstimate(10_000)))) {
+            estimated = run(a, 200, 64);
+        }
+        double plainError = 0, estimatedError = 0;
+        for (int i = 1; i < full.length; i++) {
+            plainError += kl(full[i], plain[i]);
+            estimatedError += kl(full[i], estimated[i]);
+        }
+        System.out.printf("KL from full attention summed over %d steps: ClusterKV %.4f, with the estimation zone %.4f%n", full.length - 1, plainError, estimatedError);
+        // stories260K's heads are 8 values, its clusters loose: the zone helps it least (measured: 9.08 -> 8.14);
+        // ckv-tiny-2k's perplexity gap shrinks by 80 % (PerplexityReferenceTest)
+        assertTrue(estimatedError < 0.95 * plainError, "estimated " + estimatedError + ", plain " + plainError);
+    }
+
+    /** KL(softmax(p) || softmax(q)) of two logit rows. */
+    private static double kl(float[] p, float[] q) {
+        double[] a = logSoftmax(p), b = logSoftmax(q);
+        double sum = 0;
+        for (int i = 0; i < a.length; i++) sum += Math.exp(a[i]) * (a[i] - b[i]);
+        return sum;
+    }
+
+    private static double[] logSoftmax(float[] x) {
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (float v : x) max = Math.max(max, v);
+        for (float v : x) sum += Math.exp(v - max);
+        double log = max + Math.log(sum);
+        double[] out = new double[x.length];
+        for (int i = 0; i < x.length; i++) out[i] = x[i] - log;
+        return out;
+    }
+
     @Test
     void theClusterCacheGivesTheLogitsOfReadingTheClustersWhereTheyLie() {
         // the cached policy attends to copies of the same tokens: the same logits up to the order of float sums,
