@@ -23,7 +23,10 @@ public final class Selection {
     private int count;
     private int tokens;
 
-    private float[] estimateKeys = new float[0], estimateValues = new float[0], estimateLogCounts = new float[0];
+    /** Estimates: rows of estimateKeys / estimateValues (offsets, not copies: a policy's own arrays) and ln(count) of each. */
+    private float[] estimateKeys, estimateValues;
+    private int[] estimateOffsets = new int[0];
+    private float[] estimateLogCounts = new float[0];
     private int estimates;
 
     public void clear() {
@@ -32,25 +35,28 @@ public final class Selection {
         estimates = 0;
     }
 
-    /** Adds an estimate: {@code count} tokens with the mean key meanKeys[keyOff ..+dim) and mean value meanValues[valueOff ..+dim). */
-    public void addEstimate(float[] meanKeys, int keyOff, float[] meanValues, int valueOff, int dim, int count) {
+    /** Where the mean keys and mean values of this step's estimates lie (read, never copied, by attention). */
+    public void estimateFrom(float[] meanKeys, float[] meanValues) {
+        this.estimateKeys = meanKeys;
+        this.estimateValues = meanValues;
+    }
+
+    /** Adds an estimate: {@code count} tokens with the mean key and mean value at {@code offset} of the arrays of {@link #estimateFrom}. */
+    public void addEstimate(int offset, int count) {
         if (count <= 0) return;
-        if ((estimates + 1) * dim > estimateKeys.length) {
-            int cap = Math.max(4, 2 * (estimates + 1));
-            estimateKeys = Arrays.copyOf(estimateKeys, cap * dim);
-            estimateValues = Arrays.copyOf(estimateValues, cap * dim);
-            estimateLogCounts = Arrays.copyOf(estimateLogCounts, cap);
+        if (estimates == estimateOffsets.length) {
+            estimateOffsets = Arrays.copyOf(estimateOffsets, Math.max(8, 2 * estimates));
+            estimateLogCounts = Arrays.copyOf(estimateLogCounts, estimateOffsets.length);
         }
-        System.arraycopy(meanKeys, keyOff, estimateKeys, estimates * dim, dim);
-        System.arraycopy(meanValues, valueOff, estimateValues, estimates * dim, dim);
+        estimateOffsets[estimates] = offset;
         estimateLogCounts[estimates++] = (float) Math.log(count);
     }
 
-    /** Estimates held: their mean keys and values [estimates][dim], and ln(count) of each. */
     public int estimates() { return estimates; }
     public float[] estimateKeys() { return estimateKeys; }
     public float[] estimateValues() { return estimateValues; }
-    public float[] estimateLogCounts() { return estimateLogCounts; }
+    public int estimateOffset(int i) { return estimateOffsets[i]; }
+    public float estimateLogCount(int i) { return estimateLogCounts[i]; }
 
     public void add(int start, int end) {
         add(start, end, start);

@@ -148,14 +148,14 @@ final class SparseAttention {
     private static void foldEstimates(Selection sel, float[] q, int qOff, int d, float scale, Scratch s, int g) {
         int m = sel.estimates();
         if (m == 0) return;
-        float[] logCounts = sel.estimateLogCounts();
+        float[] keys = sel.estimateKeys(), values = sel.estimateValues();
         for (int from = 0; from < m; from += TILE) {
             int count = Math.min(TILE, m - from);
-            System.arraycopy(sel.estimateKeys(), from * d, s.keys, 0, count * d);
-            System.arraycopy(sel.estimateValues(), from * d, s.values, 0, count * d);
-            VectorMath.dots(q, qOff, s.keys, count, d, scale, s.scores);
-            for (int j = 0; j < count; j++) s.scores[j] += logCounts[from + j];
-            OnlineSoftmax.accumulate(s.scores, count, s.values, d, s.max, s.sum, s.acc, g);
+            for (int j = 0; j < count; j++) {
+                s.scores[j] = scale * VectorMath.dot(q, qOff, keys, sel.estimateOffset(from + j), d) + sel.estimateLogCount(from + j);
+            }
+            OnlineSoftmax.exponentiate(s.scores, count, d, s.max, s.sum, s.acc, g);
+            for (int j = 0; j < count; j++) VectorMath.axpy(s.scores[j], values, sel.estimateOffset(from + j), s.acc, g * d, d);
         }
     }
 

@@ -84,7 +84,11 @@ class SparseAttentionTest {
             Selection sel = new Selection();
             sel.add(0, from);
             sel.add(to, slots);
-            sel.addEstimate(shared, 0, meanValue, 0, D, to - from);
+            float[] meanKeys = new float[3 * D], meanValues = new float[3 * D]; // the estimate's row among others
+            System.arraycopy(shared, 0, meanKeys, 2 * D, D);
+            System.arraycopy(meanValue, 0, meanValues, 2 * D, D);
+            sel.estimateFrom(meanKeys, meanValues);
+            sel.addEstimate(2 * D, to - from);
             float[] q = new float[GROUP * D], out = new float[GROUP * D];
             for (int i = 0; i < q.length; i++) q[i] = (float) (2 * rnd.nextGaussian());
             int[] heads = {0, 1, 2, 3};

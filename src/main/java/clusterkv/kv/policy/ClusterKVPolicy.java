@@ -296,12 +296,12 @@ public final class ClusterKVPolicy implements KVPolicy {
          * by their sizes, mean keys and mean values.
          */
         private void estimate(int unit, ClusterIndex idx, int chosenCount, Selection s) {
-            float[] keyMeans = idx.keyMeans(), valueMeans = idx.valueMeans();
+            s.estimateFrom(idx.keyMeans(), idx.valueMeans());
             int estimated = 0;
             if (chosenCount > 0) {
                 int last = chosen[unit][chosenCount - 1], rest = idx.size(last) - take[unit][chosenCount - 1];
                 if (rest > 0) {
-                    s.addEstimate(keyMeans, last * headDim, valueMeans, last * headDim, headDim, rest);
+                    s.addEstimate(last * headDim, rest);
                     estimated++;
                 }
             }
@@ -309,7 +309,7 @@ public final class ClusterKVPolicy implements KVPolicy {
             int m = selectors[unit].next(idx, chosen[unit], chosenCount, config.estimate(), next[unit]);
             for (int i = 0; i < m; i++) {
                 int c = next[unit][i];
-                s.addEstimate(keyMeans, c * headDim, valueMeans, c * headDim, headDim, idx.size(c));
+                s.addEstimate(c * headDim, idx.size(c));
             }
             estimatedLastStep[unit] = estimated + m;
         }

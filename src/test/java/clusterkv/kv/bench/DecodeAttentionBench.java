@@ -27,6 +27,7 @@ import java.util.Random;
  *   <li>{@code full}: ClusterKV against exact attention over every cached token (all layers sparse).</li>
  *   <li>{@code kv-type}: one policy (the fifth argument, full or clusterkv) with an F16 cache against the same
  *   policy with the KV type of the sixth argument (e.g. q8_0).</li>
+ *   <li>{@code estimate}: ClusterKV against ClusterKV with the estimation zone of the fifth argument's clusters.</li>
  * </ul>
  * Not a unit test: run it on the test classpath, e.g.
  * <pre>
@@ -43,26 +44,27 @@ public final class DecodeAttentionBench {
 
     public static void main(String[] args) {
         String mode = args.length > 0 ? args[0] : "cache";
-        if (!mode.equals("cache") && !mode.equals("full") && !mode.equals("kv-type")) {
-            throw new IllegalArgumentException("mode must be cache, full or kv-type, got " + mode);
+        if (!mode.equals("cache") && !mode.equals("full") && !mode.equals("kv-type") && !mode.equals("estimate")) {
+            throw new IllegalArgumentException("mode must be cache, full, kv-type or estimate, got " + mode);
         }
         int[] contexts = Arrays.stream((args.length > 1 ? args[1] : "32768").split(",")).mapToInt(Integer::parseInt).toArray();
         double[] rhos = Arrays.stream((args.length > 2 ? args[2] : "0,0.9,0.97,0.99").split(",")).mapToDouble(Double::parseDouble).toArray();
         int steps = args.length > 3 ? Integer.parseInt(args[3]) : 64;
-        boolean cacheMode = mode.equals("cache"), typeMode = mode.equals("kv-type");
+        boolean cacheMode = mode.equals("cache"), typeMode = mode.equals("kv-type"), estimateMode = mode.equals("estimate");
+        int estimate = estimateMode && args.length > 4 ? Integer.parseInt(args[4]) : 0;
         String typePolicy = args.length > 4 ? args[4] : "full";
         KVType type = KVType.parse(args.length > 5 ? args[5] : "q8_0");
         System.out.printf("budget %d, %d layers of %d KV heads (GQA %d, head size %d), F16; ms per token for all layers, median (10th-90th percentile)%n",
                 BUDGET, LAYERS, KV_HEADS, HEADS / KV_HEADS, HEAD_DIM);
-        String second = cacheMode ? "clusterkv + cache" : typeMode ? typePolicy + " " + type.label() : "full";
+        String second = cacheMode ? "clusterkv + cache" : typeMode ? typePolicy + " " + type.label() : estimateMode ? "estimate " + estimate : "full";
         System.out.printf("%8s %6s  %20s  %20s  %8s  %14s  %14s%n", "context", "rho", typeMode ? typePolicy + " f16" : "clusterkv", second, "hit rate",
                 "MB/token", "MB/token");
         System.out.printf("%8s %6s  %20s  %20s  %8s  %14s  %14s%n", "", "", "", "", "", "(clusterkv)", cacheMode ? "(+ cache)" : "(full)");
         for (int context : contexts) {
             for (double rho : rhos) {
-                try (Variant a = new Variant(context, typeMode ? typePolicy : "clusterkv", false, rho, KVType.F16);
-                     Variant b = new Variant(context, cacheMode ? "clusterkv" : typeMode ? typePolicy : "full", cacheMode, rho,
-                             typeMode ? type : KVType.F16)) {
+                try (Variant a = new Variant(context, typeMode ? typePolicy : "clusterkv", false, rho, KVType.F16, 0);
+                     Variant b = new Variant(context, cacheMode || estimateMode ? "clusterkv" : typeMode ? typePolicy : "full", cacheMode, rho,
+                             typeMode ? type : KVType.F16, estimate)) {
                     for (int i = 0; i < BLOCK; i++) { a.step(); b.step(); } // JIT and caches
                     a.reset();
                     b.reset();
@@ -89,9 +91,9 @@ public final class DecodeAttentionBench {
         long[] hitsAtReset = new long[2];
         long bytesAtReset;
 
-        Variant(int context, String policyName, boolean clusterCache, double rho, KVType type) {
+        Variant(int context, String policyName, boolean clusterCache, double rho, KVType type, int estimate) {
             this.rho = rho;
-            PolicyConfig config = new PolicyConfig(BUDGET, -1, 0, 0, 20, 0, false, clusterCache, 16, 0);
+            PolicyConfig config = new PolicyConfig(BUDGET, -1, 0, 0, 20, 0, false, clusterCache, 16, 0, estimate);
             KVPolicy policy = KVPolicies.create(policyName, config);
             // room for the decoded tokens: ClusterKV's window of 256 is clustered as it fills
             KVCache kv = new KVCache(LAYERS, KV_HEADS, HEAD_DIM, context + 4096, clusterkv.kv.KVFormat.of(type), policy.spareSlots(HEADS, KV_HEADS, context + 4096));
