@@ -304,9 +304,12 @@ final class BenchCommand implements Callable<Integer>, Validated {
             row.put("kv_bytes_read_per_token", Math.round(kvBytes));
             row.put("predicted_tokens_per_s", round(machine * 1e9 / (weightBytes + kvBytes)));
             row.put("kv_bytes_resident", session.attention().kvBytesResident(session.length()));
-            if (session.attention() instanceof PolicyAttention pa && pa.cacheHits() != null) {
-                long[] hits = pa.cacheHits();
-                row.put("cluster_cache_hit_rate", round(hits[0] / (double) Math.max(1, hits[1])));
+            if (session.attention() instanceof PolicyAttention pa) {
+                row.put("attended_tokens_per_head", round(pa.attendedTokensPerHead()));
+                if (pa.cacheHits() != null) {
+                    long[] hits = pa.cacheHits();
+                    row.put("cluster_cache_hit_rate", round(hits[0] / (double) Math.max(1, hits[1])));
+                }
             }
             row.put("fill_seconds", round(fillSeconds));
             row.putAll(prefill);
@@ -352,6 +355,11 @@ final class BenchCommand implements Callable<Integer>, Validated {
                         ratio == null ? "-" : String.format("%.2fx", (double) ratio));
             }
             System.out.println("(KV MB held: recallable policies keep every token; eviction policies give whole pages of evicted slots back to the OS)");
+            for (Map<String, Object> row : (List<Map<String, Object>>) r.get("policies")) {
+                if (!row.containsKey("attended_tokens_per_head")) continue;
+                System.out.printf("%-10s attends %.1f tokens per query head per sparse step at %d (budget %s)%n",
+                        row.get("policy"), row.get("attended_tokens_per_head"), row.get("context"), row.get("budget"));
+            }
             for (Map<String, Object> row : (List<Map<String, Object>>) r.get("policies")) {
                 if (!row.containsKey("cluster_cache_hit_rate")) continue;
                 System.out.printf("%-10s cluster cache hit rate %.2f at %d (clusters chosen again at the next step: what --cluster-cache keeps)%n",

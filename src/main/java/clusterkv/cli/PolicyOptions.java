@@ -44,6 +44,10 @@ final class PolicyOptions implements Validated {
             + "selected ones count in the softmax by their size, mean key and mean value, without being read (RetroInfer's estimation zone; default: ${DEFAULT-VALUE}, none).")
     int estimate;
 
+    @Option(names = "--kv-top-p", defaultValue = "1", paramLabel = "P", description = "ClusterKV: take clusters in score order only until "
+            + "their estimated share of the clustered tokens' attention mass reaches P, never beyond --kv-budget (Twilight's adaptive budget; default: ${DEFAULT-VALUE}, off).")
+    float topP;
+
     @Option(names = "--page-size", defaultValue = "16", paramLabel = "N", description = "Quest page size (default: ${DEFAULT-VALUE}).")
     int pageSize;
 
@@ -73,7 +77,7 @@ final class PolicyOptions implements Validated {
             case "shared" -> true;
             default -> throw new IllegalArgumentException("--gqa-select must be per-head or shared, got '" + gqaSelect + "'");
         };
-        return new PolicyConfig(budget, sink == null ? -1 : sink, window, clusters, kmeansIterations, denseLayers, shared, clusterCache, pageSize, seed, estimate);
+        return new PolicyConfig(budget, sink == null ? -1 : sink, window, clusters, kmeansIterations, denseLayers, shared, clusterCache, pageSize, seed, estimate, topP);
     }
 
     /** The single policy of a generating command. */

@@ -47,7 +47,7 @@ final class FidelityProbe {
             den += full[i] * full[i];
         }
         int k = Math.min(budget, length);
-        stats.add(kv.layer, topKRecall(length, k), massSelected, den == 0 ? 0 : Math.sqrt(num / den));
+        stats.add(kv.layer, topKRecall(length, k), massSelected, den == 0 ? 0 : Math.sqrt(num / den), sel.tokens());
     }
 
     /** Fraction of the k highest-scoring slots that the selection contains. */

@@ -18,6 +18,8 @@ public final class KVStats {
     public static final int FIRST_AVERAGED_LAYER = 2;
 
     private final double[] recall, mass, error;
+    /** Per layer: tokens the selections attended, summed over the samples (heads x steps). */
+    private final long[] attended;
     private final long[] samples;
     private final long[] hits, selected;
     private double klSum;
@@ -27,12 +29,14 @@ public final class KVStats {
         recall = new double[layers];
         mass = new double[layers];
         error = new double[layers];
+        attended = new long[layers];
         samples = new long[layers];
         hits = new long[layers];
         selected = new long[layers];
     }
 
-    synchronized void add(int layer, double topkRecall, double massRecall, double relError) {
+    synchronized void add(int layer, double topkRecall, double massRecall, double relError, int attendedTokens) {
+        attended[layer] += attendedTokens;
         recall[layer] += topkRecall;
         mass[layer] += massRecall;
         error[layer] += relError;
@@ -73,7 +77,7 @@ public final class KVStats {
     public synchronized Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();
         double r = 0, ms = 0, e = 0;
-        long n = 0, h = 0, s = 0;
+        long n = 0, h = 0, s = 0, a = 0;
         List<Map<String, Object>> perLayer = new ArrayList<>();
         for (int l = 0; l < samples.length; l++) {
             if (samples[l] == 0) continue;
@@ -83,6 +87,7 @@ public final class KVStats {
             row.put("attention_mass_recall", mass[l] / samples[l]);
             row.put("output_rel_error", error[l] / samples[l]);
             row.put("cache_hit_rate", selected[l] == 0 ? null : hits[l] / (double) selected[l]);
+            row.put("attended_tokens", attended[l] / (double) samples[l]);
             perLayer.add(row);
             if (l >= FIRST_AVERAGED_LAYER) {
                 r += recall[l];
@@ -91,6 +96,7 @@ public final class KVStats {
                 n += samples[l];
                 h += hits[l];
                 s += selected[l];
+                a += attended[l];
             }
         }
         m.put("topk_recall", n == 0 ? null : r / n);
@@ -98,6 +104,7 @@ public final class KVStats {
         m.put("output_rel_error", n == 0 ? null : e / n);
         m.put("kl", klCount == 0 ? null : klSum / klCount);
         m.put("cache_hit_rate", s == 0 ? null : h / (double) s);
+        m.put("attended_tokens", n == 0 ? null : a / (double) n);
         m.put("per_layer", perLayer);
         return m;
     }

@@ -45,6 +45,8 @@ public final class PolicyAttention implements AttentionBackend {
     private final int[] slotsRead;
     private KVStats stats;
     private long bytesRead;
+    /** Tokens the decode steps' selections attended, summed over heads, and the (layer, head) selections counted. */
+    private long attendedTokens, attendedSelections;
     private final ThreadLocal<FidelityProbe> probe = ThreadLocal.withInitial(FidelityProbe::new);
 
     public PolicyAttention(KVCache cache, int heads, KVPolicy policy) {
@@ -189,6 +191,8 @@ public final class PolicyAttention implements AttentionBackend {
 
     private void decode(int layer, LayerPolicy lp, float[] q, float[] out, int length) {
         lp.select(layers[layer], q, length, perHead);
+        for (Selection sel : perHead) attendedTokens += sel.tokens();
+        attendedSelections += heads;
         boolean wantWeights = lp.wantsWeights();
         if (wantWeights) {
             for (int h = 0; h < heads; h++) {
@@ -287,6 +291,11 @@ public final class PolicyAttention implements AttentionBackend {
     @Override
     public long kvBytesRead() {
         return bytesRead;
+    }
+
+    /** Tokens attended per query head per sparse decode step, on average so far (fewer than the budget with --kv-top-p). */
+    public double attendedTokensPerHead() {
+        return attendedSelections == 0 ? 0 : attendedTokens / (double) attendedSelections;
     }
 
     @Override

@@ -17,9 +17,12 @@ package clusterkv.kv;
  * @param seed         K-means initialisation seed
  * @param estimate     ClusterKV's estimation zone: the clusters ranked just after the selected ones that attention
  *                     counts by their size, mean key and mean value instead of reading them (RetroInfer); 0: none
+ * @param topP         ClusterKV's adaptive budget (Twilight): clusters in score order only until their estimated share
+ *                     of the clustered tokens' attention mass reaches topP, never beyond the budget; 1: off
  */
 public record PolicyConfig(int budget, int sink, int window, int clusters, int kmeansIterations,
-                           int denseLayers, boolean sharedGqaSelection, boolean clusterCache, int pageSize, long seed, int estimate) {
+                           int denseLayers, boolean sharedGqaSelection, boolean clusterCache, int pageSize, long seed, int estimate,
+                           float topP) {
 
     /** K-means settles in tens of iterations; millions would only look like a hang at the first prefill. */
     public static final int MAX_KMEANS_ITERATIONS = 1000;
@@ -37,12 +40,18 @@ public record PolicyConfig(int budget, int sink, int window, int clusters, int k
         if (denseLayers < 0) throw new IllegalArgumentException("--dense-layers must be >= 0, got " + denseLayers);
         if (pageSize < 1) throw new IllegalArgumentException("--page-size must be >= 1, got " + pageSize);
         if (estimate < 0) throw new IllegalArgumentException("--estimate must be >= 0, got " + estimate);
+        if (!(topP > 0 && topP <= 1)) throw new IllegalArgumentException("--kv-top-p must be in (0, 1], got " + topP);
     }
 
-    /** Without an estimation zone. */
+    /** Without an estimation zone or an adaptive budget. */
     public PolicyConfig(int budget, int sink, int window, int clusters, int kmeansIterations,
                         int denseLayers, boolean sharedGqaSelection, boolean clusterCache, int pageSize, long seed) {
-        this(budget, sink, window, clusters, kmeansIterations, denseLayers, sharedGqaSelection, clusterCache, pageSize, seed, 0);
+        this(budget, sink, window, clusters, kmeansIterations, denseLayers, sharedGqaSelection, clusterCache, pageSize, seed, 0, 1f);
+    }
+
+    /** Whether ClusterKV needs each cluster's mean key and value (the estimation zone, the adaptive budget). */
+    public boolean needsClusterMeans() {
+        return estimate > 0 || topP < 1;
     }
 
     /** The sink size, or the policy's default when not set. */
@@ -51,10 +60,14 @@ public record PolicyConfig(int budget, int sink, int window, int clusters, int k
     }
 
     public PolicyConfig withBudget(int b) {
-        return new PolicyConfig(b, sink, window, clusters, kmeansIterations, denseLayers, sharedGqaSelection, clusterCache, pageSize, seed, estimate);
+        return new PolicyConfig(b, sink, window, clusters, kmeansIterations, denseLayers, sharedGqaSelection, clusterCache, pageSize, seed, estimate, topP);
     }
 
     public PolicyConfig withEstimate(int clusters) {
-        return new PolicyConfig(budget, sink, window, this.clusters, kmeansIterations, denseLayers, sharedGqaSelection, clusterCache, pageSize, seed, clusters);
+        return new PolicyConfig(budget, sink, window, this.clusters, kmeansIterations, denseLayers, sharedGqaSelection, clusterCache, pageSize, seed, clusters, topP);
+    }
+
+    public PolicyConfig withTopP(float p) {
+        return new PolicyConfig(budget, sink, window, clusters, kmeansIterations, denseLayers, sharedGqaSelection, clusterCache, pageSize, seed, estimate, p);
     }
 }

@@ -85,6 +85,8 @@ public final class ClusterKVPolicy implements KVPolicy {
         /** With the estimation zone, per selecting unit: the clusters ranked after the chosen ones, and how many the last select estimated. */
         private final int[][] next;
         private final long[] estimatedLastStep;
+        /** With the adaptive budget, per selecting unit: each cluster's estimated log-mass, and a group's mean query. */
+        private final float[][] mass, groupQuery;
         /** Keys and values of one slot. */
         private long slotBytes;
 
@@ -108,6 +110,8 @@ public final class ClusterKVPolicy implements KVPolicy {
             this.copiedLastStep = new long[heads];
             this.next = new int[heads][];
             this.estimatedLastStep = new long[heads];
+            this.mass = new float[heads][];
+            this.groupQuery = new float[heads][];
             reset();
         }
 
@@ -146,7 +150,7 @@ public final class ClusterKVPolicy implements KVPolicy {
             int[] order = new int[n];
             for (int i = 0; i < n; i++) order[i] = index[g].member(firstMember + i) - from;
             kv.permute(g, from, order);
-            if (config.estimate() > 0) setMeans(kv, g, from, n, firstCluster);
+            if (config.needsClusterMeans()) setMeans(kv, g, from, n, firstCluster);
         }
 
         /** The mean key and mean value of each new cluster (from firstCluster on), whose tokens now lie at slots [from, from + n). */
@@ -273,6 +277,7 @@ public final class ClusterKVPolicy implements KVPolicy {
             int n = shared
                     ? selectors[unit].selectShared(q, kvHead * group * headDim, group, idx, clusterBudget, chosen[unit], take[unit])
                     : selectors[unit].selectScored(idx, clusterBudget, chosen[unit], take[unit]); // scored by scoreGroup
+            if (config.topP() < 1) n = topP(unit, idx, q, shared ? kvHead * group * headDim : unit * headDim, shared ? group : 1, n);
             for (int i = 0; i < n; i++) {
                 int c = chosen[unit][i];
                 if (workingSets == null) {
@@ -289,6 +294,41 @@ public final class ClusterKVPolicy implements KVPolicy {
                 workingSets[unit].update(idx, sink, chosen[unit], take[unit], n, kv, kvHead, s);
                 copiedLastStep[unit] = workingSets[unit].copiedSlots() - before;
             }
+        }
+
+        /**
+         * The adaptive budget: of the clusters chosen (best first), only as many as it takes for their estimated share
+         * of the clustered tokens' attention mass to reach topP. A cluster's mass is estimated as size x
+         * exp(q . mean key / sqrt(d)), with the mean of the group's queries when the group selects together.
+         *
+         * @return how many of the chosen clusters to keep
+         */
+        private int topP(int unit, ClusterIndex idx, float[] q, int qOff, int heads, int chosenCount) {
+            if (chosenCount == 0) return 0;
+            if (mass[unit] == null || mass[unit].length < idx.clusterCount()) mass[unit] = new float[idx.clusterCount()];
+            float[] query = q;
+            if (heads > 1) {
+                query = groupQuery[unit] == null ? groupQuery[unit] = new float[headDim] : groupQuery[unit];
+                Arrays.fill(query, 0f);
+                for (int h = 0; h < heads; h++) clusterkv.tensor.VectorMath.axpy(1f / heads, q, qOff + h * headDim, query, 0, headDim);
+                qOff = 0;
+            }
+            float[] m = mass[unit], keyMeans = idx.keyMeans();
+            float scale = (float) (1 / Math.sqrt(headDim)), max = Float.NEGATIVE_INFINITY;
+            int k = idx.clusterCount();
+            for (int c = 0; c < k; c++) {
+                m[c] = idx.size(c) == 0 ? Float.NEGATIVE_INFINITY : scale * clusterkv.tensor.VectorMath.dot(query, qOff, keyMeans, c * headDim, headDim);
+                max = Math.max(max, m[c]);
+            }
+            double total = 0;
+            for (int c = 0; c < k; c++) total += idx.size(c) * Math.exp(m[c] - max);
+            double reached = 0, goal = config.topP() * total;
+            for (int i = 0; i < chosenCount; i++) {
+                int c = chosen[unit][i];
+                reached += take[unit][i] * Math.exp(m[c] - max);
+                if (reached >= goal) return i + 1;
+            }
+            return chosenCount;
         }
 
         /**

@@ -93,7 +93,7 @@ public final class DecodeAttentionBench {
 
         Variant(int context, String policyName, boolean clusterCache, double rho, KVType type, int estimate) {
             this.rho = rho;
-            PolicyConfig config = new PolicyConfig(BUDGET, -1, 0, 0, 20, 0, false, clusterCache, 16, 0, estimate);
+            PolicyConfig config = new PolicyConfig(BUDGET, -1, 0, 0, 20, 0, false, clusterCache, 16, 0).withEstimate(estimate);
             KVPolicy policy = KVPolicies.create(policyName, config);
             // room for the decoded tokens: ClusterKV's window of 256 is clustered as it fills
             KVCache kv = new KVCache(LAYERS, KV_HEADS, HEAD_DIM, context + 4096, clusterkv.kv.KVFormat.of(type), policy.spareSlots(HEADS, KV_HEADS, context + 4096));

@@ -65,6 +65,41 @@ class ClusterKVPolicyTest {
         }
     }
 
+    /**
+     * The adaptive budget, with one cluster per token (so a cluster's mean key is its key and its estimated mass is
+     * exact): the best keys, in score order, until their share of the prompt's softmax mass reaches P.
+     */
+    @Test
+    void topPTakesTheBestKeysUntilTheirShareOfTheMassReachesP() {
+        int n = 96, budget = 80;
+        for (float p : new float[]{0.5f, 0.9f, 0.99f}) {
+            try (PolicyFixture f = new PolicyFixture(4, 2, 8, n + 1, 3)) {
+                LayerPolicy lp = new ClusterKVPolicy(config(budget, 0, 1, n, false).withTopP(p)).forLayer(0, 4, 2, 8);
+                lp.afterPrefill(f.kv, 0, n, new float[0], 0);
+                Selection[] perHead = new Selection[4];
+                lp.select(f.kv, f.queries[n], n + 1, perHead);
+                for (int h = 0; h < 4; h++) {
+                    int g = h / 2, hh = h;
+                    Integer[] order = new Integer[n];
+                    for (int t = 0; t < n; t++) order[t] = t;
+                    Arrays.sort(order, Comparator.comparingDouble(t -> -dot(f, hh, t, g)));
+                    double max = dot(f, hh, order[0], g) / Math.sqrt(f.d), total = 0;
+                    for (int t = 0; t < n; t++) total += Math.exp(dot(f, hh, t, g) / Math.sqrt(f.d) - max);
+                    Set<List<Float>> expected = new HashSet<>();
+                    double reached = 0;
+                    for (int i = 0; i < budget - 1 && reached < p * total; i++) {
+                        reached += Math.exp(dot(f, hh, order[i], g) / Math.sqrt(f.d) - max);
+                        expected.add(originalKey(f, order[i], g));
+                    }
+                    Set<List<Float>> selected = new HashSet<>();
+                    for (int slot : PolicyFixture.slots(perHead[h])) if (slot < n) selected.add(keyAt(f, g, slot));
+                    assertEquals(expected, selected, "P " + p + " head " + h);
+                    assertTrue(expected.size() < budget - 1 || p == 0.99f, "P " + p + " attends fewer than the budget");
+                }
+            }
+        }
+    }
+
     private static double dot(PolicyFixture f, int h, int p, int g) {
         double s = 0;
         for (int i = 0; i < f.d; i++) s += (double) f.queries[f.capacity - 1][h * f.d + i] * f.key(p, g, i);
