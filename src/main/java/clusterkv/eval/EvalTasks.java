@@ -7,7 +7,9 @@ import java.util.List;
 /** The tasks by name. */
 public final class EvalTasks {
 
-    public static final List<String> NAMES = List.of("passkey", "facts", "niah", "copy", "ppl");
+    public static final List<String> NAMES = List.of("passkey", "facts", "multivalue", "multiquery", "niah", "copy", "ppl");
+    /** Numbers per fact in the multivalue task. */
+    static final int VALUES = 3;
     /** Facts hidden per facts prompt. */
     static final int FACTS = 4;
 
@@ -21,6 +23,11 @@ public final class EvalTasks {
             case "facts" -> new RetrievalEval("facts", false, true, 8,
                     (ctx, c) -> FactsTask.generate(ctx.lm().tokenizer(), ctx.requireCorpus("facts"), c.context(), FACTS, c.promptSeed(ctx.seed())),
                     Scoring::exactDigits);
+            case "multivalue" -> new RetrievalEval("multivalue", false, true, 8 * VALUES,
+                    (ctx, c) -> FactsTask.generate(ctx.lm().tokenizer(), ctx.requireCorpus("multivalue"), c.context(), FACTS, VALUES,
+                            c.promptSeed(ctx.seed())),
+                    Scoring::allNumbers);
+            case "multiquery" -> new MultiQueryEval(FACTS);
             case "niah" -> new RetrievalEval("niah", true, true, NiahTask.ANSWER_ROOM - 8,
                     (ctx, c) -> NiahTask.generate(ctx.lm().tokenizer(), ChatPrompt.templateOf(ctx.lm().model().file().metadata(), ctx.lm().tokenizer()),
                             ctx.requireCorpus("niah"), c.context(), c.depth(), c.promptSeed(ctx.seed())),

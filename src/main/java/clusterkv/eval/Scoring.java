@@ -17,6 +17,22 @@ public final class Scoring {
         return generated.substring(i, j).equals(expected) ? 1 : 0;
     }
 
+    /**
+     * 1 when the generated text begins with the expected numbers, in order (", "-separated in expected; any
+     * punctuation and spaces between them in the generated text), else 0: a multi-value answer must be whole.
+     */
+    public static double allNumbers(String generated, String expected) {
+        String[] want = expected.split(", ");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\d+").matcher(generated);
+        int end = 0;
+        for (String w : want) {
+            if (!m.find() || !m.group().equals(w)) return 0;
+            if (!generated.substring(end, m.start()).matches("[\\s,.;]*")) return 0; // nothing but separators in between
+            end = m.end();
+        }
+        return 1;
+    }
+
     /** 1 when the expected phrase appears in the generated text (case-insensitive), else 0. */
     public static double containsPhrase(String generated, String expected) {
         return generated.toLowerCase(java.util.Locale.ROOT).contains(expected.toLowerCase(java.util.Locale.ROOT)) ? 1 : 0;

@@ -63,6 +63,45 @@ class RetrievalTasksTest {
     }
 
     @Test
+    void multiValueFactsHoldSeveralNumbersAndAllAreTheAnswer() {
+        for (long seed = 0; seed < 5; seed++) {
+            RetrievalCase c = FactsTask.generate(tok, corpus, 2048, 4, 3, seed);
+            assertTrue(c.tokens().length <= 2048 - 3 * 8 && c.tokens().length > 1700, "room for the answer: " + c.tokens().length);
+            String text = tok.decode(c.tokens());
+            Matcher m = Pattern.compile("The secret numbers of (\\w+) are$").matcher(text);
+            assertTrue(m.find(), "ends with the query: ..." + text.substring(text.length() - 60));
+            assertTrue(c.answer().matches("\\d{5}, \\d{5}, \\d{5}"), c.answer());
+            assertEquals(1, EvalFixtures.count(text, "The secret numbers of " + m.group(1) + " are " + c.answer() + "."), "the asked fact, once");
+            assertEquals(5, EvalFixtures.count(text, "The secret numbers of "), "four facts and the query");
+        }
+    }
+
+    @Test
+    void multiQueryPromptsHideEveryFactWithRoomToAskThemAll() {
+        FactsTask.Prompt p = FactsTask.hide(tok, corpus, 2048, 4, 1, 4, new java.util.SplittableRandom(3));
+        int asked = 0;
+        for (int[] q : p.queries()) asked += q.length + 8;
+        assertTrue(p.tokens().length + asked <= 2048 && p.tokens().length > 1700, "length " + p.tokens().length);
+        String text = tok.decode(p.tokens());
+        for (int f = 0; f < 4; f++) {
+            assertEquals(1, EvalFixtures.count(text, "The secret number of " + p.names()[f] + " is " + p.answers()[f] + "."), "fact " + f);
+            assertEquals(" The secret number of " + p.names()[f] + " is", tok.decode(p.queries()[f]));
+            String atNeedle = tok.decode(Arrays.copyOfRange(p.tokens(), p.starts()[f], p.starts()[f] + 30));
+            assertTrue(atNeedle.strip().startsWith("The secret number of " + p.names()[f]), atNeedle);
+        }
+    }
+
+    @Test
+    void allNumbersScoring() {
+        assertEquals(1, Scoring.allNumbers(" 12345, 67890, 24680. The", "12345, 67890, 24680"));
+        assertEquals(1, Scoring.allNumbers("12345,67890 24680", "12345, 67890, 24680"));
+        assertEquals(0, Scoring.allNumbers(" 12345, 67890.", "12345, 67890, 24680"), "one missing");
+        assertEquals(0, Scoring.allNumbers(" 12345, 24680, 67890", "12345, 67890, 24680"), "out of order");
+        assertEquals(0, Scoring.allNumbers(" 12345, and 67890, 24680", "12345, 67890, 24680"), "words between");
+        assertEquals(0, Scoring.allNumbers(" x 12345, 67890, 24680", "12345, 67890, 24680"), "the answer must come first");
+    }
+
+    @Test
     void badArgumentsAreRejected() {
         assertThrows(IllegalArgumentException.class, () -> PasskeyTask.generate(tok, 1024, 1.5, 1));
         assertThrows(IllegalArgumentException.class, () -> PasskeyTask.generate(tok, 20, 0.5, 1));
