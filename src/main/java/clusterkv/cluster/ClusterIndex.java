@@ -55,6 +55,31 @@ public final class ClusterIndex {
     }
 
     /**
+     * The index that {@link #centroids()}, {@link #sizes()} and {@link #members()} were read from, over the tokens
+     * firstToken .. firstToken + members.length - 1 (a session file reopened). Members that are not a permutation
+     * of those tokens, grouped by the sizes, are refused.
+     */
+    public static ClusterIndex restore(int dim, float[] centroids, int[] sizes, int[] members, int firstToken) {
+        ClusterIndex index = new ClusterIndex(dim);
+        if (sizes.length == 0 && members.length == 0) return index;
+        if (centroids.length != sizes.length * dim) throw new IllegalStateException("cluster index: " + centroids.length + " centroid values for " + sizes.length + " clusters of " + dim);
+        int[] assignment = new int[members.length];
+        Arrays.fill(assignment, -1);
+        int i = 0;
+        for (int c = 0; c < sizes.length; c++) {
+            if (sizes[c] < 0 || i + sizes[c] > members.length) throw new IllegalStateException("cluster index: sizes exceed the " + members.length + " members");
+            for (int end = i + sizes[c]; i < end; i++) {
+                int t = members[i] - firstToken;
+                if (t < 0 || t >= members.length || assignment[t] >= 0) throw new IllegalStateException("cluster index: members are not a permutation of the clustered tokens");
+                assignment[t] = c;
+            }
+        }
+        if (i != members.length) throw new IllegalStateException("cluster index: the sizes cover " + i + " of " + members.length + " members");
+        index.append(new KMeans.Result(centroids, assignment, sizes), firstToken);
+        return index;
+    }
+
+    /**
      * Adds the clusters of r (over the tokens firstToken + i for the i-th clustered key) as new clusters
      * numbered from {@link #clusterCount()} on.
      */

@@ -45,6 +45,15 @@ public final class LanguageModel implements AutoCloseable {
         return new Session(this, options);
     }
 
+    /**
+     * Reopens a session saved by {@link Session#save}: mapped, not read, so it opens at once whatever its size. The
+     * options must be those it was saved with (context size, KV format, policy and its options); a file made with
+     * another model or other options, or not a session file, is refused with a {@link SessionFileException}.
+     */
+    public Session openSession(Path path, SessionOptions options) throws IOException {
+        return SessionFile.open(this, path, options);
+    }
+
     public Model model() { return model; }
     public ModelConfig config() { return model.config(); }
     public Tokenizer tokenizer() { return tokenizer; }

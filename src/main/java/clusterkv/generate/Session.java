@@ -12,7 +12,10 @@ import clusterkv.model.ModelConfig;
 import clusterkv.model.Transformer;
 import clusterkv.tokenizer.Tokenizer;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 
@@ -36,8 +39,20 @@ public final class Session implements AutoCloseable {
     /** With --kv-stats: a full-attention twin fed the same tokens, for the KL of each decode step. */
     private Session reference;
     private KVStats stats;
+    private Map<String, String> notes = Map.of();
+
+    /** Makes the session's KV cache once the spare slots its policy wants are known. */
+    @FunctionalInterface
+    interface CacheMaker {
+        KVCache make(int spareSlots);
+    }
 
     Session(LanguageModel lm, SessionOptions options) {
+        this(lm, options, null);
+    }
+
+    /** A session whose cache comes from {@code maker} (a session file's mapping), or is allocated when it is null. */
+    Session(LanguageModel lm, SessionOptions options, CacheMaker maker) {
         this.lm = lm;
         this.options = options;
         this.transformer = lm.transformer();
@@ -51,8 +66,13 @@ public final class Session implements AutoCloseable {
         KVPolicy policy = KVPolicies.create(options.kvPolicy(), options.policyConfig()); // validates before allocating
         int spare = options.sparse() ? policy.spareSlots(c.heads(), c.kvHeads(), contextSize) : 0;
         options.kvFormat().check(c.headDim());
-        MemoryFit.checkCache(c, options.kvFormat(), contextSize, contextSize + spare);
-        KVCache cache = new KVCache(c.layers(), c.kvHeads(), c.headDim(), contextSize, options.kvFormat(), spare);
+        KVCache cache;
+        if (maker == null) {
+            MemoryFit.checkCache(c, options.kvFormat(), contextSize, contextSize + spare);
+            cache = new KVCache(c.layers(), c.kvHeads(), c.headDim(), contextSize, options.kvFormat(), spare);
+        } else {
+            cache = maker.make(spare);
+        }
         this.attention = options.sparse() ? new PolicyAttention(cache, c.heads(), policy) : new FullAttention(cache, c.heads());
         this.buffers = new ForwardBuffers(c, chunk);
         this.logits = new float[c.vocabSize()];
@@ -60,6 +80,33 @@ public final class Session implements AutoCloseable {
     }
 
     public int contextSize() { return contextSize; }
+    public SessionOptions options() { return options; }
+    /** What the session file it was opened from carried besides the session (a chat's messages); empty otherwise. */
+    public Map<String, String> notes() { return notes; }
+
+    /**
+     * Saves the session to one file (its tokens, KV cache and policy state), atomically: a temporary file is
+     * written, then renamed over {@code path}. Reopen it with {@link LanguageModel#openSession}.
+     */
+    public void save(Path path) throws IOException {
+        save(path, Map.of());
+    }
+
+    /** As {@link #save(Path)}, with notes (short strings the caller gets back from {@link #notes()} on reopening). */
+    public void save(Path path, Map<String, String> notes) throws IOException {
+        if (reference != null) throw new IllegalStateException("a session that measures its fidelity cannot be saved");
+        SessionFile.save(this, path, notes);
+    }
+
+    /** Takes the saved state back (the cache already holds the saved keys and values). */
+    void restore(int[] savedTokens, int savedLength, float[] savedLogits, clusterkv.kv.PolicyState state, Map<String, String> savedNotes) {
+        if (savedLogits.length != logits.length) throw new IllegalStateException(savedLogits.length + " saved logits for a vocabulary of " + logits.length);
+        System.arraycopy(savedTokens, 0, tokens, 0, savedLength);
+        System.arraycopy(savedLogits, 0, logits, 0, logits.length);
+        length = savedLength;
+        attention.restoreState(state);
+        notes = Map.copyOf(savedNotes);
+    }
     /** The attention backend (KV cache and policy), for statistics. */
     public AttentionBackend attention() { return attention; }
     /** Tokens currently in the cache. */

@@ -41,11 +41,26 @@ public final class GGUFFile implements AutoCloseable {
     }
 
     public static GGUFFile open(Path path) throws IOException {
+        return open(path, false);
+    }
+
+    /**
+     * Opens the file with writable tensor data whose changes stay in this process (a private, copy-on-write
+     * mapping: a session file's KV cache goes on growing in memory while the file is left as it was).
+     */
+    public static GGUFFile openCopyOnWrite(Path path) throws IOException {
+        return open(path, true);
+    }
+
+    private static GGUFFile open(Path path, boolean copyOnWrite) throws IOException {
         if (!Files.exists(path)) throw new NoSuchFileException(path.toString(), null, "no such file");
         if (Files.isDirectory(path)) throw new GGUFFormatException(path + " is a directory, not a GGUF file");
         Arena arena = Arena.ofShared();
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            MemorySegment file = plainNative(ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena), arena, true);
+        // Java maps privately only through a channel open for writing too; the file itself is never written
+        var access = copyOnWrite ? new StandardOpenOption[]{StandardOpenOption.READ, StandardOpenOption.WRITE} : new StandardOpenOption[]{StandardOpenOption.READ};
+        try (FileChannel ch = FileChannel.open(path, access)) {
+            FileChannel.MapMode mode = copyOnWrite ? FileChannel.MapMode.PRIVATE : FileChannel.MapMode.READ_ONLY;
+            MemorySegment file = plainNative(ch.map(mode, 0, ch.size(), arena), arena, !copyOnWrite);
             return parse(path, arena, file);
         } catch (RuntimeException | IOException e) {
             arena.close();
@@ -133,6 +148,11 @@ public final class GGUFFile implements AutoCloseable {
         GGUFTensor t = tensors.get(name);
         if (t == null) throw new GGUFFormatException(path + ": missing tensor '" + name + "'");
         return t;
+    }
+
+    /** False once closed (directly, or by whoever was handed its tensors' memory to own). */
+    public boolean isOpen() {
+        return arena.scope().isAlive();
     }
 
     @Override

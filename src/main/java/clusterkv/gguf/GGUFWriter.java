@@ -85,8 +85,16 @@ public final class GGUFWriter {
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(tmp);
             throw e;
+        } catch (InternalError e) {
+            // a store into the mapping that the file system could not back (the disk filled up): SIGBUS, reported so
+            Files.deleteIfExists(tmp);
+            throw new IOException("cannot write " + path + ": " + e.getMessage() + " (is the disk full?)", e);
         }
-        Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING);
+        try {
+            Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (java.nio.file.AtomicMoveNotSupportedException e) {
+            Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING);
+        }
     }
 
     private static long align(long x, int alignment) {

@@ -35,6 +35,18 @@ public interface AttentionBackend extends AutoCloseable {
     /** Forgets every position from {@code position} on (e.g. to rewind a chat turn, or start over). */
     void truncate(int position);
 
+    /** The KV cache this backend stores into and attends over. */
+    KVCache cache();
+
+    /**
+     * Writes what a backend over the same cache contents needs to continue as this one (the policy's index,
+     * pending prompt indexing finished first), for a session file; full attention has nothing to write.
+     */
+    default void saveState(PolicyState state) {}
+
+    /** Takes back what {@link #saveState} wrote, on a fresh backend whose cache holds what was saved. */
+    default void restoreState(PolicyState state) {}
+
     @Override
     void close();
 }

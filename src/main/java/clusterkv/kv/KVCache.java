@@ -1,6 +1,7 @@
 package clusterkv.kv;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 
 /**
  * Keys and values of every layer, off-heap, each in its {@link KVType} ({@link KVPlane}). Per layer the layout is
@@ -18,9 +19,13 @@ public final class KVCache implements AutoCloseable {
     public final KVFormat format;
     /** The rotation applied to queries and keys before they reach the cache, or null (see {@link KVFormat#rotate}). */
     public final HeadRotation rotation;
-    private final Arena arena;
+    /** What holds the planes' memory: an arena, or a mapped session file. */
+    private final AutoCloseable memory;
     private final KVPlane keys;
     private final KVPlane values;
+
+    /** The two planes, for whoever saves or maps a cache (a session file): the keys, or the values. */
+    public enum Part { KEYS, VALUES }
 
     public KVCache(int layers, int kvHeads, int headDim, int capacity, KVType type) {
         this(layers, kvHeads, headDim, capacity, KVFormat.of(type), 0);
@@ -39,7 +44,8 @@ public final class KVCache implements AutoCloseable {
         this.spareSlots = spareSlots;
         this.format = format;
         this.rotation = format.rotate() ? new HeadRotation(headDim) : null;
-        this.arena = Arena.ofShared();
+        Arena arena = Arena.ofShared();
+        this.memory = arena;
         int slotsPerHead = capacity + spareSlots;
         try {
             this.keys = new KVPlane(arena, format.keys(), layers, kvHeads, headDim, slotsPerHead);
@@ -49,6 +55,40 @@ public final class KVCache implements AutoCloseable {
             throw new KVCacheAllocationException("cannot allocate the KV cache (" + (byteSize() >> 20) + " MiB for "
                     + capacity + " positions): lower the context size with -c", e);
         }
+    }
+
+    /**
+     * A cache over existing memory, per layer one segment of keys and one of values of exactly {@link #layerBytes}
+     * bytes each (a session file's copy-on-write mapping); closing the cache closes {@code memory}.
+     */
+    public KVCache(int layers, int kvHeads, int headDim, int capacity, KVFormat format, int spareSlots,
+                   MemorySegment[] keyLayers, MemorySegment[] valueLayers, AutoCloseable memory) {
+        format.check(headDim);
+        if (keyLayers.length != layers || valueLayers.length != layers) throw new IllegalArgumentException("need " + layers + " layers of keys and values");
+        this.layers = layers;
+        this.kvHeads = kvHeads;
+        this.headDim = headDim;
+        this.capacity = capacity;
+        this.spareSlots = spareSlots;
+        this.format = format;
+        this.rotation = format.rotate() ? new HeadRotation(headDim) : null;
+        this.memory = memory;
+        this.keys = new KVPlane(format.keys(), kvHeads, headDim, capacity + spareSlots, keyLayers);
+        this.values = new KVPlane(format.values(), kvHeads, headDim, capacity + spareSlots, valueLayers);
+    }
+
+    private KVPlane plane(Part part) {
+        return part == Part.KEYS ? keys : values;
+    }
+
+    /** Bytes of one layer's keys or values: [kvHead][capacity + spare slots][one head vector in the part's type]. */
+    public long layerBytes(Part part) {
+        return KVPlane.layerBytes(plane(part).type, kvHeads, headDim, capacity + spareSlots);
+    }
+
+    /** Copies positions [0, length) of every KV head of one layer's keys or values to the same offsets of dst. */
+    public void copyUsed(Part part, int layer, int length, MemorySegment dst) {
+        plane(part).copyUsed(layer, kvHeads, length, dst);
     }
 
     /** Bytes held for the whole capacity and the spare slots, keys and values of all layers. */
@@ -155,6 +195,12 @@ public final class KVCache implements AutoCloseable {
 
     @Override
     public void close() {
-        arena.close();
+        try {
+            memory.close();
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot free the KV cache: " + e.getMessage(), e);
+        }
     }
 }

@@ -26,18 +26,40 @@ final class KVPlane {
     private long releasedBytes;
 
     KVPlane(Arena arena, KVType type, int layers, int kvHeads, int headDim, int slotsPerHead) {
+        this(type, headDim, slotsPerHead, new MemorySegment[layers]);
+        for (int l = 0; l < layers; l++) {
+            // from the OS, page-aligned, so that pages are only backed as the context grows into them
+            this.layers[l] = OsMemory.allocate(arena, layerBytes(type, kvHeads, headDim, slotsPerHead));
+        }
+    }
+
+    /** A plane over given memory (a mapped file): one segment per layer of exactly {@link #layerBytes} bytes. */
+    KVPlane(KVType type, int kvHeads, int headDim, int slotsPerHead, MemorySegment[] layers) {
+        this(type, headDim, slotsPerHead, layers.clone());
+        for (MemorySegment m : layers) {
+            if (m.byteSize() != layerBytes(type, kvHeads, headDim, slotsPerHead)) {
+                throw new IllegalArgumentException("a layer of the " + type + " plane needs " + layerBytes(type, kvHeads, headDim, slotsPerHead) + " bytes, not " + m.byteSize());
+            }
+        }
+    }
+
+    private KVPlane(KVType type, int headDim, int slotsPerHead, MemorySegment[] layers) {
         this.type = type;
         this.headDim = headDim;
         this.rowBytes = type.rowBytes(headDim);
         this.slotsPerHead = slotsPerHead;
-        this.layers = new MemorySegment[layers];
-        this.released = new BitSet[layers];
-        long perLayer = kvHeads * slotsPerHead * rowBytes;
-        for (int l = 0; l < layers; l++) {
-            // from the OS, page-aligned, so that pages are only backed as the context grows into them
-            this.layers[l] = OsMemory.allocate(arena, perLayer);
-            released[l] = new BitSet();
-        }
+        this.layers = layers;
+        this.released = new BitSet[layers.length];
+        for (int l = 0; l < layers.length; l++) released[l] = new BitSet();
+    }
+
+    static long layerBytes(KVType type, int kvHeads, int headDim, int slotsPerHead) {
+        return (long) kvHeads * slotsPerHead * type.rowBytes(headDim);
+    }
+
+    /** Copies slots [0, slots) of every KV head of a layer to the same offsets of dst (a layer's worth of bytes). */
+    void copyUsed(int layer, int kvHeads, int slots, MemorySegment dst) {
+        for (int h = 0; h < kvHeads; h++) MemorySegment.copy(layers[layer], offset(h, 0), dst, offset(h, 0), slots * rowBytes);
     }
 
     long offset(int kvHead, int slot) {

@@ -58,6 +58,15 @@ public interface LayerPolicy {
         return null;
     }
 
+    /**
+     * Writes everything this layer would need to go on as it is (an index, a kept set, scores) into state, for a
+     * session file. Scratch space and statistics are left out; a stateless policy writes nothing.
+     */
+    default void save(PolicyState state) {}
+
+    /** Takes back what {@link #save} wrote, on a fresh layer whose cache holds what it held when saved. */
+    default void restore(LayerKV kv, PolicyState state) {}
+
     /** Forgets everything from slot index {@code length} on (a session rewound). */
     void truncate(LayerKV kv, int length);
 }

@@ -336,6 +336,38 @@ public final class PolicyAttention implements AttentionBackend {
     }
 
     @Override
+    public void saveState(PolicyState state) {
+        awaitAllIndexing();
+        for (int l = 0; l < layerPolicies.length; l++) {
+            if (layerPolicies[l] == null) continue;
+            PolicyState layer = state.scope("layer" + l);
+            layer.putInt("indexed", indexed[l]);
+            layer.putInt("steps_since_release", stepsSinceRelease[l]);
+            // prefill queries that the policy has not seen yet (SnapKV's observation window)
+            layer.put("pending_queries", Arrays.copyOf(lastQueries[l], lastQueryCount[l] * heads * cache.headDim));
+            layerPolicies[l].save(layer.scope("policy"));
+        }
+    }
+
+    @Override
+    public void restoreState(PolicyState state) {
+        for (int l = 0; l < layerPolicies.length; l++) {
+            if (layerPolicies[l] == null) continue;
+            PolicyState layer = state.scope("layer" + l);
+            indexed[l] = layer.getInt("indexed");
+            stepsSinceRelease[l] = layer.getInt("steps_since_release");
+            float[] pending = layer.floats("pending_queries");
+            int row = heads * cache.headDim;
+            if (pending.length % row != 0 || pending.length > lastQueries[l].length) {
+                throw new IllegalStateException("layer " + l + ": " + pending.length + " pending query values do not fit rows of " + row);
+            }
+            System.arraycopy(pending, 0, lastQueries[l], 0, pending.length);
+            lastQueryCount[l] = pending.length / row;
+            layerPolicies[l].restore(layers[l], layer.scope("policy"));
+        }
+    }
+
+    @Override
     public void truncate(int position) {
         awaitAllIndexing();
         cache.rewound(position);

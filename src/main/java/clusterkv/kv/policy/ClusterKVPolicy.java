@@ -8,6 +8,7 @@ import clusterkv.kv.KVPolicy;
 import clusterkv.kv.LayerKV;
 import clusterkv.kv.LayerPolicy;
 import clusterkv.kv.PolicyConfig;
+import clusterkv.kv.PolicyState;
 import clusterkv.kv.Selection;
 import clusterkv.tensor.Parallel;
 
@@ -378,6 +379,42 @@ public final class ClusterKVPolicy implements KVPolicy {
         @Override
         public long[] cacheHits() {
             return new long[]{Arrays.stream(hits).sum(), Arrays.stream(selectedClusters).sum()};
+        }
+
+        /** The clustered end and each KV head's index; the cluster cache starts empty again (it only holds copies). */
+        @Override
+        public void save(PolicyState state) {
+            state.putInt("clustered_end", clusteredEnd);
+            for (int g = 0; g < kvHeads && index[g] != null; g++) {
+                PolicyState head = state.scope("head" + g);
+                ClusterIndex idx = index[g];
+                head.put("centroids", idx.centroids());
+                head.put("sizes", idx.sizes());
+                head.put("members", idx.members());
+                if (idx.hasMeans()) {
+                    head.put("key_means", Arrays.copyOf(idx.keyMeans(), idx.clusterCount() * headDim));
+                    head.put("value_means", Arrays.copyOf(idx.valueMeans(), idx.clusterCount() * headDim));
+                }
+            }
+        }
+
+        @Override
+        public void restore(LayerKV kv, PolicyState state) {
+            reset();
+            clusteredEnd = state.getInt("clustered_end");
+            if (clusteredEnd == 0) return;
+            for (int g = 0; g < kvHeads; g++) {
+                PolicyState head = state.scope("head" + g);
+                int[] members = head.ints("members");
+                ClusterIndex idx = ClusterIndex.restore(headDim, head.floats("centroids"), head.ints("sizes"), members, clusteredEnd - members.length);
+                if (head.has("key_means")) {
+                    float[] keyMeans = head.floats("key_means"), valueMeans = head.floats("value_means");
+                    for (int c = 0; c < idx.clusterCount(); c++) idx.setMeans(c, keyMeans, c * headDim, valueMeans, c * headDim);
+                } else if (config.needsClusterMeans()) {
+                    setMeans(kv, g, clusteredEnd - members.length, members.length, 0);
+                }
+                index[g] = idx;
+            }
         }
 
         @Override

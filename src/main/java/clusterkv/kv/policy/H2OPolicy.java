@@ -4,6 +4,7 @@ import clusterkv.kv.KVPolicy;
 import clusterkv.kv.LayerKV;
 import clusterkv.kv.LayerPolicy;
 import clusterkv.kv.PolicyConfig;
+import clusterkv.kv.PolicyState;
 import clusterkv.kv.Selection;
 
 import java.util.Arrays;
@@ -154,6 +155,28 @@ public final class H2OPolicy implements KVPolicy {
                 float[] w = weights[h];
                 for (int i = 0, n = sel.tokens(); i < n; i++) s[slots[i]] += (double) w[i] / group;
                 scoredUpTo = Math.max(scoredUpTo, sel.tokens() == 0 ? 0 : slots[sel.tokens() - 1] + 1);
+            }
+        }
+
+        @Override
+        public void save(PolicyState state) {
+            state.putInt("scored_up_to", scoredUpTo);
+            for (int g = 0; g < kvHeads; g++) {
+                PolicyState head = state.scope("head" + g);
+                kept[g].save(head);
+                head.put("score", Arrays.copyOf(score[g], Math.min(score[g].length, scoredUpTo)));
+            }
+        }
+
+        @Override
+        public void restore(LayerKV kv, PolicyState state) {
+            scoredUpTo = state.getInt("scored_up_to");
+            ensureSlots(scoredUpTo, kv.cache().capacity);
+            for (int g = 0; g < kvHeads; g++) {
+                PolicyState head = state.scope("head" + g);
+                kept[g].restore(head);
+                double[] saved = head.doubles("score");
+                System.arraycopy(saved, 0, score[g], 0, saved.length);
             }
         }
 

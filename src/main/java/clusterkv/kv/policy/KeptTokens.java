@@ -1,5 +1,6 @@
 package clusterkv.kv.policy;
 
+import clusterkv.kv.PolicyState;
 import clusterkv.kv.Selection;
 
 import java.util.Arrays;
@@ -69,6 +70,17 @@ final class KeptTokens {
         while (n < olderCount && older[n] < length) n++;
         olderCount = n;
         windowStart = Math.min(windowStart, length);
+    }
+
+    void save(PolicyState state) {
+        state.put("older", Arrays.copyOf(older, olderCount));
+        state.putInt("window_start", windowStart);
+    }
+
+    void restore(PolicyState state) {
+        int[] saved = state.ints("older");
+        setOlder(saved, saved.length);
+        windowStart = state.getInt("window_start");
     }
 
     private void ensure(int n) {

@@ -4,6 +4,7 @@ import clusterkv.kv.KVPolicy;
 import clusterkv.kv.LayerKV;
 import clusterkv.kv.LayerPolicy;
 import clusterkv.kv.PolicyConfig;
+import clusterkv.kv.PolicyState;
 import clusterkv.kv.Selection;
 import clusterkv.tensor.Parallel;
 import jdk.incubator.vector.FloatVector;
@@ -184,6 +185,27 @@ public final class QuestPolicy implements KVPolicy {
                 max[g] = Arrays.copyOf(max[g], grown * d);
                 scores[g] = new double[grown];
                 pages[g] = new int[grown];
+            }
+        }
+
+        @Override
+        public void save(PolicyState state) {
+            state.putInt("indexed", indexed);
+            int used = Math.ceilDiv(indexed, pageSize) * d;
+            for (int g = 0; g < kvHeads; g++) {
+                state.put("min" + g, Arrays.copyOf(min[g], used));
+                state.put("max" + g, Arrays.copyOf(max[g], used));
+            }
+        }
+
+        @Override
+        public void restore(LayerKV kv, PolicyState state) {
+            indexed = state.getInt("indexed");
+            ensurePages(Math.ceilDiv(indexed, pageSize));
+            for (int g = 0; g < kvHeads; g++) {
+                float[] lo = state.floats("min" + g), hi = state.floats("max" + g);
+                System.arraycopy(lo, 0, min[g], 0, lo.length);
+                System.arraycopy(hi, 0, max[g], 0, hi.length);
             }
         }
 

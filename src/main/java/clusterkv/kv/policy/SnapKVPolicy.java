@@ -4,6 +4,7 @@ import clusterkv.kv.KVPolicy;
 import clusterkv.kv.LayerKV;
 import clusterkv.kv.LayerPolicy;
 import clusterkv.kv.PolicyConfig;
+import clusterkv.kv.PolicyState;
 import clusterkv.kv.Selection;
 
 import java.util.Arrays;
@@ -123,6 +124,16 @@ public final class SnapKVPolicy implements KVPolicy {
                 k.select(selections[g], length);
                 for (int i = 0; i < group; i++) perHead[g * group + i] = selections[g];
             }
+        }
+
+        @Override
+        public void save(PolicyState state) {
+            for (int g = 0; g < kvHeads; g++) kept[g].save(state.scope("head" + g));
+        }
+
+        @Override
+        public void restore(LayerKV kv, PolicyState state) {
+            for (int g = 0; g < kvHeads; g++) kept[g].restore(state.scope("head" + g));
         }
 
         @Override

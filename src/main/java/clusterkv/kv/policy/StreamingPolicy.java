@@ -4,6 +4,7 @@ import clusterkv.kv.KVPolicy;
 import clusterkv.kv.LayerKV;
 import clusterkv.kv.LayerPolicy;
 import clusterkv.kv.PolicyConfig;
+import clusterkv.kv.PolicyState;
 import clusterkv.kv.Selection;
 
 /**
@@ -51,6 +52,16 @@ public final class StreamingPolicy implements KVPolicy {
                     gone = windowStart;
                 }
                 java.util.Arrays.fill(perHead, kept);
+            }
+
+            @Override
+            public void save(PolicyState state) {
+                state.putInt("gone", gone);
+            }
+
+            @Override
+            public void restore(LayerKV kv, PolicyState state) {
+                gone = state.getInt("gone");
             }
 
             @Override
