@@ -6,9 +6,11 @@ import clusterkv.chat.ChatTemplate;
 import clusterkv.generate.GenerationResult;
 import clusterkv.generate.LanguageModel;
 import clusterkv.generate.Session;
+import clusterkv.generate.SessionLock;
 import clusterkv.generate.SessionOptions;
 import clusterkv.generate.StopReason;
 import clusterkv.tokenizer.Tokenizer;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -17,8 +19,11 @@ import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
@@ -40,6 +45,12 @@ final class ChatCommand implements Callable<Integer> {
     @Option(names = {"-s", "--system"}, paramLabel = "TEXT", description = "System prompt.")
     String system;
 
+    @Option(names = "--session", paramLabel = "FILE", description = "Resume the conversation saved in FILE (if it exists) and save it there after each turn.")
+    Path sessionFile;
+
+    private static final String MESSAGES_NOTE = "chat.messages";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private final PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
 
     @Override
@@ -47,13 +58,21 @@ final class ChatCommand implements Callable<Integer> {
         options.applyThreads();
         SessionOptions sessionOptions = policy.apply(SessionOptions.defaults().withContextSize(options.contextSize).withKvFormat(options.kvFormat()));
         try (LanguageModel lm = LanguageModel.load(options.resolveModel());
-             Session session = lm.newSession(sessionOptions)) {
+             SessionLock lock = sessionFile == null ? null : SessionLock.acquire(sessionFile);
+             Session session = sessionFile != null && Files.exists(sessionFile) ? lm.openSession(sessionFile, sessionOptions) : lm.newSession(sessionOptions)) {
             Tokenizer tok = lm.tokenizer();
             var md = lm.model().file().metadata();
             ChatTemplate template = ChatPrompt.templateOf(md, tok);
             if (template.isFallback()) System.err.println("note: " + template.fallbackReason());
             List<ChatMessage> messages = new ArrayList<>();
-            if (system != null) messages.add(new ChatMessage("system", system));
+            String saved = session.notes().get(MESSAGES_NOTE);
+            if (saved != null) {
+                messages.addAll(List.of(JSON.readValue(saved, ChatMessage[].class)));
+                System.err.printf("resumed %d messages (%d tokens) from %s%n", messages.size(), session.length(), sessionFile);
+                if (system != null) System.err.println("note: --system is ignored: the resumed conversation keeps its own");
+            } else if (system != null) {
+                messages.add(new ChatMessage("system", system));
+            }
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
             System.err.println("chat: " + session.contextSize() + " tokens of context; /clear resets, /exit quits");
             while (true) {
@@ -63,6 +82,7 @@ final class ChatCommand implements Callable<Integer> {
                 if (line.isBlank()) continue;
                 if (line.strip().equals("/clear")) {
                     clear(messages, session);
+                    save(session, messages);
                     System.err.println("(conversation cleared)");
                     continue;
                 }
@@ -83,13 +103,11 @@ final class ChatCommand implements Callable<Integer> {
                         continue;
                     }
                 }
-                int keep = commonPrefix(session.tokens(), ids);
-                if (keep == ids.length) keep--; // re-feed the last token to get fresh logits
-                session.truncate(keep);
-                int[] rest = java.util.Arrays.copyOfRange(ids, keep, ids.length);
+                int[] rest = session.reuse(ids);
                 GenerationResult r = session.generate(rest, sampling.toOptions(), out::print, null);
                 out.println();
                 messages.add(new ChatMessage("assistant", r.text()));
+                save(session, messages);
                 if (r.stopReason() == StopReason.CONTEXT_FULL) {
                     System.err.println("(the context is full: the answer was cut; /clear to start over)");
                 }
@@ -103,9 +121,8 @@ final class ChatCommand implements Callable<Integer> {
         session.truncate(0);
     }
 
-    private static int commonPrefix(int[] a, int[] b) {
-        int n = Math.min(a.length, b.length), i = 0;
-        while (i < n && a[i] == b[i]) i++;
-        return i;
+    /** With --session: the session and the messages it was made from, so that the next run resumes both. */
+    private void save(Session session, List<ChatMessage> messages) throws java.io.IOException {
+        if (sessionFile != null) session.save(sessionFile, Map.of(MESSAGES_NOTE, JSON.writeValueAsString(messages)));
     }
 }

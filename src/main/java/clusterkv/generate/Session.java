@@ -140,6 +140,19 @@ public final class Session implements AutoCloseable {
         this.length = length;
     }
 
+    /**
+     * Keeps the longest prefix of the session that {@code ids} start with and returns the ids still to append (a
+     * prompt cache, the next chat turn). When ids are all kept but the session held more, their last token is
+     * handed back to be fed again, since the logits after it are gone.
+     */
+    public int[] reuse(int[] ids) {
+        int keep = 0, n = Math.min(length, ids.length);
+        while (keep < n && tokens[keep] == ids[keep]) keep++;
+        if (keep == ids.length && keep < length && keep > 0) keep--;
+        truncate(keep);
+        return Arrays.copyOfRange(ids, keep, ids.length);
+    }
+
     /** Forgets everything from position n on. */
     public void truncate(int n) {
         if (n < 0 || n > length) throw new IllegalArgumentException("cannot truncate to " + n + " of " + length + " tokens");

@@ -72,6 +72,18 @@ class ChatCommandTest {
     }
 
     @Test
+    void aConversationSavedWithSessionResumesInTheNextRunAsIfNeverInterrupted(@org.junit.jupiter.api.io.TempDir Path dir) {
+        Path file = dir.resolve("chat.session");
+        BadInputTest.Outcome whole = chat("Once upon a time\nWhat happened next?\n/exit\n", "-c", "512");
+        BadInputTest.Outcome first = chat("Once upon a time\n/exit\n", "-c", "512", "--session", file.toString());
+        BadInputTest.Outcome second = chat("What happened next?\n/exit\n", "-c", "512", "--session", file.toString());
+        assertEquals(0, second.code(), second.err());
+        assertTrue(second.err().contains("resumed 2 messages"), second.err());
+        assertEquals(answers(whole.out()), List.of(answers(first.out()).get(0), answers(second.out()).get(0)));
+        assertFalse(java.nio.file.Files.exists(dir.resolve("chat.session.lock")), "the lock file goes with the process");
+    }
+
+    @Test
     void aConversationThatOutgrowsTheContextIsOfferedAClear() {
         String longMessage = "The little dog ran to the park and played with a big red ball all day long. ".repeat(3);
         BadInputTest.Outcome o = chat("Once upon a time\n" + longMessage + "\nn\n/exit\n", "-c", "96");
