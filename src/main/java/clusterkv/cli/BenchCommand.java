@@ -13,6 +13,7 @@ import clusterkv.model.WeightTypes;
 import clusterkv.tensor.CpuInfo;
 import clusterkv.tensor.FmaPeak;
 import clusterkv.tensor.MemoryBandwidth;
+import clusterkv.tensor.OsMemory;
 import clusterkv.tensor.Parallel;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import picocli.CommandLine.Command;
@@ -173,7 +174,7 @@ final class BenchCommand implements Callable<Integer>, Validated {
         }
         // the warm-up below appends up to 64 prompt tokens and 8 more before it truncates
         int ctx = Math.min(lm.config().contextLength(), Math.max(needed, Math.min(64, promptTokens) + 8));
-        SessionOptions opts = SessionOptions.defaults().withContextSize(ctx).withKvFormat(kv.format()).withPrefillChunk(512);
+        SessionOptions opts = SessionOptions.defaults().withContextSize(ctx).withKvFormat(kv.format()).withKvFile(kv.file).withPrefillChunk(512);
         SplittableRandom rnd = new SplittableRandom(7);
         int vocab = lm.config().vocabSize();
         int[] prompt = rnd.ints(promptTokens, 0, vocab).toArray();
@@ -252,7 +253,7 @@ final class BenchCommand implements Callable<Integer>, Validated {
             this.steps = Math.max(8, Math.min(decodeTokens, 32));
             this.n = Math.min(context, lm.config().contextLength() - steps - steps / 2 - 8); // the model's context bounds the session
             this.vocab = lm.config().vocabSize();
-            SessionOptions opts = SessionOptions.defaults().withContextSize(n + steps + steps / 2 + 8).withKvFormat(kv.format())
+            SessionOptions opts = SessionOptions.defaults().withContextSize(n + steps + steps / 2 + 8).withKvFormat(kv.format()).withKvFile(kv.file)
                     .withPolicy(name, policy.config(budget));
             this.session = lm.newSession(opts);
             try {
@@ -289,8 +290,13 @@ final class BenchCommand implements Callable<Integer>, Validated {
             if (session.attention() instanceof PolicyAttention pa) prefill.put("index_seconds", round(pa.indexingNanos() / 1e9));
         }
 
+        /** Bytes read from storage during the timed steps (the KV cache's pages that a --kv-file run had to bring in). */
+        long storageBytes;
+
         void decode(int count) {
+            long before = OsMemory.storageBytesRead();
             seconds += BenchCommand.decode(session, count, rnd, vocab);
+            storageBytes += OsMemory.storageBytesRead() - before;
             decoded += count;
         }
 
@@ -311,6 +317,7 @@ final class BenchCommand implements Callable<Integer>, Validated {
                     row.put("cluster_cache_hit_rate", round(hits[0] / (double) Math.max(1, hits[1])));
                 }
             }
+            if (kv.file != null) row.put("storage_bytes_read_per_token", storageBytes / decoded);
             row.put("fill_seconds", round(fillSeconds));
             row.putAll(prefill);
             return row;
@@ -355,6 +362,11 @@ final class BenchCommand implements Callable<Integer>, Validated {
                         ratio == null ? "-" : String.format("%.2fx", (double) ratio));
             }
             System.out.println("(KV MB held: recallable policies keep every token; eviction policies give whole pages of evicted slots back to the OS)");
+            for (Map<String, Object> row : (List<Map<String, Object>>) r.get("policies")) {
+                if (!row.containsKey("storage_bytes_read_per_token")) continue;
+                System.out.printf("%-10s read %.1f MB per token from storage at %d (the KV cache in --kv-file %s)%n",
+                        row.get("policy"), (long) row.get("storage_bytes_read_per_token") / 1e6, row.get("context"), kv.file);
+            }
             for (Map<String, Object> row : (List<Map<String, Object>>) r.get("policies")) {
                 if (!row.containsKey("attended_tokens_per_head")) continue;
                 System.out.printf("%-10s attends %.1f tokens per query head per sparse step at %d (budget %s)%n",

@@ -56,7 +56,7 @@ final class ChatCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         options.applyThreads();
-        SessionOptions sessionOptions = policy.apply(SessionOptions.defaults().withContextSize(options.contextSize).withKvFormat(options.kvFormat()));
+        SessionOptions sessionOptions = policy.apply(options.session());
         try (LanguageModel lm = LanguageModel.load(options.resolveModel());
              SessionLock lock = sessionFile == null ? null : SessionLock.acquire(sessionFile);
              Session session = sessionFile != null && Files.exists(sessionFile) ? lm.openSession(sessionFile, sessionOptions) : lm.newSession(sessionOptions)) {

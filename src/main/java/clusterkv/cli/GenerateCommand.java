@@ -48,7 +48,7 @@ final class GenerateCommand implements Callable<Integer> {
         String prompt = input.read();
         var generation = sampling.toOptions();
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        SessionOptions sessionOptions = policy.apply(SessionOptions.defaults().withContextSize(options.contextSize).withKvFormat(options.kvFormat()));
+        SessionOptions sessionOptions = policy.apply(options.session());
         if (promptCache != null && policy.kvStats) throw new IllegalArgumentException("--prompt-cache and --kv-stats cannot go together (a session that measures its fidelity is not saved)");
         if ((promptCacheAll || promptCacheReadOnly) && promptCache == null) throw new IllegalArgumentException("--prompt-cache-all and --prompt-cache-ro need --prompt-cache FILE");
         try (LanguageModel lm = LanguageModel.load(options.resolveModel());

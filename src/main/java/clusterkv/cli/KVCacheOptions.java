@@ -22,6 +22,11 @@ final class KVCacheOptions implements Validated {
             + "for q8_0 and q4_0 keys; --no-kv-rotate computes as llama.cpp does).")
     Boolean rotate;
 
+    @Option(names = "--kv-file", paramLabel = "PATH", description = "Keep the KV cache in a file (a new file at PATH, or in the "
+            + "directory PATH) that the operating system pages in and out, so that a cache larger than memory can be decoded; "
+            + "the file is removed as soon as it is mapped and its space returns when the run ends.")
+    java.nio.file.Path file;
+
     @Override
     public void validate() {
         Validated.parse("--kv-type", () -> type == null ? null : KVType.parse(type));

@@ -101,6 +101,7 @@ public final class Main implements Runnable {
     }
 
     private static String message(Throwable e) {
+        if (e instanceof java.io.UncheckedIOException u && u.getCause() != null) return message(u.getCause());
         if (e instanceof NoSuchFileException f) return "no such file: " + f.getFile();
         if (e instanceof AccessDeniedException f) return "permission denied: " + f.getFile();
         if (e instanceof OutOfMemoryError) return "out of memory: lower the context size (-c) or raise -Xmx";

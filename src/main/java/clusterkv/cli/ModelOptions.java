@@ -1,5 +1,6 @@
 package clusterkv.cli;
 
+import clusterkv.generate.SessionOptions;
 import clusterkv.kv.KVFormat;
 import clusterkv.tensor.Parallel;
 import picocli.CommandLine.Mixin;
@@ -37,6 +38,11 @@ final class ModelOptions implements Validated {
 
     KVFormat kvFormat() {
         return kv.format();
+    }
+
+    /** The session options these model options set: context size, KV format and where the cache lives. */
+    SessionOptions session() {
+        return SessionOptions.defaults().withContextSize(contextSize).withKvFormat(kv.format()).withKvFile(kv.file);
     }
 
     java.nio.file.Path resolveModel() throws Exception {

@@ -49,7 +49,7 @@ final class PerplexityCommand implements Callable<Integer>, Validated {
         String text = TextFiles.readUtf8(file);
         try (LanguageModel lm = LanguageModel.load(options.resolveModel())) {
             int ctx = options.contextSize > 0 ? options.contextSize : lm.config().contextLength();
-            SessionOptions session = policy.apply(SessionOptions.defaults().withContextSize(ctx).withKvFormat(options.kvFormat()));
+            SessionOptions session = policy.apply(options.session().withContextSize(ctx));
             KVStats stats = policy.kvStats && session.sparse() ? new KVStats(lm.config().layers()) : null;
             Perplexity.Result r = Perplexity.compute(lm, text, session,
                     (chunk, chunks, running) -> System.err.printf("[%d/%d] running PPL = %.4f%n", chunk, chunks, running), stats);

@@ -51,6 +51,13 @@ final class ServeCommand implements Callable<Integer>, Validated {
             description = "KV memory idle sessions may keep so that later requests reuse their prompt prefix; 0 disables (default: ${DEFAULT-VALUE}).")
     long cacheMiB;
 
+    @Option(names = "--cache-dir", paramLabel = "DIR", description = "Save the idle sessions that the prompt cache lets go (and, at shutdown, every idle session) "
+            + "to DIR, so that a later request or the next run reuses their prefix from disk.")
+    java.nio.file.Path cacheDir;
+
+    @Option(names = "--cache-disk-mb", defaultValue = "10240", paramLabel = "MiB", description = "The most the session files in --cache-dir may take (default: ${DEFAULT-VALUE}).")
+    long cacheDiskMiB;
+
     @Option(names = "--alias", paramLabel = "NAME", description = "Model id in /v1/models and responses (default: the file name).")
     String alias;
 
@@ -85,7 +92,7 @@ final class ServeCommand implements Callable<Integer>, Validated {
                 .withTimeouts(seconds("--header-timeout", headerTimeout), seconds("--body-timeout", bodyTimeout));
         Set<KVType> allowed = EnumSet.noneOf(KVType.class);
         for (String t : kvTypes) allowed.add(Validated.parse("--kv-types", () -> KVType.parse(t)));
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, allowed, cacheMiB << 20, name, Duration.ofSeconds(10), System.err::println, limits);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, allowed, cacheMiB << 20, cacheDir, cacheDiskMiB << 20, name, Duration.ofSeconds(10), System.err::println, limits);
     }
 
     @Override
@@ -93,7 +100,7 @@ final class ServeCommand implements Callable<Integer>, Validated {
         options.applyThreads();
         ChatTemplate.preloadAsync();
         Path path = options.resolveModel();
-        SessionOptions session = policy.apply(SessionOptions.defaults().withContextSize(options.contextSize).withKvFormat(options.kvFormat()));
+        SessionOptions session = policy.apply(options.session());
         String name = alias != null ? alias : path.getFileName().toString().replaceFirst("\\.gguf$", "");
         ServerConfig config = config(session, name);
         try (LanguageModel lm = LanguageModel.load(path)) {

@@ -68,8 +68,8 @@ public final class Session implements AutoCloseable {
         options.kvFormat().check(c.headDim());
         KVCache cache;
         if (maker == null) {
-            MemoryFit.checkCache(c, options.kvFormat(), contextSize, contextSize + spare);
-            cache = new KVCache(c.layers(), c.kvHeads(), c.headDim(), contextSize, options.kvFormat(), spare);
+            if (options.kvFile() == null) MemoryFit.checkCache(c, options.kvFormat(), contextSize, contextSize + spare); // a file may outgrow memory
+            cache = new KVCache(c.layers(), c.kvHeads(), c.headDim(), contextSize, options.kvFormat(), spare, options.kvFile());
         } else {
             cache = maker.make(spare);
         }

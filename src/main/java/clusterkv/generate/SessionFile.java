@@ -35,7 +35,7 @@ import java.util.Map;
  * that opening maps them copy-on-write instead of reading them: a session of any size opens at once and its
  * first decode step reads only what the policy selects. The format is described in docs/sessions.md.
  */
-final class SessionFile {
+public final class SessionFile {
 
     static final String ARCHITECTURE = "clusterkv.session";
     static final int VERSION = 1;
@@ -44,6 +44,21 @@ final class SessionFile {
     private static final int ALIGNMENT = 4096;
 
     private SessionFile() {}
+
+    /** What a session file holds, read without opening the session: its tokens and notes. */
+    public record Summary(int[] tokens, Map<String, String> notes) {}
+
+    /** Reads a session file's tokens and notes (a mapping of its header and token ids only). */
+    public static Summary summary(Path path) throws IOException {
+        try (GGUFFile file = GGUFFile.open(path)) {
+            GGUFMetadata m = file.metadata();
+            if (!m.getString("general.architecture", "").equals(ARCHITECTURE)) throw new SessionFileException(path + " is not a session file");
+            int length = (int) m.getLong(KEY + "length", 0);
+            return new Summary(readInts(file, "tokens", length), notes(m));
+        } catch (IllegalArgumentException | IllegalStateException | IndexOutOfBoundsException e) {
+            throw new SessionFileException(path + ": damaged session file (" + e.getMessage() + ")");
+        }
+    }
 
     static void save(Session session, Path path, Map<String, String> notes) throws IOException {
         KVCache cache = session.attention().cache();

@@ -1,5 +1,7 @@
 package clusterkv.generate;
 
+import java.nio.file.Path;
+
 import clusterkv.kv.KVFormat;
 import clusterkv.kv.PolicyConfig;
 
@@ -9,8 +11,10 @@ import clusterkv.kv.PolicyConfig;
  * @param prefillChunk tokens per prefill forward pass (each weight is read once per chunk)
  * @param kvPolicy     which tokens decode attends to: full, clusterkv, quest, streaming, h2o, snapkv
  * @param policyConfig budget and policy options
+ * @param kvFile       where the KV cache lives: null for memory, else a file (or a new file in this directory) that
+ *                     the operating system pages in and out, so that a cache larger than memory can be decoded
  */
-public record SessionOptions(int contextSize, KVFormat kvFormat, int prefillChunk, String kvPolicy, PolicyConfig policyConfig) {
+public record SessionOptions(int contextSize, KVFormat kvFormat, int prefillChunk, String kvPolicy, PolicyConfig policyConfig, Path kvFile) {
 
     public SessionOptions {
         if (contextSize < 0) throw new IllegalArgumentException("context size must be >= 0, got " + contextSize);
@@ -18,23 +22,27 @@ public record SessionOptions(int contextSize, KVFormat kvFormat, int prefillChun
     }
 
     public static SessionOptions defaults() {
-        return new SessionOptions(0, KVFormat.F16, 256, "full", PolicyConfig.DEFAULT);
+        return new SessionOptions(0, KVFormat.F16, 256, "full", PolicyConfig.DEFAULT, null);
     }
 
     public SessionOptions withContextSize(int n) {
-        return new SessionOptions(n, kvFormat, prefillChunk, kvPolicy, policyConfig);
+        return new SessionOptions(n, kvFormat, prefillChunk, kvPolicy, policyConfig, kvFile);
     }
 
     public SessionOptions withKvFormat(KVFormat f) {
-        return new SessionOptions(contextSize, f, prefillChunk, kvPolicy, policyConfig);
+        return new SessionOptions(contextSize, f, prefillChunk, kvPolicy, policyConfig, kvFile);
     }
 
     public SessionOptions withPrefillChunk(int n) {
-        return new SessionOptions(contextSize, kvFormat, n, kvPolicy, policyConfig);
+        return new SessionOptions(contextSize, kvFormat, n, kvPolicy, policyConfig, kvFile);
     }
 
     public SessionOptions withPolicy(String name, PolicyConfig config) {
-        return new SessionOptions(contextSize, kvFormat, prefillChunk, name, config);
+        return new SessionOptions(contextSize, kvFormat, prefillChunk, name, config, kvFile);
+    }
+
+    public SessionOptions withKvFile(Path file) {
+        return new SessionOptions(contextSize, kvFormat, prefillChunk, kvPolicy, policyConfig, file);
     }
 
     public boolean sparse() {

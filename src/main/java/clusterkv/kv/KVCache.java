@@ -1,7 +1,13 @@
 package clusterkv.kv;
 
 import java.lang.foreign.Arena;
+import clusterkv.tensor.OsMemory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.function.LongFunction;
 
 /**
  * Keys and values of every layer, off-heap, each in its {@link KVType} ({@link KVPlane}). Per layer the layout is
@@ -36,6 +42,14 @@ public final class KVCache implements AutoCloseable {
     }
 
     public KVCache(int layers, int kvHeads, int headDim, int capacity, KVFormat format, int spareSlots) {
+        this(layers, kvHeads, headDim, capacity, format, spareSlots, (Path) null);
+    }
+
+    /**
+     * A cache in memory, or with {@code file} set in a file that the OS pages in and out ({@link KVFile}: a new
+     * file at that path, or in that directory, removed at once and gone with the cache).
+     */
+    public KVCache(int layers, int kvHeads, int headDim, int capacity, KVFormat format, int spareSlots, Path file) {
         format.check(headDim);
         this.layers = layers;
         this.kvHeads = kvHeads;
@@ -47,9 +61,21 @@ public final class KVCache implements AutoCloseable {
         Arena arena = Arena.ofShared();
         this.memory = arena;
         int slotsPerHead = capacity + spareSlots;
+        LongFunction<MemorySegment> pages;
         try {
-            this.keys = new KVPlane(arena, format.keys(), layers, kvHeads, headDim, slotsPerHead);
-            this.values = new KVPlane(arena, format.values(), layers, kvHeads, headDim, slotsPerHead);
+            if (file == null) {
+                pages = bytes -> OsMemory.allocate(arena, bytes);
+            } else {
+                long perLayer = KVPlane.layerBytes(format.keys(), kvHeads, headDim, slotsPerHead) + KVPlane.layerBytes(format.values(), kvHeads, headDim, slotsPerHead);
+                pages = KVFile.map(arena, file, KVFile.pagesFor(perLayer, layers) + 2L * layers * OsMemory.PAGE)::take;
+            }
+        } catch (IOException e) {
+            arena.close();
+            throw new UncheckedIOException(e);
+        }
+        try {
+            this.keys = new KVPlane(pages, format.keys(), layers, kvHeads, headDim, slotsPerHead);
+            this.values = new KVPlane(pages, format.values(), layers, kvHeads, headDim, slotsPerHead);
         } catch (OutOfMemoryError | RuntimeException e) {
             arena.close();
             throw new KVCacheAllocationException("cannot allocate the KV cache (" + (byteSize() >> 20) + " MiB for "

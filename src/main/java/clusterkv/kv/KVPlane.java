@@ -6,6 +6,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.BitSet;
+import java.util.function.LongFunction;
 
 /**
  * The keys, or the values, of every layer in one {@link KVType}: per layer [kvHead][slot][one head vector in the
@@ -25,12 +26,10 @@ final class KVPlane {
     private final BitSet[] released;
     private long releasedBytes;
 
-    KVPlane(Arena arena, KVType type, int layers, int kvHeads, int headDim, int slotsPerHead) {
+    /** A plane whose layers come from {@code memory}, given their size (page-aligned memory, backed as it is written). */
+    KVPlane(LongFunction<MemorySegment> memory, KVType type, int layers, int kvHeads, int headDim, int slotsPerHead) {
         this(type, headDim, slotsPerHead, new MemorySegment[layers]);
-        for (int l = 0; l < layers; l++) {
-            // from the OS, page-aligned, so that pages are only backed as the context grows into them
-            this.layers[l] = OsMemory.allocate(arena, layerBytes(type, kvHeads, headDim, slotsPerHead));
-        }
+        for (int l = 0; l < layers; l++) this.layers[l] = memory.apply(layerBytes(type, kvHeads, headDim, slotsPerHead));
     }
 
     /** A plane over given memory (a mapped file): one segment per layer of exactly {@link #layerBytes} bytes. */

@@ -29,6 +29,11 @@ final class Metrics {
     final LongAdder firstTokenNanos = new LongAdder();
     final LongAdder firstTokenCount = new LongAdder();
     final LongAdder disconnects = new LongAdder();
+    final LongAdder diskSpills = new LongAdder();
+    final LongAdder diskHits = new LongAdder();
+    final LongAdder diskHitBytes = new LongAdder();
+    final LongAdder diskRestoreNanos = new LongAdder();
+    final LongAdder diskBytes = new LongAdder();
     private volatile Gauges gauges = Gauges.EMPTY;
 
     void request(String endpoint, int status) {
@@ -65,6 +70,11 @@ final class Metrics {
         out.append("clusterkv_time_to_first_token_seconds_sum ").append(format(firstTokenNanos.sum() / 1e9)).append('\n');
         out.append("clusterkv_time_to_first_token_seconds_count ").append(firstTokenCount.sum()).append('\n');
         counter(out, "clusterkv_client_disconnects_total", "Streams whose client went away before the end.", disconnects.sum());
+        counter(out, "clusterkv_disk_cache_spills_total", "Idle sessions the prompt cache let go that were saved to --cache-dir.", diskSpills.sum());
+        counter(out, "clusterkv_disk_cache_hits_total", "Requests whose prompt prefix came back from a session file in --cache-dir.", diskHits.sum());
+        counter(out, "clusterkv_disk_cache_hit_bytes_total", "Bytes of the session files that came back (mapped; pages are read as attention touches them).", diskHitBytes.sum());
+        counter(out, "clusterkv_disk_cache_restore_seconds_total", "Time spent reopening session files.", diskRestoreNanos.sum() / 1e9);
+        gauge(out, "clusterkv_disk_cache_bytes", "Bytes of the session files in --cache-dir.", diskBytes.sum());
         Gauges g = gauges;
         gauge(out, "clusterkv_active_sessions", "Requests being prefilled or decoded.", g.activeSessions());
         gauge(out, "clusterkv_queue_length", "Accepted requests waiting for a slot.", g.queueLength());

@@ -83,7 +83,8 @@ public final class OpenAIServer implements AutoCloseable {
         int context = config.session().contextSize() == 0 ? lm.config().contextLength() : config.session().contextSize();
         this.requests = new Requests(json, lm.tokenizer(), template, config.session(), config.kvTypes(), lm.config().headDim(), context);
         this.responses = new Responses(json, config.modelName());
-        this.scheduler = new Scheduler(lm, config.parallel(), config.queue(), config.cacheBytes(), metrics);
+        DiskPromptCache disk = config.cacheDir() == null ? null : new DiskPromptCache(lm, config.cacheDir(), config.cacheDiskBytes(), metrics, config.log());
+        this.scheduler = new Scheduler(lm, config.parallel(), config.queue(), new PromptCache(config.cacheBytes(), disk), metrics);
         this.expectedAuthorization = config.apiKey() == null ? null : ("Bearer " + config.apiKey()).getBytes(StandardCharsets.UTF_8);
         this.routes = Map.of(
                 "/v1/chat/completions", new Route("POST", ex -> completion(ex, true)),

@@ -21,12 +21,15 @@ final class PromptCache implements AutoCloseable {
     private record Entry(SessionOptions options, Session session, long bytes) {}
 
     private final long capacityBytes;
+    /** Where the sessions let go are saved, or null. */
+    private final DiskPromptCache disk;
     /** Least recently used first. */
     private final List<Entry> entries = new ArrayList<>();
     private long bytes;
 
-    PromptCache(long capacityBytes) {
+    PromptCache(long capacityBytes, DiskPromptCache disk) {
         this.capacityBytes = capacityBytes;
+        this.disk = disk;
     }
 
     /** The memory one session holds: its KV cache for the whole context, and the policy's index. */
@@ -57,6 +60,10 @@ final class PromptCache implements AutoCloseable {
                 bestPrefix = p;
             }
         }
+        if (best < 0 && disk != null) {
+            Session saved = disk.take(options, prompt, 0);
+            if (saved != null) return new Hit(saved, commonPrefix(saved.tokens(), prompt));
+        }
         if (best < 0 && lru >= 0 && bytes + entries.get(lru).bytes > capacityBytes) {
             best = lru;
             bestPrefix = lruPrefix;
@@ -71,7 +78,7 @@ final class PromptCache implements AutoCloseable {
     void put(SessionOptions options, Session session) {
         long b = allocatedBytes(session);
         if (session.length() == 0 || b > capacityBytes) {
-            session.close();
+            letGo(options, session);
             return;
         }
         entries.add(new Entry(options, session, b));
@@ -79,8 +86,21 @@ final class PromptCache implements AutoCloseable {
         while (bytes > capacityBytes) {
             Entry lru = entries.removeFirst();
             bytes -= lru.bytes;
-            lru.session.close();
+            letGo(lru.options, lru.session);
         }
+    }
+
+    /** A session leaves memory: saved to the disk tier if there is one, then closed. */
+    private void letGo(SessionOptions options, Session session) {
+        try {
+            if (disk != null) disk.spill(options, session);
+        } finally {
+            session.close();
+        }
+    }
+
+    int diskSize() {
+        return disk == null ? 0 : disk.size();
     }
 
     int size() {
@@ -104,9 +124,17 @@ final class PromptCache implements AutoCloseable {
         return i;
     }
 
+    /** Frees every idle session (to make room), without saving them. */
+    void drop() {
+        for (Entry e : entries) e.session.close();
+        entries.clear();
+        bytes = 0;
+    }
+
+    /** Shutdown: the idle sessions go to the disk tier, if there is one, for the next run. */
     @Override
     public void close() {
-        for (Entry e : entries) e.session.close();
+        for (Entry e : entries) letGo(e.options, e.session);
         entries.clear();
         bytes = 0;
     }

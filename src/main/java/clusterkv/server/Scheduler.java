@@ -40,9 +40,9 @@ final class Scheduler implements AutoCloseable {
     private final BatchDecoder decoder;
     private int prefillTurn;
 
-    Scheduler(LanguageModel lm, int parallel, int queue, long cacheBytes, Metrics metrics) {
+    Scheduler(LanguageModel lm, int parallel, int queue, PromptCache cache, Metrics metrics) {
         this.lm = lm;
-        this.cache = new PromptCache(cacheBytes);
+        this.cache = cache;
         this.metrics = metrics;
         this.parallel = parallel;
         this.capacity = parallel + queue;
@@ -121,7 +121,7 @@ final class Scheduler implements AutoCloseable {
         try {
             return lm.newSession(r.session());
         } catch (KVCacheAllocationException | OutOfMemoryError e) { // no memory for the KV cache: free the idle ones and retry
-            cache.close();
+            cache.drop();
             return lm.newSession(r.session());
         }
     }

@@ -3,6 +3,7 @@ package clusterkv.server;
 import clusterkv.generate.SessionOptions;
 import clusterkv.kv.KVType;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -18,13 +19,16 @@ import java.util.function.Consumer;
  * @param session       the sessions' context, KV type and default KV policy (a request may override policy and budget)
  * @param kvTypes       the KV cache types a request may name in kv_type besides the session's own
  * @param cacheBytes    KV memory that idle sessions may keep for prompt-prefix reuse; 0 disables the prompt cache
+ * @param cacheDir      where idle sessions that the prompt cache lets go are saved, to come back on a prefix hit (also
+ *                      after a restart); null: they are dropped
+ * @param cacheDiskBytes the most bytes the session files in cacheDir may take
  * @param modelName     the id that /v1/models lists and responses carry
  * @param shutdownGrace how long closing waits for requests in flight
  * @param log           one line per completion request
  * @param limits        request size, read timeouts and parsing threads: what one client may cost
  */
 public record ServerConfig(String host, int port, int parallel, int queue, String apiKey, SessionOptions session, Set<KVType> kvTypes,
-                           long cacheBytes, String modelName, Duration shutdownGrace, Consumer<String> log,
+                           long cacheBytes, Path cacheDir, long cacheDiskBytes, String modelName, Duration shutdownGrace, Consumer<String> log,
                            ServerLimits limits) {
 
     public ServerConfig {
@@ -32,6 +36,7 @@ public record ServerConfig(String host, int port, int parallel, int queue, Strin
         if (queue < 0) throw new IllegalArgumentException("--queue must be >= 0, got " + queue);
         if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be in [0, 65535], got " + port);
         if (cacheBytes < 0) throw new IllegalArgumentException("the prompt cache size must be >= 0, got " + cacheBytes);
+        if (cacheDiskBytes < 0) throw new IllegalArgumentException("--cache-disk-mb must be >= 0, got " + cacheDiskBytes);
         if (apiKey != null && apiKey.isEmpty()) throw new IllegalArgumentException("--api-key must not be empty");
         if (limits == null) throw new IllegalArgumentException("the server limits are required");
         kvTypes = Set.copyOf(kvTypes);
@@ -39,39 +44,44 @@ public record ServerConfig(String host, int port, int parallel, int queue, Strin
 
     /** Defaults for tests and embedding: 127.0.0.1, a free port, 4 parallel, 16 queued, 1 GiB of prompt cache. */
     public static ServerConfig defaults(String modelName) {
-        return new ServerConfig("127.0.0.1", 0, 4, 16, null, SessionOptions.defaults(), Set.of(), 1L << 30, modelName, Duration.ofSeconds(10), line -> {},
+        return new ServerConfig("127.0.0.1", 0, 4, 16, null, SessionOptions.defaults(), Set.of(), 1L << 30, null, 0, modelName, Duration.ofSeconds(10), line -> {},
                 ServerLimits.defaults());
     }
 
     public ServerConfig withPort(int p) {
-        return new ServerConfig(host, p, parallel, queue, apiKey, session, kvTypes, cacheBytes, modelName, shutdownGrace, log, limits);
+        return new ServerConfig(host, p, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, modelName, shutdownGrace, log, limits);
     }
 
     public ServerConfig withSlots(int parallel, int queue) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, modelName, shutdownGrace, log, limits);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, modelName, shutdownGrace, log, limits);
     }
 
     public ServerConfig withApiKey(String key) {
-        return new ServerConfig(host, port, parallel, queue, key, session, kvTypes, cacheBytes, modelName, shutdownGrace, log, limits);
+        return new ServerConfig(host, port, parallel, queue, key, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, modelName, shutdownGrace, log, limits);
     }
 
     public ServerConfig withSession(SessionOptions s) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, s, kvTypes, cacheBytes, modelName, shutdownGrace, log, limits);
+        return new ServerConfig(host, port, parallel, queue, apiKey, s, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, modelName, shutdownGrace, log, limits);
+    }
+
+    /** Idle sessions spill to {@code dir}, up to {@code bytes} of files. */
+    public ServerConfig withCacheDir(Path dir, long bytes) {
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, dir, bytes, modelName, shutdownGrace, log, limits);
     }
 
     public ServerConfig withLimits(ServerLimits l) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, modelName, shutdownGrace, log, l);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, modelName, shutdownGrace, log, l);
     }
 
     public ServerConfig withShutdownGrace(Duration grace) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, modelName, grace, log, limits);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, modelName, grace, log, limits);
     }
 
     public ServerConfig withKvTypes(Set<KVType> types) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, types, cacheBytes, modelName, shutdownGrace, log, limits);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, types, cacheBytes, cacheDir, cacheDiskBytes, modelName, shutdownGrace, log, limits);
     }
 
     public ServerConfig withCacheBytes(long b) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, b, modelName, shutdownGrace, log, limits);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, b, cacheDir, cacheDiskBytes, modelName, shutdownGrace, log, limits);
     }
 }

@@ -79,6 +79,18 @@ public final class OsMemory {
         return arena.allocate(bytes, PAGE);
     }
 
+    /** Bytes this process has caused to be read from storage so far (Linux's /proc/self/io read_bytes), or -1 where unknown. */
+    public static long storageBytesRead() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/io"))) {
+                if (line.startsWith("read_bytes:")) return Long.parseLong(line.substring("read_bytes:".length()).strip());
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not Linux, or no access
+        }
+        return -1;
+    }
+
     /**
      * Bytes of memory the OS can give this process now without swapping (Linux's MemAvailable: free memory plus the
      * page cache it can drop), or -1 where that is unknown.

@@ -92,7 +92,7 @@ class ServerPromptCacheTest {
                 s[i].append(new int[]{1, 100 + i, 200 + i}, null);
             }
             long each = PromptCache.allocatedBytes(s[0]);
-            PromptCache cache = new PromptCache(2 * each + each / 2);
+            PromptCache cache = new PromptCache(2 * each + each / 2, null);
             for (Session session : s) cache.put(options, session);
             assertEquals(2, cache.size());
             assertEquals(2 * each, cache.allocatedBytes());
