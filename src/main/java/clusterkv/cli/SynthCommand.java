@@ -17,6 +17,10 @@ import java.util.concurrent.Callable;
 @Command(name = "synth", description = "Write a random-weight GGUF with the tensor shapes of a real model (for offline benchmarks).")
 final class SynthCommand implements Callable<Integer>, Validated {
 
+    @Option(names = "--context-length", paramLabel = "N", description = "Override the shape's context length (to benchmark "
+            + "longer contexts than the real model's, e.g. 1048576 with --kv-file).")
+    Integer contextLength;
+
     @Option(names = "--shape", required = true, paramLabel = "NAME",
             description = "Model shape: tiny, tiny-llama3, tiny-qwen2, tiny-qwen3, llama-3.2-1b, llama-3.1-8b, qwen2.5-0.5b, qwen3-0.6b.")
     String shape;
@@ -53,6 +57,7 @@ final class SynthCommand implements Callable<Integer>, Validated {
     @Override
     public void validate() {
         Validated.parse("--shape", () -> ModelShape.named(shape));
+        if (contextLength != null) Validated.check(contextLength >= 1, "--context-length", ">= 1", contextLength);
         Validated.parse("--type", () -> WeightTypes.parse(type));
         if (vocabSize != null) Validated.check(vocabSize >= 300 && vocabSize <= MAX_VOCAB, "--vocab-size", "between 300 and " + MAX_VOCAB, vocabSize);
         Path parent = output.toAbsolutePath().getParent();
@@ -63,6 +68,7 @@ final class SynthCommand implements Callable<Integer>, Validated {
     public Integer call() throws Exception {
         ModelShape s = ModelShape.named(shape);
         if (vocabSize != null) s = s.withVocabSize(vocabSize);
+        if (contextLength != null) s = s.withContextLength(contextLength);
         if (untied) s = s.untied();
         WeightTypes t = WeightTypes.parse(type);
         long start = System.nanoTime();

@@ -25,6 +25,8 @@ public final class KVCache implements AutoCloseable {
     public final KVFormat format;
     /** The rotation applied to queries and keys before they reach the cache, or null (see {@link KVFormat#rotate}). */
     public final HeadRotation rotation;
+    /** Whether the cache lives in a file (--kv-file) whose pages the OS brings in on demand: see {@link #prefetch}. */
+    public final boolean paged;
     /** What holds the planes' memory: an arena, or a mapped session file. */
     private final AutoCloseable memory;
     private final KVPlane keys;
@@ -60,6 +62,7 @@ public final class KVCache implements AutoCloseable {
         this.rotation = format.rotate() ? new HeadRotation(headDim) : null;
         Arena arena = Arena.ofShared();
         this.memory = arena;
+        this.paged = file != null;
         int slotsPerHead = capacity + spareSlots;
         LongFunction<MemorySegment> pages;
         try {
@@ -99,6 +102,7 @@ public final class KVCache implements AutoCloseable {
         this.format = format;
         this.rotation = format.rotate() ? new HeadRotation(headDim) : null;
         this.memory = memory;
+        this.paged = false; // a session file's mapping: read as attention touches it, with the OS's read-ahead
         this.keys = new KVPlane(format.keys(), kvHeads, headDim, capacity + spareSlots, keyLayers);
         this.values = new KVPlane(format.values(), kvHeads, headDim, capacity + spareSlots, valueLayers);
     }
@@ -140,6 +144,16 @@ public final class KVCache implements AutoCloseable {
         if (to <= from) return;
         keys.release(layer, kvHead, from, to);
         values.release(layer, kvHead, from, to);
+    }
+
+    /**
+     * Slots [from, to) of one KV head are about to be read: in a file-backed cache, asks the OS to start reading their
+     * keys and values in, so that the reads of a step's scattered selections overlap instead of faulting one by one.
+     */
+    public void prefetch(int layer, int kvHead, int from, int to) {
+        if (!paged || to <= from) return;
+        keys.willNeed(layer, kvHead, from, to);
+        values.willNeed(layer, kvHead, from, to);
     }
 
     /** Bytes of keys and values given back to the OS by {@link #release} and not stored to since. */

@@ -92,6 +92,11 @@ final class KVPlane {
         }
     }
 
+    /** Asks the OS to start reading slots [from, to) of one KV head in (a plane in a file). */
+    void willNeed(int layer, int kvHead, int from, int to) {
+        OsMemory.willNeed(layers[layer].address() + offset(kvHead, from), (to - from) * rowBytes);
+    }
+
     /** Gives back to the OS the whole pages inside slots [from, to) of one KV head. */
     void release(int layer, int kvHead, int from, int to) {
         BitSet bits = released[layer];

@@ -191,6 +191,7 @@ public final class PolicyAttention implements AttentionBackend {
 
     private void decode(int layer, LayerPolicy lp, float[] q, float[] out, int length) {
         lp.select(layers[layer], q, length, perHead);
+        if (cache.paged) prefetchSelections(layer);
         for (Selection sel : perHead) attendedTokens += sel.tokens();
         attendedSelections += heads;
         boolean wantWeights = lp.wantsWeights();
@@ -217,6 +218,15 @@ public final class PolicyAttention implements AttentionBackend {
         bytesRead += selectedBytes(wantWeights) + lp.indexBytesRead();
         if (stats != null) measure(layer, lp, q, out, length);
         else if (releaseEvicted && policy.evicts() && stepsSinceRelease[layer]++ % RELEASE_EVERY == 0) releaseEvicted(layer, length);
+    }
+
+    /** A cache in a file: every range this step's selections read starts coming in now, all of them at once. */
+    private void prefetchSelections(int layer) {
+        for (int h = 0; h < heads; h++) {
+            Selection s = perHead[h];
+            if (h > 0 && perHead[h - 1] == s) continue; // shared by the group
+            for (int r = 0; r < s.ranges(); r++) cache.prefetch(layer, h / group, s.source(r), s.source(r) + s.end(r) - s.start(r));
+        }
     }
 
     /**

@@ -42,6 +42,12 @@ public record ModelShape(String name, Architecture architecture, int dim, int la
                 ropeTheta, rmsEps, tiedEmbeddings, ropeScalingFactor);
     }
 
+    /** The shape with another context length (benchmarks past a real model's context: the weights do not change). */
+    public ModelShape withContextLength(int n) {
+        return new ModelShape(name, architecture, dim, layers, heads, kvHeads, headDim, ffnDim, vocabSize, n,
+                ropeTheta, rmsEps, tiedEmbeddings, ropeScalingFactor);
+    }
+
     public ModelShape untied() {
         return new ModelShape(name, architecture, dim, layers, heads, kvHeads, headDim, ffnDim, vocabSize, contextLength,
                 ropeTheta, rmsEps, false, ropeScalingFactor);
