@@ -69,7 +69,6 @@ public final class CausalAttention {
      */
     public static void forward(KVCache cache, int layer, float[] q, float[] out, int p0, int n, int heads) {
         int kvHeads = cache.kvHeads;
-        for (int g = 0; g < kvHeads; g++) cache.prefetch(layer, g, 0, p0 + n);
         int queryBlocks = (n + QUERY_BLOCK - 1) / QUERY_BLOCK;
         Parallel.forEach(kvHeads * queryBlocks, task -> {
             int kvHead = task % kvHeads;

@@ -25,8 +25,10 @@ public final class KVCache implements AutoCloseable {
     public final KVFormat format;
     /** The rotation applied to queries and keys before they reach the cache, or null (see {@link KVFormat#rotate}). */
     public final HeadRotation rotation;
-    /** Whether the cache lives in a file (--kv-file) whose pages the OS brings in on demand: see {@link #prefetch}. */
+    /** Whether the cache lives in a file (--kv-file, a session file) whose pages the OS brings in on demand: see {@link #prefetch}. */
     public final boolean paged;
+    private boolean prefetching = true;
+    private long storageReadAtLastStep = -1;
     /** What holds the planes' memory: an arena, or a mapped session file. */
     private final AutoCloseable memory;
     private final KVPlane keys;
@@ -79,6 +81,7 @@ public final class KVCache implements AutoCloseable {
         try {
             this.keys = new KVPlane(pages, format.keys(), layers, kvHeads, headDim, slotsPerHead);
             this.values = new KVPlane(pages, format.values(), layers, kvHeads, headDim, slotsPerHead);
+
         } catch (OutOfMemoryError | RuntimeException e) {
             arena.close();
             throw new KVCacheAllocationException("cannot allocate the KV cache (" + (byteSize() >> 20) + " MiB for "
@@ -102,7 +105,7 @@ public final class KVCache implements AutoCloseable {
         this.format = format;
         this.rotation = format.rotate() ? new HeadRotation(headDim) : null;
         this.memory = memory;
-        this.paged = false; // a session file's mapping: read as attention touches it, with the OS's read-ahead
+        this.paged = true; // a session file's mapping: pages come in as attention reads them, sparse layers' only what they select
         this.keys = new KVPlane(format.keys(), kvHeads, headDim, capacity + spareSlots, keyLayers);
         this.values = new KVPlane(format.values(), kvHeads, headDim, capacity + spareSlots, valueLayers);
     }
@@ -147,11 +150,34 @@ public final class KVCache implements AutoCloseable {
     }
 
     /**
-     * Slots [from, to) of one KV head are about to be read: in a file-backed cache, asks the OS to start reading their
-     * keys and values in, so that the reads of a step's scattered selections overlap instead of faulting one by one.
+     * In a file-backed cache, the layer is read in scattered runs (a sparse policy's selections): a fault there reads
+     * its page, not the device's read-ahead window around it (8 MB here: ClusterKV read 24 GB per token of a 34 GB
+     * file), and reads ask for their ranges ahead with {@link #prefetch}. Layers read whole at every step (dense
+     * layers, full attention) keep the OS's read-ahead.
+     */
+    public void readSparsely(int layer) {
+        if (!paged) return;
+        keys.readScattered(layer);
+        values.readScattered(layer);
+    }
+
+    /**
+     * A decode step starts: prefetching is on while the last step read from storage (the first step included), off
+     * while everything was in memory, where asking for resident pages costs a page-table walk per call for nothing.
+     */
+    public void stepStarts() {
+        if (!paged) return;
+        long read = OsMemory.storageBytesRead();
+        prefetching = read != storageReadAtLastStep;
+        storageReadAtLastStep = read;
+    }
+
+    /**
+     * Slots [from, to) of one KV head of a scattered layer are about to be read: asks the OS to start reading their
+     * keys and values in, so that a step's selections come in together instead of faulting one page at a time.
      */
     public void prefetch(int layer, int kvHead, int from, int to) {
-        if (!paged || to <= from) return;
+        if (!paged || !prefetching || to <= from) return;
         keys.willNeed(layer, kvHead, from, to);
         values.willNeed(layer, kvHead, from, to);
     }
@@ -214,6 +240,8 @@ public final class KVCache implements AutoCloseable {
     /** The keys and the values of slots [from, from + count) of one KV head, into keysDst and valuesDst from index 0. */
     public void readKeysValues(int layer, int kvHead, int from, int count, float[] keysDst, float[] valuesDst) {
         if (keys.type == values.type) {
+            keys.willNeed(layer, kvHead, from, from + count);
+            values.willNeed(layer, kvHead, from, from + count);
             keys.type.kernel.dequantizePair(keys.layer(layer), values.layer(layer), keys.offset(kvHead, from), keysDst, valuesDst, count * headDim);
         } else {
             readKeys(layer, kvHead, from, count, keysDst, 0);

@@ -44,7 +44,6 @@ final class KVFile {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             MemorySegment mapped = ch.map(FileChannel.MapMode.READ_WRITE, 0, Math.max(bytes, 1), arena);
             // a plain native segment over the mapping, for the kernels' type profiles (see GGUFFile.plainNative)
-            OsMemory.adviseRandom(mapped);
             return new KVFile(MemorySegment.ofAddress(mapped.address()).reinterpret(mapped.byteSize(), arena, null));
         } finally {
             Files.deleteIfExists(file);

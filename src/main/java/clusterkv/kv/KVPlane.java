@@ -22,6 +22,11 @@ final class KVPlane {
     private final int headDim;
     private final int slotsPerHead;
     private final MemorySegment[] layers;
+    /**
+     * Per layer, in a file: read in scattered runs (a sparse policy's layers), so the mapping reads no more than each
+     * fault asks for and every read asks for its range first ({@link KVCache#readSparsely}).
+     */
+    private final boolean[] scattered;
     /** Per layer: the pages (counted from the start of the layer's segment) given back to the OS. */
     private final BitSet[] released;
     private long releasedBytes;
@@ -50,6 +55,7 @@ final class KVPlane {
         this.layers = layers;
         this.released = new BitSet[layers.length];
         for (int l = 0; l < layers.length; l++) released[l] = new BitSet();
+        this.scattered = new boolean[layers.length];
     }
 
     static long layerBytes(KVType type, int kvHeads, int headDim, int slotsPerHead) {
@@ -75,16 +81,25 @@ final class KVPlane {
         type.kernel.quantize(src, srcOffset, count * headDim, layers[layer], offset(kvHead, slot));
     }
 
+    /** The layer is read in scattered runs: no read-around on faults (see {@link OsMemory#adviseRandom}). */
+    void readScattered(int layer) {
+        scattered[layer] = true;
+        OsMemory.adviseRandom(layers[layer]);
+    }
+
     /** Decodes slots [slot, slot + count) of a KV head into dst[dstOffset ..] as [count][headDim] floats. */
     void read(int layer, int kvHead, int slot, int count, float[] dst, int dstOffset) {
+        willNeed(layer, kvHead, slot, slot + count);
         type.kernel.dequantize(layers[layer], offset(kvHead, slot), dst, dstOffset, count * headDim);
     }
 
     void copy(int layer, int kvHead, int from, int to, int count) {
+        willNeed(layer, kvHead, from, from + count);
         MemorySegment.copy(layers[layer], offset(kvHead, from), layers[layer], offset(kvHead, to), count * rowBytes);
     }
 
     void permute(int layer, int kvHead, int from, int[] order) {
+        willNeed(layer, kvHead, from, from + order.length);
         MemorySegment region = layers[layer].asSlice(offset(kvHead, from), order.length * rowBytes);
         byte[] copy = region.toArray(ValueLayout.JAVA_BYTE);
         for (int i = 0; i < order.length; i++) {
@@ -92,9 +107,9 @@ final class KVPlane {
         }
     }
 
-    /** Asks the OS to start reading slots [from, to) of one KV head in (a plane in a file). */
+    /** In a layer read in scattered runs: asks the OS to start reading slots [from, to) of one KV head in. */
     void willNeed(int layer, int kvHead, int from, int to) {
-        OsMemory.willNeed(layers[layer].address() + offset(kvHead, from), (to - from) * rowBytes);
+        if (scattered[layer] && to > from) OsMemory.willNeed(layers[layer].address() + offset(kvHead, from), (to - from) * rowBytes);
     }
 
     /** Gives back to the OS the whole pages inside slots [from, to) of one KV head. */

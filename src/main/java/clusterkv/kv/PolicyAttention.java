@@ -66,6 +66,7 @@ public final class PolicyAttention implements AttentionBackend {
             layers[l] = new LayerKV(cache, l);
             if (l >= policy.config().denseLayers()) {
                 layerPolicies[l] = policy.forLayer(l, heads, cache.kvHeads, cache.headDim);
+                cache.readSparsely(l);
                 lastQueries[l] = new float[policy.prefillQueriesWanted() * heads * cache.headDim];
             }
         }
@@ -191,7 +192,10 @@ public final class PolicyAttention implements AttentionBackend {
 
     private void decode(int layer, LayerPolicy lp, float[] q, float[] out, int length) {
         lp.select(layers[layer], q, length, perHead);
-        if (cache.paged) prefetchSelections(layer);
+        if (cache.paged) {
+            if (layer == policy.config().denseLayers()) cache.stepStarts();
+            prefetchSelections(layer);
+        }
         for (Selection sel : perHead) attendedTokens += sel.tokens();
         attendedSelections += heads;
         boolean wantWeights = lp.wantsWeights();
