@@ -1,5 +1,7 @@
 package clusterkv.cli;
 
+import clusterkv.eval.ShardEnvironment;
+
 import clusterkv.eval.EvalCase;
 import clusterkv.eval.EvalContext;
 import clusterkv.eval.EvalGrid;
@@ -77,7 +79,9 @@ final class EvalCommand implements Callable<Integer>, Validated {
     @Option(names = "--resume", description = "Continue the run in DIR: skip the cases already in results.jsonl.")
     boolean resume;
 
-    @Option(names = "--shard", paramLabel = "i/n", description = "Run only the i-th of n interleaved slices of the grid.")
+    @Option(names = "--shard", paramLabel = "i/n", description = "Run only the i-th of n interleaved slices of the grid "
+            + "(default: from a Kubernetes Indexed Job's JOB_COMPLETION_INDEX and JOB_COMPLETIONS, or a Slurm array's SLURM_ARRAY_TASK_ID "
+            + "and SLURM_ARRAY_TASK_COUNT, when set).")
     String shard;
 
     @Option(names = "--merge", arity = "1..*", paramLabel = "DIR", description = "Merge these results folders into -o and render the report.")
@@ -117,6 +121,13 @@ final class EvalCommand implements Callable<Integer>, Validated {
             for (String p : policy.all()) names.add(EvalCase.named(p, type));
         }
         grid = new EvalGrid(tasks, names, policy.budgets, contexts, depths, samples);
+        if (shard == null) {
+            ShardEnvironment fromScheduler = ShardEnvironment.from(System.getenv());
+            if (fromScheduler != null) {
+                shard = fromScheduler.index() + "/" + fromScheduler.count();
+                System.err.println("eval: shard " + shard + " from " + fromScheduler.source());
+            }
+        }
         if (shard != null) EvalGrid.shard(List.of(), shardPart(0), shardPart(1));
     }
 

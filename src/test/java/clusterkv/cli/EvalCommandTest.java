@@ -102,6 +102,24 @@ class EvalCommandTest {
         assertTrue(Files.exists(merged.resolve("summary.md")));
     }
 
+    /** Three pods of a Kubernetes Indexed Job, each taking the shard its environment names, merge into the whole grid. */
+    @Test
+    void theShardsAnIndexedJobsPodsTakeMergeIntoTheWholeGrid() throws Exception {
+        List<Path> parts = new java.util.ArrayList<>();
+        for (int pod = 0; pod < 3; pod++) {
+            var env = clusterkv.eval.ShardEnvironment.from(java.util.Map.of("JOB_COMPLETION_INDEX", Integer.toString(pod), "JOB_COMPLETIONS", "3"));
+            Path out = dir.resolve("pod" + pod);
+            assertEquals(0, run(grid(out, "--shard", env.index() + "/" + env.count())).code());
+            parts.add(out);
+        }
+        Path merged = dir.resolve("merged3");
+        List<String> args = new java.util.ArrayList<>(List.of("eval", "--merge"));
+        for (Path p : parts) args.add(p.toString());
+        args.addAll(List.of("-o", merged.toString()));
+        assertEquals(0, BadInputTest.run(args.toArray(String[]::new)).code());
+        assertEquals(scores(complete), scores(merged));
+    }
+
     @Test
     void retrievalTasksRunEndToEnd() throws Exception {
         Path out = dir.resolve("retrieval");
