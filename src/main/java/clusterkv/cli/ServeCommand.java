@@ -55,6 +55,10 @@ final class ServeCommand implements Callable<Integer>, Validated {
             + "to DIR, so that a later request or the next run reuses their prefix from disk.")
     java.nio.file.Path cacheDir;
 
+    @Option(names = "--slot-save-path", paramLabel = "DIR", description = "Folder for POST /slots/{id}?action=save|restore (llama-server's): "
+            + "a slot's session saved as a session file, restored also in a later run.")
+    java.nio.file.Path slotSavePath;
+
     @Option(names = "--cache-disk-mb", defaultValue = "10240", paramLabel = "MiB", description = "The most the session files in --cache-dir may take (default: ${DEFAULT-VALUE}).")
     long cacheDiskMiB;
 
@@ -92,7 +96,7 @@ final class ServeCommand implements Callable<Integer>, Validated {
                 .withTimeouts(seconds("--header-timeout", headerTimeout), seconds("--body-timeout", bodyTimeout));
         Set<KVType> allowed = EnumSet.noneOf(KVType.class);
         for (String t : kvTypes) allowed.add(Validated.parse("--kv-types", () -> KVType.parse(t)));
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, allowed, cacheMiB << 20, cacheDir, cacheDiskMiB << 20, name, Duration.ofSeconds(10), System.err::println, limits);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, allowed, cacheMiB << 20, cacheDir, cacheDiskMiB << 20, slotSavePath, name, Duration.ofSeconds(10), System.err::println, limits);
     }
 
     @Override

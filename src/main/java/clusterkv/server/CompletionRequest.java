@@ -12,7 +12,9 @@ import clusterkv.generate.SessionOptions;
  * @param session      the KV cache the request runs on: the server's, with its kv_policy and kv_budget applied
  * @param stream       answer with server-sent events
  * @param includeUsage streaming: send a last chunk with the usage
+ * @param slot         llama-server's id_slot: the slot whose session the request continues and leaves its session in
+ *                     (for POST /slots/{id}?action=save), or -1 for none
  */
 record CompletionRequest(boolean chat, int[] prompt, GenerationOptions generation, SessionOptions session,
-                         boolean stream, boolean includeUsage) {
+                         boolean stream, boolean includeUsage, int slot) {
 }

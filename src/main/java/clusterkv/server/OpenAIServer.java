@@ -5,14 +5,17 @@ import clusterkv.chat.ChatTemplate;
 import clusterkv.generate.LanguageModel;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CountDownLatch;
@@ -81,7 +84,7 @@ public final class OpenAIServer implements AutoCloseable {
         this.intake = new ThreadPoolExecutor(limits.intakeThreads(), limits.intakeThreads(), 0, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(config.parallel() + config.queue()), Thread.ofPlatform().name("clusterkv-intake-", 0).daemon().factory());
         int context = config.session().contextSize() == 0 ? lm.config().contextLength() : config.session().contextSize();
-        this.requests = new Requests(json, lm.tokenizer(), template, config.session(), config.kvTypes(), lm.config().headDim(), context);
+        this.requests = new Requests(json, lm.tokenizer(), template, config.session(), config.kvTypes(), lm.config().headDim(), context, config.parallel());
         this.responses = new Responses(json, config.modelName());
         DiskPromptCache disk = config.cacheDir() == null ? null : new DiskPromptCache(lm, config.cacheDir(), config.cacheDiskBytes(), metrics, config.log());
         this.scheduler = new Scheduler(lm, config.parallel(), config.queue(), new PromptCache(config.cacheBytes(), disk), metrics);
@@ -91,7 +94,8 @@ public final class OpenAIServer implements AutoCloseable {
                 "/v1/completions", new Route("POST", ex -> completion(ex, false)),
                 "/v1/models", new Route("GET", ex -> sendJson(ex, 200, responses.models(started))),
                 "/health", new Route("GET", this::health),
-                "/metrics", new Route("GET", this::metrics));
+                "/metrics", new Route("GET", this::metrics),
+                SLOTS, new Route("POST", this::slots));
         this.http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 0);
         http.createContext("/", this::handle);
         http.setExecutor(this::execute);
@@ -147,7 +151,7 @@ public final class OpenAIServer implements AutoCloseable {
 
     private void handle(HttpExchange ex) {
         String path = ex.getRequestURI().getPath();
-        Route route = routes.get(path);
+        Route route = routes.get(path.startsWith(SLOTS) ? SLOTS : path);
         int status;
         try {
             status = dispatch(ex, path, route);
@@ -160,7 +164,7 @@ public final class OpenAIServer implements AutoCloseable {
             status = sendError(ex, ApiError.internal("internal error: " + t));
         }
         // counted before the close that completes the response, so a client that got it sees it counted
-        metrics.request(route == null ? "other" : path, status);
+        metrics.request(route == null ? "other" : path.startsWith(SLOTS) ? SLOTS : path, status);
         finish(ex);
     }
 
@@ -341,6 +345,80 @@ public final class OpenAIServer implements AutoCloseable {
         config.log().accept(String.format("%s: prompt %d tokens (%d cached), generated %d, %s, %.0f ms",
                 job.request.chat() ? "chat" : "completion", u.promptTokens(), u.cachedTokens(), u.completionTokens(),
                 Responses.finishReason(d.reason()), (System.nanoTime() - arrived) / 1e6));
+    }
+
+    // ---------------------------------------------------------------- slots
+
+    private static final String SLOTS = "/slots/";
+
+    /**
+     * llama-server's POST /slots/{id}?action=save|restore|erase: a slot is the session that requests naming it in
+     * id_slot continue and leave behind; save writes it to --slot-save-path/filename as a session file, restore puts
+     * a saved one back (also in a later run), erase frees it. The answers carry llama-server's fields.
+     */
+    private int slots(HttpExchange ex) throws IOException {
+        String path = ex.getRequestURI().getPath();
+        int slot;
+        try {
+            slot = Integer.parseInt(path.substring(SLOTS.length()));
+        } catch (NumberFormatException e) {
+            throw ApiError.badRequest("id_slot", "the slot must be a number in /slots/{id}, got '" + path.substring(SLOTS.length()) + "'");
+        }
+        if (slot < 0 || slot >= config.parallel()) throw ApiError.badRequest("id_slot", "id_slot must be in [0, " + (config.parallel() - 1) + "], got " + slot);
+        String query = ex.getRequestURI().getQuery();
+        String action = query != null && query.startsWith("action=") ? query.substring("action=".length()) : "";
+        if (!List.of("save", "restore", "erase").contains(action)) {
+            throw ApiError.badRequest("action", "action must be save, restore or erase, got '" + action + "'");
+        }
+        ObjectNode out = json.createObjectNode().put("id_slot", slot);
+        long t0 = System.nanoTime();
+        if (action.equals("erase")) {
+            out.put("n_erased", await(scheduler.eraseSlot(slot)).tokens());
+            return sendJson(ex, 200, out);
+        }
+        if (config.slotSavePath() == null) throw new ApiError(501, "not_supported_error", "slot " + action + " needs the server started with --slot-save-path DIR", null, "not_supported");
+        String filename = slotFile(body(ex));
+        Path file = config.slotSavePath().resolve(filename);
+        out.put("filename", filename);
+        if (action.equals("save")) {
+            Scheduler.SlotResult r = await(scheduler.saveSlot(slot, file));
+            out.put("n_saved", r.tokens()).put("n_written", r.bytes());
+            out.putObject("timings").put("save_ms", (System.nanoTime() - t0) / 1e6);
+        } else {
+            Scheduler.SlotResult r = await(scheduler.restoreSlot(slot, file, config.session()));
+            out.put("n_restored", r.tokens()).put("n_read", r.bytes());
+            out.putObject("timings").put("restore_ms", (System.nanoTime() - t0) / 1e6);
+        }
+        return sendJson(ex, 200, out);
+    }
+
+    /** The body's filename: one plain name inside --slot-save-path (no folders, no dot names), as llama-server checks. */
+    private String slotFile(byte[] body) {
+        JsonNode root;
+        try {
+            root = json.readTree(body);
+        } catch (IOException e) {
+            throw ApiError.badRequest(null, "malformed JSON in the request body");
+        }
+        JsonNode name = root == null ? null : root.get("filename");
+        if (name == null || !name.isTextual()) throw ApiError.badRequest("filename", "filename (a string) is required");
+        String f = name.asText();
+        if (f.isEmpty() || f.length() > 255 || f.equals(".") || f.equals("..") || f.startsWith(".") || f.contains("/") || f.contains("\\")
+                || f.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+            throw ApiError.badRequest("filename", "filename must be a plain file name (no folders, not starting with a dot), got '" + f + "'");
+        }
+        return f;
+    }
+
+    private static <T> T await(java.util.concurrent.CompletableFuture<T> f) {
+        try {
+            return f.get(10, java.util.concurrent.TimeUnit.MINUTES);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof ApiError a) throw a;
+            throw ApiError.internal("slot action failed: " + e.getCause());
+        } catch (InterruptedException | java.util.concurrent.TimeoutException e) {
+            throw ApiError.unavailable("the slot action did not finish");
+        }
     }
 
     // ---------------------------------------------------------------- the rest

@@ -56,7 +56,8 @@ final class Requests {
     private final long maxPromptBytes;
 
     Requests(ObjectMapper json, Tokenizer tokenizer, ChatTemplate template, SessionOptions defaults, Set<KVType> kvTypes, int headDim,
-             int contextSize) {
+             int contextSize, int slots) {
+        this.slots = slots;
         this.headDim = headDim;
         this.tokenizer = tokenizer;
         this.template = template;
@@ -90,6 +91,9 @@ final class Requests {
         return longest;
     }
 
+    /** Slots a request may name in id_slot (the server's --parallel). */
+    private final int slots;
+
     CompletionRequest parse(boolean chat, byte[] body) {
         ObjectNode o = object(body);
         string(o, "model"); // any model name is accepted: there is one
@@ -100,7 +104,8 @@ final class Requests {
         boolean stream = bool(o, "stream", false);
         boolean includeUsage = stream && o.hasNonNull("stream_options")
                 && bool(object(o, "stream_options"), "include_usage", false, "stream_options.include_usage");
-        return new CompletionRequest(chat, prompt(o, chat), generation, session, stream, includeUsage);
+        Integer slot = integer(o, "id_slot", -1, slots - 1);
+        return new CompletionRequest(chat, prompt(o, chat), generation, session, stream, includeUsage, slot == null ? -1 : slot);
     }
 
     /** The prompt's tokens: the chat rendered with the model's template, or the text with BOS as the model wants. */

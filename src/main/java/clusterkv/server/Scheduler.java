@@ -1,15 +1,21 @@
 package clusterkv.server;
 
-import clusterkv.kv.KVCacheAllocationException;
 import clusterkv.generate.BatchDecoder;
 import clusterkv.generate.Generation;
 import clusterkv.generate.LanguageModel;
 import clusterkv.generate.Session;
+import clusterkv.generate.SessionFileException;
+import clusterkv.generate.SessionOptions;
+import clusterkv.kv.KVCacheAllocationException;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -37,6 +43,11 @@ final class Scheduler implements AutoCloseable {
     private volatile boolean closing;
     // scheduler thread only
     private final List<Job> active = new ArrayList<>();
+    /** Per slot (llama-server's id_slot): the session the last request naming it left, with its options; null when empty. */
+    private final Session[] slotSessions;
+    private final SessionOptions[] slotOptions;
+    /** Slot saves, restores and erases, run between rounds on this thread (only it may touch sessions). */
+    private final BlockingQueue<Runnable> tasks = new LinkedBlockingQueue<>();
     private final BatchDecoder decoder;
     private int prefillTurn;
 
@@ -47,6 +58,8 @@ final class Scheduler implements AutoCloseable {
         this.parallel = parallel;
         this.capacity = parallel + queue;
         this.decoder = new BatchDecoder(lm, parallel);
+        this.slotSessions = new Session[parallel];
+        this.slotOptions = new SessionOptions[parallel];
         this.thread = new Thread(this::run, "clusterkv-scheduler");
         thread.setDaemon(true);
     }
@@ -69,6 +82,7 @@ final class Scheduler implements AutoCloseable {
     private void run() {
         while (!closing) {
             try {
+                for (Runnable task; (task = tasks.poll()) != null; ) task.run();
                 admit();
                 if (active.isEmpty()) {
                     Job next = waiting.poll(100, TimeUnit.MILLISECONDS);
@@ -102,7 +116,8 @@ final class Scheduler implements AutoCloseable {
         }
         CompletionRequest r = job.request;
         try {
-            PromptCache.Hit hit = cache.take(r.session(), r.prompt());
+            PromptCache.Hit hit = r.slot() >= 0 ? takeSlot(r) : null;
+            if (hit == null) hit = cache.take(r.session(), r.prompt());
             job.session = hit != null ? hit.session() : newSession(r);
             // keep at least one prompt token to feed: generation needs the logits after the whole prompt
             int keep = hit == null ? 0 : Math.min(hit.commonPrefix(), r.prompt().length - 1);
@@ -201,12 +216,104 @@ final class Scheduler implements AutoCloseable {
         }
     }
 
-    /** The job is over: its session goes to the prompt cache (its tokens are all fed, so it is a valid prefix). */
+    /** The job is over: its session goes to its slot, or to the prompt cache (its tokens are all fed, so it is a valid prefix). */
     private void release(Job job) {
         active.remove(job);
         inFlight.decrementAndGet();
-        if (job.session != null) cache.put(job.request.session(), job.session);
+        int slot = job.request.slot();
+        if (job.session != null && slot >= 0) {
+            emptySlot(slot);
+            slotSessions[slot] = job.session;
+            slotOptions[slot] = job.request.session();
+        } else if (job.session != null) {
+            cache.put(job.request.session(), job.session);
+        }
         job.session = null;
+    }
+
+    /** The slot's session, for a request that names the slot and runs with the same options; else it goes to the cache. */
+    private PromptCache.Hit takeSlot(CompletionRequest r) {
+        Session s = slotSessions[r.slot()];
+        if (s == null) return null;
+        if (!slotOptions[r.slot()].equals(r.session())) {
+            emptySlot(r.slot());
+            return null;
+        }
+        slotSessions[r.slot()] = null;
+        return new PromptCache.Hit(s, PromptCache.commonPrefix(s.tokens(), r.prompt()));
+    }
+
+    /** What the slot held goes to the prompt cache, as any idle session. */
+    private void emptySlot(int slot) {
+        if (slotSessions[slot] != null) cache.put(slotOptions[slot], slotSessions[slot]);
+        slotSessions[slot] = null;
+        slotOptions[slot] = null;
+    }
+
+    /** The outcome of a slot action: the tokens it concerned and the bytes it wrote or mapped. */
+    record SlotResult(int tokens, long bytes) {}
+
+    /** Saves the slot's session to the file (llama-server's POST /slots/{id}?action=save). */
+    CompletableFuture<SlotResult> saveSlot(int slot, Path file) {
+        return onSchedulerThread(() -> {
+            Session s = slotSessions[slot];
+            if (s == null) throw ApiError.badRequest("id_slot", "slot " + slot + " holds no session: a request with \"id_slot\": " + slot + " fills it");
+            try {
+                s.save(file);
+                return new SlotResult(s.length(), Files.size(file));
+            } catch (IOException e) {
+                throw ApiError.internal("cannot save slot " + slot + ": " + e.getMessage());
+            }
+        });
+    }
+
+    /** Puts the session saved in the file into the slot, with the server's session options. */
+    CompletableFuture<SlotResult> restoreSlot(int slot, Path file, SessionOptions options) {
+        return onSchedulerThread(() -> {
+            Session s;
+            try {
+                s = lm.openSession(file, options);
+            } catch (java.nio.file.NoSuchFileException e) {
+                throw ApiError.badRequest("filename", "no saved slot file named " + file.getFileName());
+            } catch (IOException | SessionFileException e) {
+                throw ApiError.badRequest("filename", e.getMessage());
+            }
+            emptySlot(slot);
+            slotSessions[slot] = s;
+            slotOptions[slot] = options;
+            try {
+                return new SlotResult(s.length(), Files.size(file));
+            } catch (IOException e) {
+                return new SlotResult(s.length(), 0);
+            }
+        });
+    }
+
+    /** Frees the slot's session. */
+    CompletableFuture<SlotResult> eraseSlot(int slot) {
+        return onSchedulerThread(() -> {
+            int n = slotSessions[slot] == null ? 0 : slotSessions[slot].length();
+            if (slotSessions[slot] != null) slotSessions[slot].close();
+            slotSessions[slot] = null;
+            slotOptions[slot] = null;
+            return new SlotResult(n, 0);
+        });
+    }
+
+    private <T> CompletableFuture<T> onSchedulerThread(java.util.function.Supplier<T> work) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        if (closing) {
+            f.completeExceptionally(ApiError.unavailable("the server is shutting down"));
+            return f;
+        }
+        tasks.add(() -> {
+            try {
+                f.complete(work.get());
+            } catch (Throwable t) {
+                f.completeExceptionally(t);
+            }
+        });
+        return f;
     }
 
     private void guarded(Job job, Runnable step) {
@@ -247,6 +354,8 @@ final class Scheduler implements AutoCloseable {
         }
         active.clear();
         for (Job j; (j = waiting.poll()) != null; ) j.emit(new Event.Failed(gone));
+        for (Runnable task; (task = tasks.poll()) != null; ) task.run();
+        for (int slot = 0; slot < slotSessions.length; slot++) emptySlot(slot); // into the cache, and with --cache-dir to disk
         cache.close();
         publish();
     }

@@ -22,13 +22,14 @@ import java.util.function.Consumer;
  * @param cacheDir      where idle sessions that the prompt cache lets go are saved, to come back on a prefix hit (also
  *                      after a restart); null: they are dropped
  * @param cacheDiskBytes the most bytes the session files in cacheDir may take
+ * @param slotSavePath  where POST /slots/{id}?action=save|restore keeps its files; null: those actions answer 501
  * @param modelName     the id that /v1/models lists and responses carry
  * @param shutdownGrace how long closing waits for requests in flight
  * @param log           one line per completion request
  * @param limits        request size, read timeouts and parsing threads: what one client may cost
  */
 public record ServerConfig(String host, int port, int parallel, int queue, String apiKey, SessionOptions session, Set<KVType> kvTypes,
-                           long cacheBytes, Path cacheDir, long cacheDiskBytes, String modelName, Duration shutdownGrace, Consumer<String> log,
+                           long cacheBytes, Path cacheDir, long cacheDiskBytes, Path slotSavePath, String modelName, Duration shutdownGrace, Consumer<String> log,
                            ServerLimits limits) {
 
     public ServerConfig {
@@ -44,44 +45,48 @@ public record ServerConfig(String host, int port, int parallel, int queue, Strin
 
     /** Defaults for tests and embedding: 127.0.0.1, a free port, 4 parallel, 16 queued, 1 GiB of prompt cache. */
     public static ServerConfig defaults(String modelName) {
-        return new ServerConfig("127.0.0.1", 0, 4, 16, null, SessionOptions.defaults(), Set.of(), 1L << 30, null, 0, modelName, Duration.ofSeconds(10), line -> {},
+        return new ServerConfig("127.0.0.1", 0, 4, 16, null, SessionOptions.defaults(), Set.of(), 1L << 30, null, 0, null, modelName, Duration.ofSeconds(10), line -> {},
                 ServerLimits.defaults());
     }
 
     public ServerConfig withPort(int p) {
-        return new ServerConfig(host, p, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, modelName, shutdownGrace, log, limits);
+        return new ServerConfig(host, p, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, slotSavePath, modelName, shutdownGrace, log, limits);
     }
 
     public ServerConfig withSlots(int parallel, int queue) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, modelName, shutdownGrace, log, limits);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, slotSavePath, modelName, shutdownGrace, log, limits);
     }
 
     public ServerConfig withApiKey(String key) {
-        return new ServerConfig(host, port, parallel, queue, key, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, modelName, shutdownGrace, log, limits);
+        return new ServerConfig(host, port, parallel, queue, key, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, slotSavePath, modelName, shutdownGrace, log, limits);
     }
 
     public ServerConfig withSession(SessionOptions s) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, s, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, modelName, shutdownGrace, log, limits);
+        return new ServerConfig(host, port, parallel, queue, apiKey, s, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, slotSavePath, modelName, shutdownGrace, log, limits);
     }
 
     /** Idle sessions spill to {@code dir}, up to {@code bytes} of files. */
     public ServerConfig withCacheDir(Path dir, long bytes) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, dir, bytes, modelName, shutdownGrace, log, limits);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, dir, bytes, slotSavePath, modelName, shutdownGrace, log, limits);
+    }
+
+    public ServerConfig withSlotSavePath(Path dir) {
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, dir, modelName, shutdownGrace, log, limits);
     }
 
     public ServerConfig withLimits(ServerLimits l) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, modelName, shutdownGrace, log, l);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, slotSavePath, modelName, shutdownGrace, log, l);
     }
 
     public ServerConfig withShutdownGrace(Duration grace) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, modelName, grace, log, limits);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, slotSavePath, modelName, grace, log, limits);
     }
 
     public ServerConfig withKvTypes(Set<KVType> types) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, types, cacheBytes, cacheDir, cacheDiskBytes, modelName, shutdownGrace, log, limits);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, types, cacheBytes, cacheDir, cacheDiskBytes, slotSavePath, modelName, shutdownGrace, log, limits);
     }
 
     public ServerConfig withCacheBytes(long b) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, b, cacheDir, cacheDiskBytes, modelName, shutdownGrace, log, limits);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, b, cacheDir, cacheDiskBytes, slotSavePath, modelName, shutdownGrace, log, limits);
     }
 }

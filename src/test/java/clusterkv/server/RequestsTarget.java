@@ -24,7 +24,7 @@ public final class RequestsTarget {
     private static Requests requests() {
         try (GGUFFile f = GGUFFile.open(Path.of("src/test/data/models/stories260K.gguf"))) {
             Tokenizer tok = Tokenizer.fromMetadata(f.metadata());
-            return new Requests(new ObjectMapper(), tok, ChatPrompt.templateOf(f.metadata(), tok), SessionOptions.defaults(), java.util.Set.of(), 8, 512);
+            return new Requests(new ObjectMapper(), tok, ChatPrompt.templateOf(f.metadata(), tok), SessionOptions.defaults(), java.util.Set.of(), 8, 512, 4);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
