@@ -44,7 +44,7 @@ final class EvalCommand implements Callable<Integer>, Validated {
     String model;
 
     @Option(names = "--task", split = ",", defaultValue = "passkey", paramLabel = "NAME",
-            description = "Tasks: passkey, facts, multivalue, multiquery, niah, copy, ppl (default: ${DEFAULT-VALUE}).")
+            description = "Tasks: passkey, facts, multivalue, multiquery, variables, commonwords, niah, copy, ppl (default: ${DEFAULT-VALUE}).")
     List<String> tasks;
 
     @Mixin

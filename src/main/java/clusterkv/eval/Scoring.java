@@ -37,4 +37,13 @@ public final class Scoring {
     public static double containsPhrase(String generated, String expected) {
         return generated.toLowerCase(java.util.Locale.ROOT).contains(expected.toLowerCase(java.util.Locale.ROOT)) ? 1 : 0;
     }
+
+    /** The share of the expected words (", "-separated) that the generated text names as whole words, any case, any order. */
+    public static double wordRecall(String generated, String expected) {
+        java.util.Set<String> said = new java.util.HashSet<>(java.util.List.of(generated.toLowerCase(java.util.Locale.ROOT).split("[^a-z]+")));
+        String[] want = expected.split(", ");
+        int found = 0;
+        for (String w : want) if (said.contains(w.toLowerCase(java.util.Locale.ROOT))) found++;
+        return found / (double) want.length;
+    }
 }

@@ -28,6 +28,8 @@ public final class KVCache implements AutoCloseable {
     /** Whether the cache lives in a file (--kv-file, a session file) whose pages the OS brings in on demand: see {@link #prefetch}. */
     public final boolean paged;
     private boolean prefetching = true;
+    /** Layers to be read in scattered runs once decoding starts ({@link #readSparsely}). */
+    private final java.util.BitSet sparseLayers = new java.util.BitSet();
     private long storageReadAtLastStep = -1;
     /** What holds the planes' memory: an arena, or a mapped session file. */
     private final AutoCloseable memory;
@@ -152,13 +154,11 @@ public final class KVCache implements AutoCloseable {
     /**
      * In a file-backed cache, the layer is read in scattered runs (a sparse policy's selections): a fault there reads
      * its page, not the device's read-ahead window around it (8 MB here: ClusterKV read 24 GB per token of a 34 GB
-     * file), and reads ask for their ranges ahead with {@link #prefetch}. Layers read whole at every step (dense
-     * layers, full attention) keep the OS's read-ahead.
+     * file), and reads ask for their ranges ahead with {@link #prefetch}. Takes effect at the first decode step
+     * ({@link #stepStarts}). Layers read whole at every step (dense layers, full attention) keep the OS's read-ahead.
      */
     public void readSparsely(int layer) {
-        if (!paged) return;
-        keys.readScattered(layer);
-        values.readScattered(layer);
+        if (paged) sparseLayers.set(layer);
     }
 
     /**
@@ -167,6 +167,15 @@ public final class KVCache implements AutoCloseable {
      */
     public void stepStarts() {
         if (!paged) return;
+        if (!sparseLayers.isEmpty()) {
+            // from the first decode step on: filling and indexing the prompt read whole runs, which read-ahead serves
+            // well (a 1M-token synthetic fill took 134 s with it, 474 s without)
+            sparseLayers.stream().forEach(l -> {
+                keys.readScattered(l);
+                values.readScattered(l);
+            });
+            sparseLayers.clear();
+        }
         long read = OsMemory.storageBytesRead();
         prefetching = read != storageReadAtLastStep;
         storageReadAtLastStep = read;
