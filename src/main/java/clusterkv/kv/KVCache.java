@@ -57,48 +57,46 @@ public final class KVCache implements AutoCloseable {
      */
     public KVCache(int layers, int kvHeads, int headDim, int capacity, KVFormat format, int spareSlots, Path file) {
         format.check(headDim);
-        this.layers = layers;
-        this.kvHeads = kvHeads;
-        this.headDim = headDim;
-        this.capacity = capacity;
-        this.spareSlots = spareSlots;
-        this.format = format;
-        this.rotation = format.rotate() ? new HeadRotation(headDim) : null;
-        Arena arena = Arena.ofShared();
-        this.memory = arena;
-        this.paged = file != null;
         int slotsPerHead = capacity + spareSlots;
-        LongFunction<MemorySegment> pages;
+        Arena arena = Arena.ofShared();
+        KVPlane keys, values;
         try {
+            LongFunction<MemorySegment> pages;
             if (file == null) {
                 pages = bytes -> OsMemory.allocate(arena, bytes);
             } else {
                 long perLayer = KVPlane.layerBytes(format.keys(), kvHeads, headDim, slotsPerHead) + KVPlane.layerBytes(format.values(), kvHeads, headDim, slotsPerHead);
                 pages = KVFile.map(arena, file, KVFile.pagesFor(perLayer, layers) + 2L * layers * OsMemory.PAGE)::take;
             }
+            keys = new KVPlane(pages, format.keys(), layers, kvHeads, headDim, slotsPerHead);
+            values = new KVPlane(pages, format.values(), layers, kvHeads, headDim, slotsPerHead);
         } catch (IOException e) {
             arena.close();
             throw new UncheckedIOException(e);
-        }
-        try {
-            this.keys = new KVPlane(pages, format.keys(), layers, kvHeads, headDim, slotsPerHead);
-            this.values = new KVPlane(pages, format.values(), layers, kvHeads, headDim, slotsPerHead);
-
         } catch (OutOfMemoryError | RuntimeException e) {
             arena.close();
-            throw new KVCacheAllocationException("cannot allocate the KV cache (" + (byteSize() >> 20) + " MiB for "
+            long bytes = (long) slotsPerHead * layers * kvHeads * format.slotBytes(headDim);
+            throw new KVCacheAllocationException("cannot allocate the KV cache (" + (bytes >> 20) + " MiB for "
                     + capacity + " positions): lower the context size with -c", e);
         }
+        this(layers, kvHeads, headDim, capacity, format, spareSlots, keys, values, arena, file != null);
     }
 
     /**
      * A cache over existing memory, per layer one segment of keys and one of values of exactly {@link #layerBytes}
-     * bytes each (a session file's copy-on-write mapping); closing the cache closes {@code memory}.
+     * bytes each (a session file's copy-on-write mapping, whose pages come in as attention reads them); closing the
+     * cache closes {@code memory}.
      */
     public KVCache(int layers, int kvHeads, int headDim, int capacity, KVFormat format, int spareSlots,
                    MemorySegment[] keyLayers, MemorySegment[] valueLayers, AutoCloseable memory) {
         format.check(headDim);
         if (keyLayers.length != layers || valueLayers.length != layers) throw new IllegalArgumentException("need " + layers + " layers of keys and values");
+        this(layers, kvHeads, headDim, capacity, format, spareSlots, new KVPlane(format.keys(), kvHeads, headDim, capacity + spareSlots, keyLayers),
+                new KVPlane(format.values(), kvHeads, headDim, capacity + spareSlots, valueLayers), memory, true);
+    }
+
+    private KVCache(int layers, int kvHeads, int headDim, int capacity, KVFormat format, int spareSlots,
+                    KVPlane keys, KVPlane values, AutoCloseable memory, boolean paged) {
         this.layers = layers;
         this.kvHeads = kvHeads;
         this.headDim = headDim;
@@ -106,10 +104,10 @@ public final class KVCache implements AutoCloseable {
         this.spareSlots = spareSlots;
         this.format = format;
         this.rotation = format.rotate() ? new HeadRotation(headDim) : null;
+        this.keys = keys;
+        this.values = values;
         this.memory = memory;
-        this.paged = true; // a session file's mapping: pages come in as attention reads them, sparse layers' only what they select
-        this.keys = new KVPlane(format.keys(), kvHeads, headDim, capacity + spareSlots, keyLayers);
-        this.values = new KVPlane(format.values(), kvHeads, headDim, capacity + spareSlots, valueLayers);
+        this.paged = paged;
     }
 
     private KVPlane plane(Part part) {

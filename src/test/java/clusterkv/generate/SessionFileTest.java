@@ -123,11 +123,7 @@ class SessionFileTest {
     @Test
     void aFileMadeOtherwiseIsRefusedInOneLine() throws IOException {
         Path file = dir.resolve("a.session");
-        SessionOptions made = options("clusterkv", KVFormat.F16);
-        try (Session s = lm.newSession(made)) {
-            s.append(java.util.Arrays.copyOf(prompt, 200), null);
-            s.save(file);
-        }
+        SessionOptions made = saveClusterKV(file);
         assertRefused(file, made.withPolicy("quest", made.policyConfig()), "was made with --kv-policy clusterkv, this run asks for quest");
         assertRefused(file, made.withPolicy("clusterkv", made.policyConfig().withBudget(128)), "budget=96 (saved) against budget=128 (this run)");
         assertRefused(file, made.withContextSize(1024), "holds a session of 512 tokens of context, this run asks for 1024: use -c 512");
@@ -145,11 +141,7 @@ class SessionFileTest {
     @Test
     void aTruncatedFileIsRefused() throws IOException {
         Path file = dir.resolve("t.session");
-        SessionOptions made = options("clusterkv", KVFormat.F16);
-        try (Session s = lm.newSession(made)) {
-            s.append(java.util.Arrays.copyOf(prompt, 200), null);
-            s.save(file);
-        }
+        SessionOptions made = saveClusterKV(file);
         byte[] all = Files.readAllBytes(file);
         for (int keep : new int[]{all.length / 2, 100, 10}) {
             Path cut = dir.resolve("cut" + keep + ".session");
@@ -157,6 +149,16 @@ class SessionFileTest {
             SessionFileException e = assertThrows(SessionFileException.class, () -> lm.openSession(cut, made));
             assertTrue(e.getMessage().startsWith(cut.toString()), e.getMessage());
         }
+    }
+
+    /** A ClusterKV session of 200 prompt tokens saved to the file; returns the options it was made with. */
+    private static SessionOptions saveClusterKV(Path file) throws IOException {
+        SessionOptions made = options("clusterkv", KVFormat.F16);
+        try (Session s = lm.newSession(made)) {
+            s.append(java.util.Arrays.copyOf(prompt, 200), null);
+            s.save(file);
+        }
+        return made;
     }
 
     private static void assertRefused(Path file, SessionOptions options, String expected) {
