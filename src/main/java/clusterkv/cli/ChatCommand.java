@@ -123,6 +123,11 @@ final class ChatCommand implements Callable<Integer> {
 
     /** With --session: the session and the messages it was made from, so that the next run resumes both. */
     private void save(Session session, List<ChatMessage> messages) throws java.io.IOException {
-        if (sessionFile != null) session.save(sessionFile, Map.of(MESSAGES_NOTE, JSON.writeValueAsString(messages)));
+        if (sessionFile == null) return;
+        try {
+            session.save(sessionFile, Map.of(MESSAGES_NOTE, JSON.writeValueAsString(messages)));
+        } catch (java.io.IOException | RuntimeException e) { // the conversation goes on; the file keeps its last good save
+            System.err.println("warning: the conversation was not saved: " + Main.describe(e));
+        }
     }
 }

@@ -52,7 +52,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (promptCache != null && policy.kvStats) throw new IllegalArgumentException("--prompt-cache and --kv-stats cannot go together (a session that measures its fidelity is not saved)");
         if ((promptCacheAll || promptCacheReadOnly) && promptCache == null) throw new IllegalArgumentException("--prompt-cache-all and --prompt-cache-ro need --prompt-cache FILE");
         try (LanguageModel lm = LanguageModel.load(options.resolveModel());
-             SessionLock lock = promptCache == null ? null : SessionLock.acquire(promptCache);
+             SessionLock lock = promptCache == null || promptCacheReadOnly ? null : SessionLock.acquire(promptCache); // -ro only reads: saves replace the file whole
              Session session = promptCache != null && Files.exists(promptCache) ? lm.openSession(promptCache, sessionOptions) : lm.newSession(sessionOptions)) {
             KVStats stats = policy.kvStats && session.attention() instanceof clusterkv.kv.PolicyAttention ? new KVStats(lm.config().layers()) : null;
             if (stats != null) session.trackFidelity(stats);

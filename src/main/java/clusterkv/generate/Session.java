@@ -101,6 +101,7 @@ public final class Session implements AutoCloseable {
     /** Takes the saved state back (the cache already holds the saved keys and values). */
     void restore(int[] savedTokens, int savedLength, float[] savedLogits, clusterkv.kv.PolicyState state, Map<String, String> savedNotes) {
         if (savedLogits.length != logits.length) throw new IllegalStateException(savedLogits.length + " saved logits for a vocabulary of " + logits.length);
+        for (int t : savedTokens) if (t < 0 || t >= logits.length) throw new IllegalStateException("token id " + t + " outside the vocabulary");
         System.arraycopy(savedTokens, 0, tokens, 0, savedLength);
         System.arraycopy(savedLogits, 0, logits, 0, logits.length);
         length = savedLength;

@@ -109,31 +109,51 @@ public final class SessionFile {
         } catch (GGUFFormatException e) {
             throw new SessionFileException(e.getMessage() + " (not a session file, or a damaged one)");
         }
+        Session session;
+        MemorySegment[] keys, values;
+        GGUFMetadata m = file.metadata();
+        int context, length, spare, layers = lm.config().layers();
         try {
-            GGUFMetadata m = file.metadata();
             check(path, m, lm, options);
-            int context = (int) m.getLong(KEY + "context", 0), length = (int) m.getLong(KEY + "length", 0);
-            int spare = (int) m.getLong(KEY + "spare_slots", 0);
-            int layers = lm.config().layers();
-            MemorySegment[] keys = new MemorySegment[layers], values = new MemorySegment[layers];
+            context = (int) m.getLong(KEY + "context", 0);
+            length = (int) m.getLong(KEY + "length", 0);
+            spare = (int) m.getLong(KEY + "spare_slots", 0);
+            keys = new MemorySegment[layers];
+            values = new MemorySegment[layers];
+            long slots = (long) lm.config().kvHeads() * (context + spare);
             for (int l = 0; l < layers; l++) {
                 keys[l] = require(file, kvName(l, KVCache.Part.KEYS)).data();
                 values[l] = require(file, kvName(l, KVCache.Part.VALUES)).data();
+                if (keys[l].byteSize() != slots * options.kvFormat().keys().rowBytes(lm.config().headDim())
+                        || values[l].byteSize() != slots * options.kvFormat().values().rowBytes(lm.config().headDim())) {
+                    throw new IllegalStateException("layer " + l + "'s keys or values do not fill " + slots + " slots");
+                }
             }
-            Session session = new Session(lm, options, spareWanted -> {
+        } catch (RuntimeException e) {
+            file.close();
+            throw damaged(path, e);
+        } catch (IOException | Error e) {
+            file.close();
+            throw e;
+        }
+        try { // the session's own checks (the context against the model's) speak for themselves
+            session = new Session(lm, options, spareWanted -> {
                 if (spareWanted != spare) throw new SessionFileException(path + ": the session keeps " + spare + " spare slots per KV head, this run's policy wants " + spareWanted);
                 return new KVCache(layers, lm.config().kvHeads(), lm.config().headDim(), context, options.kvFormat(), spare, keys, values, file);
             });
-            try {
-                session.restore(readInts(file, "tokens", length), length, readFloats(require(file, "logits")), readState(file, m), notes(m));
-                return session;
-            } catch (RuntimeException e) {
-                session.close(); // closes the file with the cache
-                throw damaged(path, e);
-            }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             if (file.isOpen()) file.close();
+            throw e;
+        }
+        try {
+            session.restore(readInts(file, "tokens", length), length, readFloats(require(file, "logits")), readState(file, m), notes(m));
+            return session;
+        } catch (RuntimeException e) {
+            session.close(); // closes the file with the cache
             throw damaged(path, e);
+        } catch (Error e) {
+            session.close();
+            throw e;
         }
     }
 

@@ -70,8 +70,9 @@ public final class GGUFWriter {
         long dataStart = align(header.length, alignment);
         long total = dataStart + offset;
 
-        Path tmp = path.resolveSibling(path.getFileName() + ".part");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+        // a name of its own: two writers of one path (two servers sharing a folder) never write into the same file
+        Path tmp = Files.createTempFile(path.toAbsolutePath().getParent(), path.getFileName() + ".", ".part");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.READ, StandardOpenOption.WRITE);
              Arena arena = Arena.ofShared()) { // sources may fill in parallel
             MemorySegment mapped = ch.map(FileChannel.MapMode.READ_WRITE, 0, Math.max(total, 1), arena);

@@ -247,8 +247,7 @@ public final class KVCache implements AutoCloseable {
     /** The keys and the values of slots [from, from + count) of one KV head, into keysDst and valuesDst from index 0. */
     public void readKeysValues(int layer, int kvHead, int from, int count, float[] keysDst, float[] valuesDst) {
         if (keys.type == values.type) {
-            keys.willNeed(layer, kvHead, from, from + count);
-            values.willNeed(layer, kvHead, from, from + count);
+            prefetch(layer, kvHead, from, from + count);
             keys.type.kernel.dequantizePair(keys.layer(layer), values.layer(layer), keys.offset(kvHead, from), keysDst, valuesDst, count * headDim);
         } else {
             readKeys(layer, kvHead, from, count, keysDst, 0);

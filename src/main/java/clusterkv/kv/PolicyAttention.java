@@ -368,8 +368,8 @@ public final class PolicyAttention implements AttentionBackend {
         for (int l = 0; l < layerPolicies.length; l++) {
             if (layerPolicies[l] == null) continue;
             PolicyState layer = state.scope("layer" + l);
-            indexed[l] = layer.getInt("indexed");
-            stepsSinceRelease[l] = layer.getInt("steps_since_release");
+            indexed[l] = layer.getInt("indexed", 0, cache.capacity);
+            stepsSinceRelease[l] = layer.getInt("steps_since_release", 0, Integer.MAX_VALUE);
             float[] pending = layer.floats("pending_queries");
             int row = heads * cache.headDim;
             if (pending.length % row != 0 || pending.length > lastQueries[l].length) {

@@ -52,6 +52,13 @@ public final class PolicyState {
         return a[0];
     }
 
+    /** A single value that must lie in [min, max] (a file's state is checked before a policy trusts it). */
+    public int getInt(String name, int min, int max) {
+        int v = getInt(name);
+        if (v < min || v > max) throw new IllegalStateException("the saved policy state '" + prefix + name + "' is " + v + ", outside [" + min + ", " + max + "]");
+        return v;
+    }
+
     /** Every array by its full name, in the order put. */
     public Map<String, Object> arrays() {
         return Collections.unmodifiableMap(arrays);

@@ -57,6 +57,9 @@ final class DiskPromptCache {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*" + SUFFIX)) {
             for (Path f : ds) files.add(f);
         }
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*" + SUFFIX + ".*.part")) {
+            for (Path f : ds) delete(f); // a save that a killed run left unfinished
+        }
         files.sort((a, b) -> {
             try {
                 return Files.getLastModifiedTime(a).compareTo(Files.getLastModifiedTime(b));
@@ -69,7 +72,7 @@ final class DiskPromptCache {
                 SessionFile.Summary s = SessionFile.summary(f);
                 String options = s.notes().get(OPTIONS_NOTE);
                 if (options == null) continue;
-                add(new Entry(options, s.tokens(), f, Long.parseLong(s.notes().getOrDefault(BYTES_NOTE, "0"))));
+                add(new Entry(options, s.tokens(), f, Math.max(0, Long.parseLong(s.notes().getOrDefault(BYTES_NOTE, "0")))));
             } catch (IOException | RuntimeException e) {
                 log.accept("cache-dir: skipping " + f + ": " + e.getMessage());
             }

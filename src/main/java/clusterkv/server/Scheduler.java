@@ -46,6 +46,8 @@ final class Scheduler implements AutoCloseable {
     /** Per slot (llama-server's id_slot): the session the last request naming it left, with its options; null when empty. */
     private final Session[] slotSessions;
     private final SessionOptions[] slotOptions;
+    /** Per slot: requests naming it that are running now (its session is theirs until they end). */
+    private final int[] slotBusy;
     /** Slot saves, restores and erases, run between rounds on this thread (only it may touch sessions). */
     private final BlockingQueue<Runnable> tasks = new LinkedBlockingQueue<>();
     private final BatchDecoder decoder;
@@ -59,6 +61,7 @@ final class Scheduler implements AutoCloseable {
         this.capacity = parallel + queue;
         this.decoder = new BatchDecoder(lm, parallel);
         this.slotSessions = new Session[parallel];
+        this.slotBusy = new int[parallel];
         this.slotOptions = new SessionOptions[parallel];
         this.thread = new Thread(this::run, "clusterkv-scheduler");
         thread.setDaemon(true);
@@ -125,6 +128,7 @@ final class Scheduler implements AutoCloseable {
             job.fed = keep;
             job.cached = keep;
             active.add(job);
+            if (r.slot() >= 0) slotBusy[r.slot()]++; // until release, or fail
             metrics.promptTokens.add(r.prompt().length);
             metrics.cachedPromptTokens.add(keep);
         } catch (Throwable t) {
@@ -221,14 +225,21 @@ final class Scheduler implements AutoCloseable {
         active.remove(job);
         inFlight.decrementAndGet();
         int slot = job.request.slot();
-        if (job.session != null && slot >= 0) {
-            emptySlot(slot);
-            slotSessions[slot] = job.session;
-            slotOptions[slot] = job.request.session();
-        } else if (job.session != null) {
-            cache.put(job.request.session(), job.session);
+        if (slot >= 0) slotBusy[slot]--;
+        Session s = job.session;
+        job.session = null; // handed over now: a failure below must not close it as the job's
+        if (s == null) return;
+        try {
+            if (slot >= 0) {
+                emptySlot(slot);
+                slotSessions[slot] = s;
+                slotOptions[slot] = job.request.session();
+            } else {
+                cache.put(job.request.session(), s);
+            }
+        } catch (RuntimeException e) { // saving a let-go session to --cache-dir failed: the job itself is done
+            System.err.println("scheduler: keeping an idle session failed: " + e);
         }
-        job.session = null;
     }
 
     /** The slot's session, for a request that names the slot and runs with the same options; else it goes to the cache. */
@@ -256,6 +267,7 @@ final class Scheduler implements AutoCloseable {
     /** Saves the slot's session to the file (llama-server's POST /slots/{id}?action=save). */
     CompletableFuture<SlotResult> saveSlot(int slot, Path file) {
         return onSchedulerThread(() -> {
+            refuseBusy(slot);
             Session s = slotSessions[slot];
             if (s == null) throw ApiError.badRequest("id_slot", "slot " + slot + " holds no session: a request with \"id_slot\": " + slot + " fills it");
             try {
@@ -270,6 +282,7 @@ final class Scheduler implements AutoCloseable {
     /** Puts the session saved in the file into the slot, with the server's session options. */
     CompletableFuture<SlotResult> restoreSlot(int slot, Path file, SessionOptions options) {
         return onSchedulerThread(() -> {
+            refuseBusy(slot);
             Session s;
             try {
                 s = lm.openSession(file, options);
@@ -292,12 +305,17 @@ final class Scheduler implements AutoCloseable {
     /** Frees the slot's session. */
     CompletableFuture<SlotResult> eraseSlot(int slot) {
         return onSchedulerThread(() -> {
+            refuseBusy(slot);
             int n = slotSessions[slot] == null ? 0 : slotSessions[slot].length();
             if (slotSessions[slot] != null) slotSessions[slot].close();
             slotSessions[slot] = null;
             slotOptions[slot] = null;
             return new SlotResult(n, 0);
         });
+    }
+
+    private void refuseBusy(int slot) {
+        if (slotBusy[slot] > 0) throw new ApiError(409, "invalid_request_error", "slot " + slot + " is busy with a request: try again when it has finished", "id_slot", "slot_busy");
     }
 
     private <T> CompletableFuture<T> onSchedulerThread(java.util.function.Supplier<T> work) {
@@ -330,7 +348,7 @@ final class Scheduler implements AutoCloseable {
         job.emit(new Event.Failed(memory ? ApiError.unavailable("out of memory for the KV cache: " + t.getMessage())
                 : ApiError.internal("generation failed: " + t)));
         if (!memory) System.err.println("scheduler: request failed: " + t);
-        active.remove(job);
+        if (active.remove(job) && job.request.slot() >= 0) slotBusy[job.request.slot()]--;
         inFlight.decrementAndGet();
         if (job.session != null) job.session.close();
         job.session = null;

@@ -65,6 +65,21 @@ class ServerSlotsTest {
     }
 
     @Test
+    void aSlotInUseIsBusy(@TempDir Path dir) throws Exception {
+        try (TestServer server = new TestServer(256, c -> c.withSlotSavePath(dir))) {
+            String body = "{\"messages\": [{\"role\": \"user\", \"content\": \"Tell me a story.\"}], \"max_tokens\": 200, \"stream\": true, \"id_slot\": 0}";
+            try (TestServer.RawStream stream = new TestServer.RawStream(server.server.port(), "/v1/chat/completions", body)) {
+                stream.nextEvent(); // generating now
+                JsonNode busy = action(server, "/slots/0?action=save", "{\"filename\": \"s\"}", 409);
+                assertEquals("slot_busy", busy.get("error").get("code").asText(), busy.toString());
+                for (String e = stream.nextEvent(); e != null && !e.equals("[DONE]"); e = stream.nextEvent()) { } // let it finish
+            }
+            server.awaitMetric("clusterkv_active_sessions", 0);
+            assertEquals(0, action(server, "/slots/0?action=save", "{\"filename\": \"s\"}", 200).get("id_slot").asInt());
+        }
+    }
+
+    @Test
     void badSlotActionsAreRefused(@TempDir Path dir) throws Exception {
         try (TestServer server = new TestServer(256, c -> c.withSlotSavePath(dir))) {
             assertEquals("id_slot", action(server, "/slots/9?action=save", "{\"filename\": \"a\"}", 400).get("error").get("param").asText());

@@ -401,11 +401,12 @@ public final class ClusterKVPolicy implements KVPolicy {
         @Override
         public void restore(LayerKV kv, PolicyState state) {
             reset();
-            clusteredEnd = state.getInt("clustered_end");
+            clusteredEnd = state.getInt("clustered_end", 0, kv.capacity());
             if (clusteredEnd == 0) return;
             for (int g = 0; g < kvHeads; g++) {
                 PolicyState head = state.scope("head" + g);
                 int[] members = head.ints("members");
+                if (clusteredEnd - members.length != Math.min(sink, clusteredEnd)) throw new IllegalStateException("ClusterKV's members do not cover the clustered slots");
                 ClusterIndex idx = ClusterIndex.restore(headDim, head.floats("centroids"), head.ints("sizes"), members, clusteredEnd - members.length);
                 if (head.has("key_means")) {
                     float[] keyMeans = head.floats("key_means"), valueMeans = head.floats("value_means");

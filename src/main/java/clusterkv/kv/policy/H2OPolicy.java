@@ -170,12 +170,13 @@ public final class H2OPolicy implements KVPolicy {
 
         @Override
         public void restore(LayerKV kv, PolicyState state) {
-            scoredUpTo = state.getInt("scored_up_to");
+            scoredUpTo = state.getInt("scored_up_to", 0, kv.capacity());
             ensureSlots(scoredUpTo, kv.cache().capacity);
             for (int g = 0; g < kvHeads; g++) {
                 PolicyState head = state.scope("head" + g);
-                kept[g].restore(head);
+                kept[g].restore(head, kv.capacity());
                 double[] saved = head.doubles("score");
+                if (saved.length > scoredUpTo) throw new IllegalStateException("H2O scores past the scored tokens");
                 System.arraycopy(saved, 0, score[g], 0, saved.length);
             }
         }

@@ -77,10 +77,15 @@ final class KeptTokens {
         state.putInt("window_start", windowStart);
     }
 
-    void restore(PolicyState state) {
+    /** Takes back what {@link #save} wrote: older slots ascending and below the window, the window within the capacity. */
+    void restore(PolicyState state, int capacity) {
         int[] saved = state.ints("older");
+        int start = state.getInt("window_start", 0, capacity);
+        for (int i = 0; i < saved.length; i++) {
+            if (saved[i] < 0 || saved[i] >= start || (i > 0 && saved[i] <= saved[i - 1])) throw new IllegalStateException("kept slots out of order");
+        }
         setOlder(saved, saved.length);
-        windowStart = state.getInt("window_start");
+        windowStart = start;
     }
 
     private void ensure(int n) {

@@ -200,10 +200,11 @@ public final class QuestPolicy implements KVPolicy {
 
         @Override
         public void restore(LayerKV kv, PolicyState state) {
-            indexed = state.getInt("indexed");
+            indexed = state.getInt("indexed", 0, kv.capacity());
             ensurePages(Math.ceilDiv(indexed, pageSize));
             for (int g = 0; g < kvHeads; g++) {
                 float[] lo = state.floats("min" + g), hi = state.floats("max" + g);
+                if (lo.length != Math.ceilDiv(indexed, pageSize) * d || hi.length != lo.length) throw new IllegalStateException("Quest page bounds of the wrong size");
                 System.arraycopy(lo, 0, min[g], 0, lo.length);
                 System.arraycopy(hi, 0, max[g], 0, hi.length);
             }

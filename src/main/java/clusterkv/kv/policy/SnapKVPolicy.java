@@ -133,7 +133,7 @@ public final class SnapKVPolicy implements KVPolicy {
 
         @Override
         public void restore(LayerKV kv, PolicyState state) {
-            for (int g = 0; g < kvHeads; g++) kept[g].restore(state.scope("head" + g));
+            for (int g = 0; g < kvHeads; g++) kept[g].restore(state.scope("head" + g), kv.capacity());
         }
 
         @Override

@@ -61,7 +61,7 @@ public final class StreamingPolicy implements KVPolicy {
 
             @Override
             public void restore(LayerKV kv, PolicyState state) {
-                gone = state.getInt("gone");
+                gone = state.getInt("gone", 0, kv.capacity());
             }
 
             @Override
