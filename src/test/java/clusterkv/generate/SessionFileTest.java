@@ -151,6 +151,21 @@ class SessionFileTest {
         }
     }
 
+    @Test
+    void aWellFormedFileWithImpossibleStateIsRefused() throws IOException {
+        Path file = dir.resolve("s.session");
+        SessionOptions made = saveClusterKV(file);
+        long at;
+        try (clusterkv.gguf.GGUFFile f = clusterkv.gguf.GGUFFile.open(file)) {
+            at = f.dataOffset() + f.requireTensor("state.i32").offset(); // the first int of the state: layer 0's indexed length
+        }
+        try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0, Integer.MAX_VALUE), at);
+        }
+        SessionFileException e = assertThrows(SessionFileException.class, () -> lm.openSession(file, made));
+        assertTrue(e.getMessage().contains("damaged session file") && e.getMessage().contains("layer0.indexed"), e.getMessage());
+    }
+
     /** A ClusterKV session of 200 prompt tokens saved to the file; returns the options it was made with. */
     private static SessionOptions saveClusterKV(Path file) throws IOException {
         SessionOptions made = options("clusterkv", KVFormat.F16);
