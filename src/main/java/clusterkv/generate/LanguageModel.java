@@ -23,6 +23,7 @@ public final class LanguageModel implements AutoCloseable {
     private final Model model;
     private final Tokenizer tokenizer;
     private final Transformer transformer;
+    private String fingerprint;
 
     private LanguageModel(Model model, Tokenizer tokenizer) {
         this.model = model;
@@ -52,6 +53,12 @@ public final class LanguageModel implements AutoCloseable {
      */
     public Session openSession(Path path, SessionOptions options) throws IOException {
         return SessionFile.open(this, path, options);
+    }
+
+    /** The model's identity in session files: read from the file's header once, then remembered. */
+    synchronized String fingerprint() throws IOException {
+        if (fingerprint == null) fingerprint = SessionFile.headerDigest(this);
+        return fingerprint;
     }
 
     public Model model() { return model; }

@@ -70,7 +70,7 @@ public final class SessionFile {
         m.putUInt32("general.alignment", ALIGNMENT);
         m.putUInt32(KEY + "version", VERSION);
         m.putString(KEY + "model.name", modelName(session.model()));
-        m.putString(KEY + "model.fingerprint", fingerprint(session.model()));
+        m.putString(KEY + "model.fingerprint", session.model().fingerprint());
         m.putUInt32(KEY + "context", session.contextSize());
         m.putUInt32(KEY + "length", session.length());
         m.putString(KEY + "kv_type_k", cache.format.keys().label());
@@ -172,7 +172,7 @@ public final class SessionFile {
         }
         long version = m.getLong(KEY + "version", -1);
         if (version != VERSION) throw new SessionFileException(path + ": session file version " + version + ", this build reads version " + VERSION);
-        if (!m.getString(KEY + "model.fingerprint", "").equals(fingerprint(lm))) {
+        if (!m.getString(KEY + "model.fingerprint", "").equals(lm.fingerprint())) {
             throw new SessionFileException(path + " was saved with the model '" + m.getString(KEY + "model.name", "?") + "', not with " + modelName(lm)
                     + " (its metadata or tensor table differ)");
         }
@@ -323,8 +323,8 @@ public final class SessionFile {
         return name.isEmpty() ? lm.model().file().path().getFileName().toString() : name;
     }
 
-    /** SHA-256 of the model file's header (metadata and tensor table): the model's identity, read in a moment. */
-    static String fingerprint(LanguageModel lm) throws IOException {
+    /** SHA-256 of the model file's header (metadata and tensor table): the model's identity ({@link LanguageModel#fingerprint}). */
+    static String headerDigest(LanguageModel lm) throws IOException {
         GGUFFile f = lm.model().file();
         try (FileChannel ch = FileChannel.open(f.path(), StandardOpenOption.READ)) {
             ByteBuffer header = ByteBuffer.allocate((int) Math.min(f.dataOffset(), Integer.MAX_VALUE - 8));

@@ -102,9 +102,9 @@ final class DiskPromptCache {
      * The saved session with these options sharing the longest prefix with the prompt, at least half of it (as the
      * memory tier's rule), reopened; or null.
      */
-    Session take(SessionOptions options, int[] prompt, int atLeast) {
+    Session take(SessionOptions options, int[] prompt) {
         String key = options.toString();
-        int best = -1, bestPrefix = Math.max(atLeast, 0);
+        int best = -1, bestPrefix = 0;
         for (int i = 0; i < entries.size(); i++) {
             Entry e = entries.get(i);
             if (!e.options.equals(key)) continue;

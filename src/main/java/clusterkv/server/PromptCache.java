@@ -61,7 +61,7 @@ final class PromptCache implements AutoCloseable {
             }
         }
         if (best < 0 && disk != null) {
-            Session saved = disk.take(options, prompt, 0);
+            Session saved = disk.take(options, prompt);
             if (saved != null) return new Hit(saved, commonPrefix(saved.tokens(), prompt));
         }
         if (best < 0 && lru >= 0 && bytes + entries.get(lru).bytes > capacityBytes) {

@@ -81,14 +81,7 @@ public final class OsMemory {
 
     /** Bytes this process has caused to be read from storage so far (Linux's /proc/self/io read_bytes), or -1 where unknown. */
     public static long storageBytesRead() {
-        try {
-            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/io"))) {
-                if (line.startsWith("read_bytes:")) return Long.parseLong(line.substring("read_bytes:".length()).strip());
-            }
-        } catch (java.io.IOException | RuntimeException e) {
-            // not Linux, or no access
-        }
-        return -1;
+        return procField("/proc/self/io", "read_bytes:");
     }
 
     /**
@@ -96,17 +89,22 @@ public final class OsMemory {
      * page cache it can drop), or -1 where that is unknown.
      */
     public static long availableBytes() {
+        long kB = procField("/proc/meminfo", "MemAvailable:");
+        return kB < 0 ? -1 : kB * 1024;
+    }
+
+    /** The number on the line of a Linux /proc file that starts with {@code key}, or -1 where there is none. */
+    private static long procField(String file, String key) {
         try {
-            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/meminfo"))) {
-                if (line.startsWith("MemAvailable:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of(file))) {
+                if (line.startsWith(key)) return Long.parseLong(line.replaceAll("[^0-9]", ""));
             }
         } catch (java.io.IOException | RuntimeException e) {
-            return -1;
+            // not Linux, or no access
         }
         return -1;
     }
 
-    /** Releases {@code pages} pages from {@code address}, which must be page-aligned and inside a live allocation. */
     /**
      * Tells the OS that a file mapping is read in scattered runs: a page fault then reads that page, not the
      * device's read-ahead window around it (8 MB on this project's machines: ClusterKV's runs of a few KB each read
@@ -131,6 +129,7 @@ public final class OsMemory {
         }
     }
 
+    /** Releases {@code pages} pages from {@code address}, which must be page-aligned and inside a live allocation. */
     public static boolean release(long address, long pages) {
         if (MADVISE == null || pages <= 0) return false;
         try {

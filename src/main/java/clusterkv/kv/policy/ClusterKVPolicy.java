@@ -408,11 +408,9 @@ public final class ClusterKVPolicy implements KVPolicy {
                 int[] members = head.ints("members");
                 if (clusteredEnd - members.length != Math.min(sink, clusteredEnd)) throw new IllegalStateException("ClusterKV's members do not cover the clustered slots");
                 ClusterIndex idx = ClusterIndex.restore(headDim, head.floats("centroids"), head.ints("sizes"), members, clusteredEnd - members.length);
-                if (head.has("key_means")) {
+                if (config.needsClusterMeans()) { // saved with the same options, so saved with the means
                     float[] keyMeans = head.floats("key_means"), valueMeans = head.floats("value_means");
                     for (int c = 0; c < idx.clusterCount(); c++) idx.setMeans(c, keyMeans, c * headDim, valueMeans, c * headDim);
-                } else if (config.needsClusterMeans()) {
-                    setMeans(kv, g, clusteredEnd - members.length, members.length, 0);
                 }
                 index[g] = idx;
             }
