@@ -1,7 +1,10 @@
 package clusterkv.cli;
 
 import clusterkv.gguf.GGMLType;
+import clusterkv.generate.GenerationOptions;
 import clusterkv.generate.LanguageModel;
+import clusterkv.generate.OutputConstraint;
+import clusterkv.generate.SamplingParams;
 import clusterkv.generate.Session;
 import clusterkv.generate.SessionOptions;
 import clusterkv.kv.KVFormat;
@@ -89,6 +92,9 @@ final class BenchCommand implements Callable<Integer>, Validated {
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
 
+    @picocli.CommandLine.Mixin
+    JsonOutputOptions structured;
+
     /** Everything is checked before the synthetic model is written (minutes for a large shape) or a model loads. */
     @Override
     public void validate() {
@@ -168,7 +174,7 @@ final class BenchCommand implements Callable<Integer>, Validated {
     }
 
     private void measurePromptAndDecode(LanguageModel lm, Map<String, Object> r) {
-        int needed = promptTokens + decodeTokens + 1;
+        int needed = promptTokens + decodeTokens * (structured.constraint() == null ? 1 : 2) + 1;
         if (needed > lm.config().contextLength()) {
             throw new IllegalArgumentException("--n-prompt + --n-gen (" + (needed - 1) + ") must be less than the model's context of " + lm.config().contextLength());
         }
@@ -193,6 +199,64 @@ final class BenchCommand implements Callable<Integer>, Validated {
             r.put("n_decode", decodeTokens);
             r.put("prefill_tokens_per_s", round(promptTokens / prefillSeconds));
             r.put("decode_tokens_per_s", round(decodeTokens / decodeSeconds));
+            if (structured.constraint() != null) measureConstrained(session, lm, r, decodeSeconds / decodeTokens);
+        }
+    }
+
+    /**
+     * Decode under --json-schema, sampling as llama.cpp does by default, with the time spent computing and applying
+     * the token masks measured apart: generations are repeated (each ends when its value is whole) until --n-gen
+     * tokens are generated. The vocabulary's trie is built before, once per tokenizer, and timed on its own.
+     */
+    private void measureConstrained(Session session, LanguageModel lm, Map<String, Object> r, double decodeStepSeconds) {
+        status("constrained decode of %d tokens ...", decodeTokens);
+        long t0 = System.nanoTime();
+        structured.constraint().start(lm.tokenizer());
+        r.put("json_trie_build_ms", round((System.nanoTime() - t0) / 1e6));
+        TimedConstraint timed = new TimedConstraint(structured.constraint());
+        int tokens = 0;
+        t0 = System.nanoTime();
+        for (long seed = 1; tokens < decodeTokens; seed++) {
+            session.truncate(promptTokens);
+            var options = new GenerationOptions(decodeTokens - tokens, SamplingParams.DEFAULT.withSeed(seed), List.of()).withConstraint(timed);
+            tokens += Math.max(1, session.generate(options, text -> {}).generatedTokens());
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        double maskSeconds = timed.nanos / 1e9 / tokens;
+        r.put("json_decode_tokens_per_s", round(tokens / seconds));
+        r.put("json_mask_ms_per_token", round(maskSeconds * 1e3));
+        r.put("json_mask_share_of_decode_step", round(maskSeconds / decodeStepSeconds));
+    }
+
+    /** A constraint whose mask computing and applying is timed, for bench. */
+    private static final class TimedConstraint implements OutputConstraint {
+        private final OutputConstraint inner;
+        long nanos;
+
+        TimedConstraint(OutputConstraint inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public Constraint start(clusterkv.tokenizer.Tokenizer tokenizer) {
+            Constraint c = inner.start(tokenizer);
+            return new Constraint() {
+                public void restrict(float[] logits, int tokensLeft) {
+                    long t0 = System.nanoTime();
+                    c.restrict(logits, tokensLeft);
+                    nanos += System.nanoTime() - t0;
+                }
+
+                public void accept(int token) {
+                    long t0 = System.nanoTime();
+                    c.accept(token);
+                    nanos += System.nanoTime() - t0;
+                }
+
+                public boolean finished() {
+                    return c.finished();
+                }
+            };
         }
     }
 
@@ -343,6 +407,10 @@ final class BenchCommand implements Callable<Integer>, Validated {
         if (r.containsKey("prefill_tokens_per_s")) {
             System.out.printf("prefill          %8.1f tokens/s  (%d tokens)%n", r.get("prefill_tokens_per_s"), promptTokens);
             System.out.printf("decode           %8.1f tokens/s  (%d tokens)%n", r.get("decode_tokens_per_s"), decodeTokens);
+            if (r.containsKey("json_mask_ms_per_token")) {
+                System.out.printf("json decode      %8.1f tokens/s  (masks %.2f ms per token = %.0f%% of a decode step; vocabulary trie built in %.0f ms)%n",
+                        r.get("json_decode_tokens_per_s"), r.get("json_mask_ms_per_token"), 100 * (double) r.get("json_mask_share_of_decode_step"), r.get("json_trie_build_ms"));
+            }
             System.out.printf("weights / token  %8.3f GB%n", (long) r.get("weight_bytes_per_token") / 1e9);
             System.out.printf("achieved         %8.1f GB/s  = %.0f%% of the machine's %.1f GB/s read bandwidth%n",
                     r.get("achieved_gbps"), 100 * (double) r.get("ratio_to_machine"), r.get("machine_read_gbps"));

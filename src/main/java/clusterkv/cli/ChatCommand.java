@@ -42,6 +42,9 @@ final class ChatCommand implements Callable<Integer> {
     @Mixin
     SamplingOptions sampling;
 
+    @Mixin
+    JsonOutputOptions json;
+
     @Option(names = {"-s", "--system"}, paramLabel = "TEXT", description = "System prompt.")
     String system;
 
@@ -104,7 +107,7 @@ final class ChatCommand implements Callable<Integer> {
                     }
                 }
                 int[] rest = session.reuse(ids);
-                GenerationResult r = session.generate(rest, sampling.toOptions(), out::print, null);
+                GenerationResult r = session.generate(rest, sampling.toOptions().withConstraint(json.constraint()), out::print, null);
                 out.println();
                 messages.add(new ChatMessage("assistant", r.text()));
                 save(session, messages);

@@ -30,6 +30,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     SamplingOptions sampling;
 
+    @Mixin
+    JsonOutputOptions json;
+
     @ArgGroup(multiplicity = "1")
     TokenizeCommand.TextInput input;
 
@@ -46,7 +49,7 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         options.applyThreads();
         String prompt = input.read();
-        var generation = sampling.toOptions();
+        var generation = sampling.toOptions().withConstraint(json.constraint());
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         SessionOptions sessionOptions = policy.apply(options.session());
         if (promptCache != null && policy.kvStats) throw new IllegalArgumentException("--prompt-cache and --kv-stats cannot go together (a session that measures its fidelity is not saved)");

@@ -20,6 +20,8 @@ public final class Generation {
     private final Sampler sampler;
     private final StreamingDecoder decoder;
     private final StopStringFilter filter;
+    /** What the output must be, or null. */
+    private final OutputConstraint.Constraint constraint;
     /** What the current step released: the filter writes into it. */
     private final StringBuilder released = new StringBuilder();
     private final float[] scratch;
@@ -36,6 +38,7 @@ public final class Generation {
         this.decoder = new StreamingDecoder(tokenizer);
         this.filter = new StopStringFilter(options.stops(), released::append);
         this.scratch = new float[session.logits().length];
+        this.constraint = options.constraint() == null ? null : options.constraint().start(tokenizer);
     }
 
     /**
@@ -64,7 +67,8 @@ public final class Generation {
         } else if (session.length() >= session.contextSize()) {
             finish(StopReason.CONTEXT_FULL);
         } else {
-            int next = session.sampleNext(sampler, scratch);
+            int tokensLeft = Math.min(maxTokens - generated, session.contextSize() - session.length());
+            int next = session.sampleNext(sampler, scratch, constraint, tokensLeft);
             if (!tokenizer.isEndOfGeneration(next)) return chosen = next;
             finish(StopReason.END_OF_TEXT);
         }
@@ -80,8 +84,10 @@ public final class Generation {
         int token = chosen;
         chosen = -1;
         sampler.accept(token);
+        if (constraint != null) constraint.accept(token);
         generated++;
         if (filter.accept(decoder.accept(token))) stopReason = StopReason.STOP_STRING; // nothing after a stop string
+        else if (constraint != null && constraint.finished()) finish(StopReason.END_OF_TEXT); // only an end token could follow
         // end at once when no further token may come, so the last text and the end arrive together
         else if (generated >= maxTokens) finish(StopReason.MAX_TOKENS);
         else if (session.length() >= session.contextSize()) finish(StopReason.CONTEXT_FULL);

@@ -44,11 +44,14 @@ public final class Sampler {
         keep = minPKeep;
         double[] q = softmax(logits, order, keep, params.temperature());
         double r = random.nextDouble();
+        int last = 0; // rounding can leave r above 0 at the end: then the last candidate that had a chance, never a masked one
         for (int i = 0; i < keep; i++) {
+            if (q[i] == 0) continue;
+            last = i;
             r -= q[i];
             if (r <= 0) return order[i];
         }
-        return order[keep - 1];
+        return order[last];
     }
 
     /** Records a token that was generated (and kept), for the presence and frequency penalties. */

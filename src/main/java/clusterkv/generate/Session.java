@@ -239,8 +239,9 @@ public final class Session implements AutoCloseable {
     }
 
     /** Draws the next token from the current logits (left intact: the sampler works on a copy). */
-    int sampleNext(Sampler sampler, float[] scratch) {
+    int sampleNext(Sampler sampler, float[] scratch, OutputConstraint.Constraint constraint, int tokensLeft) {
         System.arraycopy(logits, 0, scratch, 0, logits.length);
+        if (constraint != null) constraint.restrict(scratch, tokensLeft);
         return sampler.sample(scratch, tokens, length);
     }
 

@@ -4,6 +4,9 @@ import clusterkv.chat.ChatMessage;
 import clusterkv.chat.ChatPrompt;
 import clusterkv.chat.ChatTemplate;
 import clusterkv.generate.GenerationOptions;
+import clusterkv.generate.OutputConstraint;
+import clusterkv.grammar.JsonGrammar;
+import clusterkv.grammar.JsonSchemaException;
 import clusterkv.generate.SamplingParams;
 import clusterkv.generate.SessionOptions;
 import clusterkv.kv.KVFormat;
@@ -23,7 +26,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -197,7 +202,7 @@ final class Requests {
 
     // ---------------------------------------------------------------- generation
 
-    private static GenerationOptions generation(ObjectNode o, boolean chat) {
+    private GenerationOptions generation(ObjectNode o, boolean chat) {
         Integer max = integer(o, "max_tokens", 0, Integer.MAX_VALUE);
         Integer maxCompletion = integer(o, "max_completion_tokens", 0, Integer.MAX_VALUE); // OpenAI's newer name
         int maxTokens = max != null ? max : maxCompletion != null ? maxCompletion : chat ? Integer.MAX_VALUE : COMPLETION_DEFAULT_MAX_TOKENS;
@@ -215,7 +220,57 @@ final class Requests {
         Long seed = seed(o);
         var sampling = new SamplingParams(temperature, topK != null ? topK : d.topK(), topP, minP, d.repeatPenalty(), d.repeatLastN(),
                 seed != null ? seed : d.seed(), presence, frequency);
-        return new GenerationOptions(maxTokens, sampling, stops(o));
+        return new GenerationOptions(maxTokens, sampling, stops(o), responseFormat(o));
+    }
+
+    // ---------------------------------------------------------------- structured output
+
+    /** Compiled schemas by their JSON: a client sends the same few again and again, and each grammar keeps its masks. */
+    private final Map<JsonNode, JsonGrammar> grammars = new LinkedHashMap<>(16, 0.75f, true) {
+        protected boolean removeEldestEntry(Map.Entry<JsonNode, JsonGrammar> eldest) {
+            return size() > 32;
+        }
+    };
+
+    /**
+     * OpenAI's response_format ({"type": "text" | "json_object" | "json_schema", "json_schema": {"schema": ...}}),
+     * and llama-server's json_schema field and the schema it accepts beside json_object.
+     */
+    private OutputConstraint responseFormat(ObjectNode o) {
+        JsonNode f = o.get("response_format");
+        if (f == null || f.isNull()) return o.hasNonNull("json_schema") ? grammar(o.get("json_schema"), "json_schema") : null;
+        if (!f.isObject()) throw ApiError.badRequest("response_format", "response_format must be an object");
+        JsonNode type = f.get("type");
+        String t = type == null || !type.isTextual() ? "" : type.textValue();
+        return switch (t) {
+            case "text" -> null;
+            case "json_object" -> f.hasNonNull("schema") ? grammar(f.get("schema"), "response_format.schema") : JsonGrammar.anyObject();
+            case "json_schema" -> {
+                JsonNode js = f.get("json_schema");
+                if (js == null || !js.isObject() || !js.hasNonNull("schema")) {
+                    throw ApiError.badRequest("response_format", "response_format.json_schema must be an object with the schema in \"schema\"");
+                }
+                yield grammar(js.get("schema"), "response_format.json_schema.schema");
+            }
+            default -> throw ApiError.badRequest("response_format", "response_format.type must be \"text\", \"json_object\" or \"json_schema\"");
+        };
+    }
+
+    private JsonGrammar grammar(JsonNode schema, String param) {
+        synchronized (grammars) {
+            JsonGrammar known = grammars.get(schema);
+            if (known != null) return known;
+        }
+        JsonGrammar g;
+        try {
+            g = JsonGrammar.fromSchema(schema);
+        } catch (JsonSchemaException e) {
+            throw ApiError.badRequest(param.substring(0, (param + ".").indexOf('.')), param + ": " + e.getMessage());
+        }
+        synchronized (grammars) {
+            grammars.put(schema.deepCopy(), g);
+        }
+        return g;
     }
 
     private static Long seed(ObjectNode o) {
