@@ -10,8 +10,12 @@ public final class ChatPrompt {
 
     /** The template in the model's metadata, or a fallback format when it has none or it cannot be rendered. */
     public static ChatTemplate templateOf(GGUFMetadata md, Tokenizer tok) {
-        return ChatTemplate.of(md.getString("tokenizer.chat_template", null),
-                tok.bos() >= 0 ? tok.tokenText(tok.bos()) : "", tok.eos() >= 0 ? tok.tokenText(tok.eos()) : "");
+        return templateOf(md.getString("tokenizer.chat_template", null), tok);
+    }
+
+    /** The given template (null: the built-in format), with the tokenizer's BOS and EOS texts. */
+    public static ChatTemplate templateOf(String template, Tokenizer tok) {
+        return ChatTemplate.of(template, tok.bos() >= 0 ? tok.tokenText(tok.bos()) : "", tok.eos() >= 0 ? tok.tokenText(tok.eos()) : "");
     }
 
     /** The rendered conversation as tokens: special-token texts recognised, BOS added once if the model wants it. */

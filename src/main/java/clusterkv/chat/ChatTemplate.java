@@ -257,6 +257,7 @@ public final class ChatTemplate {
             Map<String, Object> map = new LinkedHashMap<>();
             map.put("role", m.role());
             map.put("content", m.content());
+            map.putAll(m.fields());
             list.add(map);
         }
         Map<String, Object> ctx = new HashMap<>(variables);

@@ -3,6 +3,7 @@ package clusterkv.chat;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -388,6 +389,14 @@ final class JinjaSource {
                     }
                 }
                 i = close + 1;
+            } else if (t.type == T.IDENT && t.text.equals("not") && isPrefixNot(prevSignificant(toks, i, from))
+                    && hasComparison(toks, i + 1, operandEnd(toks, i + 1, to))) {
+                // Jinja's "not" binds looser than a comparison (not a == b is not (a == b)); jinjava's binds tighter
+                int end = operandEnd(toks, i + 1, to);
+                sb.append("not (");
+                rewriteSeq(toks, i + 1, end, sb);
+                sb.append(") ");
+                i = end;
             } else {
                 String text = t.text;
                 if (t.type == T.IDENT) {
@@ -406,6 +415,35 @@ final class JinjaSource {
                 i++;
             }
         }
+    }
+
+    /** A "not" that starts an operand (not the one of "is not" or "not in"). */
+    private static boolean isPrefixNot(Tok prev) {
+        if (prev == null || prev.type == T.OPEN) return true;
+        if (prev.type == T.OP) return true;
+        return prev.type == T.IDENT && switch (prev.text) {
+            case "and", "or", "not", "if", "else", "elif", "return" -> true;
+            default -> false;
+        };
+    }
+
+    /** Where the operand of a prefix "not" ends: at the next and/or/if/else outside brackets, or at to. */
+    private static int operandEnd(List<Tok> toks, int from, int to) {
+        for (int i = from; i < to; i++) {
+            Tok t = toks.get(i);
+            if (t.type == T.OPEN) i = matching(toks, i, to);
+            else if (t.type == T.IDENT && Set.of("and", "or", "if", "else").contains(t.text)) return i;
+        }
+        return to;
+    }
+
+    private static boolean hasComparison(List<Tok> toks, int from, int to) {
+        for (int i = from; i < to; i++) {
+            Tok t = toks.get(i);
+            if (t.type == T.OPEN) i = matching(toks, i, to);
+            else if (t.type == T.OP && Set.of("==", "!=", "<", ">", "<=", ">=").contains(t.text)) return true;
+        }
+        return false;
     }
 
     /** Appends, keeping a '}' from directly following another '}' (jinjava would end the tag). */

@@ -62,6 +62,9 @@ final class ServeCommand implements Callable<Integer>, Validated {
     @Option(names = "--cache-disk-mb", defaultValue = "10240", paramLabel = "MiB", description = "The most the session files in --cache-dir may take (default: ${DEFAULT-VALUE}).")
     long cacheDiskMiB;
 
+    @Option(names = "--chat-template-file", paramLabel = "FILE", description = "A Jinja chat template to use instead of the model's (as llama-server's).")
+    java.nio.file.Path chatTemplateFile;
+
     @Option(names = "--alias", paramLabel = "NAME", description = "Model id in /v1/models and responses (default: the file name).")
     String alias;
 
@@ -96,7 +99,8 @@ final class ServeCommand implements Callable<Integer>, Validated {
                 .withTimeouts(seconds("--header-timeout", headerTimeout), seconds("--body-timeout", bodyTimeout));
         Set<KVType> allowed = EnumSet.noneOf(KVType.class);
         for (String t : kvTypes) allowed.add(Validated.parse("--kv-types", () -> KVType.parse(t)));
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, allowed, cacheMiB << 20, cacheDir, cacheDiskMiB << 20, slotSavePath, name, Duration.ofSeconds(10), System.err::println, limits);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, allowed, cacheMiB << 20, cacheDir, cacheDiskMiB << 20, slotSavePath, name, Duration.ofSeconds(10), System.err::println, limits,
+                chatTemplateFile == null ? null : Validated.parse("--chat-template-file", () -> readTemplate(chatTemplateFile)));
     }
 
     @Override
@@ -131,5 +135,13 @@ final class ServeCommand implements Callable<Integer>, Validated {
     private static Duration seconds(String option, double s) {
         if (!(s > 0 && s <= 86_400)) throw new IllegalArgumentException(option + " must be in (0, 86400] seconds, got " + s);
         return Duration.ofNanos((long) (s * 1e9));
+    }
+
+    private static String readTemplate(java.nio.file.Path file) {
+        try {
+            return java.nio.file.Files.readString(file);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage(), e);
+        }
     }
 }

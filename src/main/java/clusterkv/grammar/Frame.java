@@ -134,24 +134,37 @@ sealed interface Frame {
             byte[][] texts = shape.texts;
             BitSet next = new BitSet();
             boolean longer = false;
+            int whole = -1;
             for (int i = live.nextSetBit(0); i >= 0; i = live.nextSetBit(i + 1)) {
                 if (texts[i].length > pos && texts[i][pos] == (byte) b) {
                     next.set(i);
-                    longer |= texts[i].length > pos + 1;
+                    if (texts[i].length > pos + 1) longer = true;
+                    else whole = i;
                 }
             }
-            if (next.isEmpty()) return endable() ? MatchState.ENDED : null;
-            return longer ? push(new Lit(shape, next, pos + 1), below) : below; // a text matched whole, and none goes on
+            if (next.isEmpty()) {
+                int ended = matchedWhole();
+                if (ended < 0) return null;
+                // the byte is past a text matched whole: it belongs to what follows that text
+                return shape.then[ended] == null ? MatchState.ENDED : shape.then[ended].begin(b, below);
+            }
+            return longer ? push(new Lit(shape, next, pos + 1), below) : shape.matched(whole, below);
+        }
+
+        /** The text matched whole at pos, or -1. */
+        private int matchedWhole() {
+            for (int i = live.nextSetBit(0); i >= 0; i = live.nextSetBit(i + 1)) if (shape.texts[i].length == pos) return i;
+            return -1;
         }
 
         public boolean endable() {
-            for (int i = live.nextSetBit(0); i >= 0; i = live.nextSetBit(i + 1)) if (shape.texts[i].length == pos) return true;
-            return false;
+            int whole = matchedWhole();
+            return whole >= 0 && shape.then[whole] == null;
         }
 
         public int minBytes() {
             int min = Shape.UNBOUNDED;
-            for (int i = live.nextSetBit(0); i >= 0; i = live.nextSetBit(i + 1)) min = Math.min(min, shape.texts[i].length - pos);
+            for (int i = live.nextSetBit(0); i >= 0; i = live.nextSetBit(i + 1)) min = Math.min(min, shape.minBytesFrom(i, pos));
             return min;
         }
     }

@@ -57,6 +57,39 @@ public final class JsonGrammar implements OutputConstraint {
         }
     }
 
+    /**
+     * A tool call as a chat template's format writes it: {@code prefix{"name": "NAME", "KEY": ARGUMENTS}suffix}, where
+     * NAME is one of the functions and ARGUMENTS a value of that function's parameter schema (null: any object).
+     * Refuses, as {@link #fromSchema} does, a parameter schema it cannot compile; the message names the function.
+     */
+    public static JsonGrammar toolCall(String prefix, String argumentsKey, String suffix, Map<String, JsonNode> functions) {
+        byte[][] names = new byte[functions.size()][];
+        Shape[] calls = new Shape[functions.size()];
+        int i = 0;
+        for (Map.Entry<String, JsonNode> f : functions.entrySet()) {
+            String quotedName = JsonSchemaCompiler.quoted(f.getKey());
+            names[i] = (quotedName.substring(1) + ", " + JsonSchemaCompiler.quoted(argumentsKey) + ": ").getBytes(StandardCharsets.UTF_8);
+            Shape arguments;
+            try {
+                arguments = f.getValue() == null ? anyObject().root : JsonSchemaCompiler.shapeOf(f.getValue());
+            } catch (JsonSchemaException e) {
+                throw new JsonSchemaException("function " + f.getKey() + ": " + e.getMessage());
+            }
+            calls[i++] = resolved(new Shape.Then(arguments, literal("}" + suffix)));
+        }
+        Shape name = resolved(new Shape.Literals(names, calls));
+        return new JsonGrammar(resolved(new Shape.Then(literal(prefix + "{\"name\": \""), name)));
+    }
+
+    private static Shape literal(String text) {
+        return resolved(Shape.Literals.of(text));
+    }
+
+    private static <S extends Shape> S resolved(S shape) {
+        shape.minBytes = shape.computeMinBytes();
+        return shape;
+    }
+
     /** Whether the text is a whole value of the schema, as generation would write it (whitespace as llama.cpp allows). */
     public boolean matches(String text) {
         MatchState s = MatchState.start(root).advance(text.getBytes(StandardCharsets.UTF_8));

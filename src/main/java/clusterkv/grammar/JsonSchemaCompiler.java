@@ -42,12 +42,22 @@ final class JsonSchemaCompiler {
     }
 
     static JsonGrammar compile(JsonNode schema) {
+        return new JsonGrammar(shapeOf(schema));
+    }
+
+    /** The schema's shape, its fewest bytes resolved. */
+    static Shape shapeOf(JsonNode schema) {
         JsonSchemaCompiler c = new JsonSchemaCompiler(schema);
         Shape shape = c.shape(schema, "");
         c.resolveMinBytes();
         c.checkReferences();
         if (shape.minBytes >= Shape.UNBOUNDED) throw new JsonSchemaException("the schema admits no finite value (a required property refers back to its object)");
-        return new JsonGrammar(shape);
+        return shape;
+    }
+
+    /** A JSON string's text, quotes and escapes included. */
+    static String quoted(String s) {
+        return new String(text(JSON.getNodeFactory().textNode(s)), StandardCharsets.UTF_8);
     }
 
     private Shape shape(JsonNode s, String at) {

@@ -10,7 +10,7 @@ import java.util.List;
  * which lets generation close the value before its token budget runs out. Shapes are built once per schema and
  * compared by identity.
  */
-abstract sealed class Shape permits Shape.Text, Shape.Number, Shape.Literals, Shape.Members, Shape.Dict, Shape.Array, Shape.OneOf, Shape.Ref {
+abstract sealed class Shape permits Shape.Text, Shape.Number, Shape.Literals, Shape.Members, Shape.Dict, Shape.Array, Shape.OneOf, Shape.Ref, Shape.Then {
 
     /** Saturates sums: a recursive schema whose values cannot end has this many. */
     static final int UNBOUNDED = 1 << 24;
@@ -67,13 +67,33 @@ abstract sealed class Shape permits Shape.Text, Shape.Number, Shape.Literals, Sh
         }
     }
 
-    /** One of a fixed set of JSON texts: enum, const, booleans and null. */
+    /**
+     * One of a fixed set of texts: enum, const, booleans and null; or, with {@code then}, a set of texts each
+     * followed by its own shape (a tool call's name decides its arguments' schema).
+     */
     static final class Literals extends Shape {
         static final Literals TRUE_FALSE_NULL = of("true", "false", "null");
         final byte[][] texts;
+        /** Per text, the shape that follows it, or null (nothing: the literal is the whole value). */
+        final Shape[] then;
 
         Literals(byte[][] texts) {
+            this(texts, new Shape[texts.length]);
+        }
+
+        Literals(byte[][] texts, Shape[] then) {
             this.texts = texts;
+            this.then = then;
+        }
+
+        /** The bytes of text i still to come from pos on, with the shape after it. */
+        int minBytesFrom(int i, int pos) {
+            return add(texts[i].length - pos, then[i] == null ? 0 : then[i].minBytes);
+        }
+
+        /** Text i is matched whole: its value ends, or its following shape begins with the next byte. */
+        MatchState matched(int i, MatchState below) {
+            return then[i] == null ? below : MatchState.push(new Frame.Start(then[i]), below);
         }
 
         static Literals of(String... texts) {
@@ -88,7 +108,7 @@ abstract sealed class Shape permits Shape.Text, Shape.Number, Shape.Literals, Sh
 
         int computeMinBytes() {
             int min = UNBOUNDED;
-            for (byte[] t : texts) min = Math.min(min, t.length);
+            for (int i = 0; i < texts.length; i++) min = Math.min(min, minBytesFrom(i, 0));
             return min;
         }
     }
@@ -237,4 +257,22 @@ abstract sealed class Shape permits Shape.Text, Shape.Number, Shape.Literals, Sh
         }
     }
 
+
+    /** One shape followed by another: a tool call's fixed text around its JSON. */
+    static final class Then extends Shape {
+        final Shape first, rest;
+
+        Then(Shape first, Shape rest) {
+            this.first = first;
+            this.rest = rest;
+        }
+
+        MatchState begin(int b, MatchState below) {
+            return first.begin(b, MatchState.push(new Frame.Start(rest), below));
+        }
+
+        int computeMinBytes() {
+            return add(first.minBytes, rest.minBytes);
+        }
+    }
 }

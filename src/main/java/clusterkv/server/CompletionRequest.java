@@ -1,5 +1,6 @@
 package clusterkv.server;
 
+import clusterkv.chat.ToolCallFormat;
 import clusterkv.generate.GenerationOptions;
 import clusterkv.generate.SessionOptions;
 
@@ -14,7 +15,8 @@ import clusterkv.generate.SessionOptions;
  * @param includeUsage streaming: send a last chunk with the usage
  * @param slot         llama-server's id_slot: the slot whose session the request continues and leaves its session in
  *                     (for POST /slots/{id}?action=save), or -1 for none
+ * @param toolCalls    the format the reply's tool calls are read in; null when the request offers no tools
  */
 record CompletionRequest(boolean chat, int[] prompt, GenerationOptions generation, SessionOptions session,
-                         boolean stream, boolean includeUsage, int slot) {
+                         boolean stream, boolean includeUsage, int slot, ToolCallFormat toolCalls) {
 }

@@ -2,6 +2,7 @@ package clusterkv.server;
 
 import clusterkv.chat.ChatPrompt;
 import clusterkv.chat.ChatTemplate;
+import clusterkv.chat.ToolCallFormat;
 import clusterkv.generate.LanguageModel;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -78,7 +79,8 @@ public final class OpenAIServer implements AutoCloseable {
     private OpenAIServer(LanguageModel lm, ServerConfig config) throws IOException {
         this.config = config;
         this.limits = config.limits();
-        ChatTemplate template = ChatPrompt.templateOf(lm.model().file().metadata(), lm.tokenizer());
+        ChatTemplate template = config.chatTemplate() != null ? ChatPrompt.templateOf(config.chatTemplate(), lm.tokenizer())
+                : ChatPrompt.templateOf(lm.model().file().metadata(), lm.tokenizer());
         this.templateNotice = templateNotice(template);
         // queued bodies are at most what the scheduler could accept; beyond, 429 at once rather than parsed for nothing
         this.intake = new ThreadPoolExecutor(limits.intakeThreads(), limits.intakeThreads(), 0, TimeUnit.SECONDS,
@@ -265,7 +267,7 @@ public final class OpenAIServer implements AutoCloseable {
                 }
                 case Event.Done d -> {
                     log(job, d, arrived);
-                    return sendJson(ex, 200, responses.completion(job.request.chat(), Responses.Id.next(job.request.chat()), d));
+                    return sendJson(ex, 200, responses.completion(job.request.chat(), Responses.Id.next(job.request.chat()), d, job.request.toolCalls()));
                 }
                 case Event.Failed f -> throw f.error();
             }
@@ -280,6 +282,7 @@ public final class OpenAIServer implements AutoCloseable {
     private int stream(HttpExchange ex, Job job, long arrived) throws IOException {
         boolean chat = job.request.chat(), usage = job.request.includeUsage();
         Responses.Id id = Responses.Id.next(chat);
+        ToolCallHold hold = job.request.toolCalls() == null ? null : new ToolCallHold(job.request.toolCalls());
         SseWriter sse = null;
         try {
             while (true) {
@@ -289,11 +292,22 @@ public final class OpenAIServer implements AutoCloseable {
                             sse = open(ex, chat, id, usage);
                             firstToken(arrived);
                         }
-                        sse.send(responses.chunk(chat, id, null, t.text(), null, usage));
+                        String text = hold == null ? t.text() : hold.accept(t.text());
+                        if (!text.isEmpty()) sse.send(responses.chunk(chat, id, null, text, null, usage));
                     }
                     case Event.Done d -> {
                         if (sse == null) sse = open(ex, chat, id, usage);
-                        sse.send(responses.chunk(chat, id, null, chat ? null : "", d.reason(), usage));
+                        String finish = Responses.finishReason(d.reason());
+                        if (hold != null) {
+                            ToolCallFormat.Reply reply = job.request.toolCalls().parse(d.text());
+                            if (reply.calls().isEmpty()) {
+                                if (!hold.rest().isEmpty()) sse.send(responses.chunk(chat, id, null, hold.rest(), null, usage));
+                            } else {
+                                sse.send(responses.toolCallChunk(id, reply, usage));
+                                finish = "tool_calls";
+                            }
+                        }
+                        sse.send(responses.chunk(chat, id, null, chat ? null : "", finish, usage));
                         if (usage) sse.send(responses.usageChunk(chat, id, d.usage()));
                         sse.done();
                         log(job, d, arrived);

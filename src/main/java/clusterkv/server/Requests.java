@@ -3,6 +3,7 @@ package clusterkv.server;
 import clusterkv.chat.ChatMessage;
 import clusterkv.chat.ChatPrompt;
 import clusterkv.chat.ChatTemplate;
+import clusterkv.chat.ToolCallFormat;
 import clusterkv.generate.GenerationOptions;
 import clusterkv.generate.OutputConstraint;
 import clusterkv.grammar.JsonGrammar;
@@ -110,17 +111,20 @@ final class Requests {
         boolean includeUsage = stream && o.hasNonNull("stream_options")
                 && bool(object(o, "stream_options"), "include_usage", false, "stream_options.include_usage");
         Integer slot = integer(o, "id_slot", -1, slots - 1);
-        return new CompletionRequest(chat, prompt(o, chat), generation, session, stream, includeUsage, slot == null ? -1 : slot);
+        Tools tools = chat ? tools(o) : Tools.NONE;
+        if (tools.forced() != null) generation = generation.withConstraint(tools.forced());
+        return new CompletionRequest(chat, prompt(o, chat, tools), generation, session, stream, includeUsage, slot == null ? -1 : slot, tools.format());
     }
 
     /** The prompt's tokens: the chat rendered with the model's template, or the text with BOS as the model wants. */
-    private int[] prompt(ObjectNode o, boolean chat) {
+    private int[] prompt(ObjectNode o, boolean chat, Tools tools) {
         String field = chat ? "messages" : "prompt";
         int[] prompt;
         if (chat) {
             List<ChatMessage> messages = messages(o);
             checkBytes(field, messages.stream().mapToLong(m -> Utf8.length(m.role()) + Utf8.length(m.content())).sum());
-            prompt = ChatPrompt.encode(tokenizer, template.render(messages, true));
+            ChatTemplate t = tools.definitions() == null ? template : template.withVariables(Map.of("tools", tools.definitions()));
+            prompt = ChatPrompt.encode(tokenizer, t.render(messages, true));
         } else {
             String text = text(o);
             checkBytes(field, Utf8.length(text));
@@ -179,9 +183,112 @@ final class Requests {
             if (role == null || !role.isTextual() || role.textValue().isEmpty()) {
                 throw ApiError.badRequest(at + ".role", at + ".role must be a non-empty string");
             }
-            messages.add(new ChatMessage(role.textValue(), content(m.get("content"), at + ".content")));
+            messages.add(new ChatMessage(role.textValue(), content(m.get("content"), at + ".content"), toolFields(m, at)));
         }
         return messages;
+    }
+
+    /**
+     * What a template needs of a tool-calling turn: an assistant's tool_calls (arguments given as JSON text become
+     * objects, as templates expect them), a tool result's tool_call_id and name.
+     */
+    private static Map<String, Object> toolFields(JsonNode m, String at) {
+        Map<String, Object> fields = new LinkedHashMap<>();
+        for (String name : List.of("tool_call_id", "name")) {
+            JsonNode v = m.get(name);
+            if (v == null || v.isNull()) continue;
+            if (!v.isTextual()) throw ApiError.badRequest(at + "." + name, at + "." + name + " must be a string");
+            fields.put(name, v.textValue());
+        }
+        JsonNode calls = m.get("tool_calls");
+        if (calls != null && !calls.isNull()) {
+            if (!calls.isArray()) throw ApiError.badRequest(at + ".tool_calls", at + ".tool_calls must be an array");
+            List<Object> list = new ArrayList<>();
+            for (int i = 0; i < calls.size(); i++) {
+                JsonNode c = calls.get(i), f = c.path("function");
+                String where = at + ".tool_calls[" + i + "]";
+                if (!f.path("name").isTextual()) throw ApiError.badRequest(where, where + ".function.name must be a string");
+                Map<String, Object> function = new LinkedHashMap<>();
+                function.put("name", f.get("name").textValue());
+                function.put("arguments", arguments(f.get("arguments")));
+                Map<String, Object> call = new LinkedHashMap<>();
+                if (c.path("id").isTextual()) call.put("id", c.get("id").textValue());
+                call.put("type", "function");
+                call.put("function", function);
+                list.add(call);
+            }
+            fields.put("tool_calls", list);
+        }
+        return fields;
+    }
+
+    private static Object arguments(JsonNode v) {
+        if (v == null || v.isNull()) return Map.of();
+        if (!v.isTextual()) return TOOL_JSON.convertValue(v, Object.class);
+        try {
+            return TOOL_JSON.readValue(v.textValue(), Object.class);
+        } catch (Exception e) {
+            return v.textValue(); // not JSON: the template gets the text
+        }
+    }
+
+    private static final ObjectMapper TOOL_JSON = new ObjectMapper();
+
+    // ---------------------------------------------------------------- tools
+
+    /**
+     * The request's tools: their definitions for the template (null: none offered), the format calls are read in,
+     * and the grammar that forces a call (tool_choice "required" or a named function), or null.
+     */
+    private record Tools(List<Object> definitions, ToolCallFormat format, OutputConstraint forced) {
+        static final Tools NONE = new Tools(null, null, null);
+    }
+
+    private Tools tools(ObjectNode o) {
+        JsonNode tools = o.get("tools");
+        if (tools == null || tools.isNull() || tools.isArray() && tools.isEmpty()) return Tools.NONE;
+        if (!tools.isArray()) throw ApiError.badRequest("tools", "tools must be an array of {\"type\": \"function\", \"function\": {...}}");
+        Map<String, JsonNode> functions = new LinkedHashMap<>();
+        for (int i = 0; i < tools.size(); i++) {
+            JsonNode t = tools.get(i), f = t.path("function");
+            String at = "tools[" + i + "]";
+            if (!"function".equals(t.path("type").asText()) || !f.isObject()) throw ApiError.badRequest("tools", at + " must be {\"type\": \"function\", \"function\": {...}}");
+            if (!f.path("name").isTextual() || f.get("name").textValue().isEmpty()) throw ApiError.badRequest("tools", at + ".function.name must be a non-empty string");
+            JsonNode parameters = f.get("parameters");
+            if (parameters != null && !parameters.isNull() && !parameters.isObject()) throw ApiError.badRequest("tools", at + ".function.parameters must be a JSON schema object");
+            if (functions.put(f.get("name").textValue(), parameters == null || parameters.isNull() ? null : parameters) != null) {
+                throw ApiError.badRequest("tools", "two tools are named " + f.get("name").textValue());
+            }
+        }
+        String choice = toolChoice(o.get("tool_choice"), functions);
+        if (choice.equals("none")) return Tools.NONE;
+        ToolCallFormat format = ToolCallFormat.of(template.isFallback() ? null : template.templateText());
+        if (format == null) {
+            throw ApiError.badRequest("tools", "this model's chat template defines no tool-call format (supported: Llama 3.1/3.2 JSON, Qwen/Hermes <tool_call>, "
+                    + "Mistral [TOOL_CALLS]; serve --chat-template-file can give one)");
+        }
+        OutputConstraint forced = null;
+        if (!choice.equals("auto")) {
+            Map<String, JsonNode> callable = choice.equals("required") ? functions : Map.of(choice, functions.get(choice));
+            try {
+                forced = JsonGrammar.toolCall(format.prefix, format.argumentsKey, format.suffix, new LinkedHashMap<>(callable));
+            } catch (JsonSchemaException e) {
+                throw ApiError.badRequest("tools", "tools: " + e.getMessage());
+            }
+        }
+        return new Tools(TOOL_JSON.convertValue(tools, List.class), format, forced);
+    }
+
+    /** "none", "auto", "required", or the name of the function that must be called. */
+    private static String toolChoice(JsonNode v, Map<String, JsonNode> functions) {
+        if (v == null || v.isNull()) return "auto";
+        if (v.isTextual() && Set.of("none", "auto", "required").contains(v.textValue())) return v.textValue();
+        String name = v.path("function").path("name").asText(null);
+        if (!v.isObject() || name == null) {
+            throw ApiError.badRequest("tool_choice", "tool_choice must be \"none\", \"auto\", \"required\" or {\"type\": \"function\", \"function\": {\"name\": ...}}");
+        }
+        if (!functions.containsKey(name)) throw ApiError.badRequest("tool_choice", "tool_choice names " + name + ", which is not among the tools");
+        return name;
     }
 
     /** A string, null, or OpenAI's array of content parts, of which only text parts are supported. */

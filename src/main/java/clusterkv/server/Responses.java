@@ -1,5 +1,6 @@
 package clusterkv.server;
 
+import clusterkv.chat.ToolCallFormat;
 import clusterkv.generate.StopReason;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -35,21 +36,62 @@ final class Responses {
         };
     }
 
-    /** A whole (non-streamed) chat.completion or text_completion. */
-    ObjectNode completion(boolean chat, Id id, Event.Done done) {
+    /** A whole (non-streamed) chat.completion or text_completion; with tools, the reply's calls as tool_calls. */
+    ObjectNode completion(boolean chat, Id id, Event.Done done, ToolCallFormat tools) {
         ObjectNode body = head(chat ? "chat.completion" : "text_completion", id);
         ObjectNode choice = body.putArray("choices").addObject();
         choice.put("index", 0);
+        ToolCallFormat.Reply reply = tools == null ? null : tools.parse(done.text());
+        boolean calls = reply != null && !reply.calls().isEmpty();
         if (chat) {
             ObjectNode message = choice.putObject("message");
             message.put("role", "assistant");
-            message.put("content", done.text());
+            if (!calls) message.put("content", done.text());
+            else if (reply.content().isEmpty()) message.putNull("content");
+            else message.put("content", reply.content());
+            if (calls) message.set("tool_calls", toolCalls(reply, false));
         } else {
             choice.put("text", done.text());
         }
         choice.putNull("logprobs");
-        choice.put("finish_reason", finishReason(done.reason()));
+        choice.put("finish_reason", calls ? "tool_calls" : finishReason(done.reason()));
         body.set("usage", usage(done.usage()));
+        return body;
+    }
+
+    /** OpenAI's tool_calls: an id per call, the arguments as JSON text; in a stream delta each call has its index. */
+    com.fasterxml.jackson.databind.node.ArrayNode toolCalls(ToolCallFormat.Reply reply, boolean indexed) {
+        var array = json.createArrayNode();
+        for (int i = 0; i < reply.calls().size(); i++) {
+            ToolCallFormat.ToolCall call = reply.calls().get(i);
+            ObjectNode c = array.addObject();
+            if (indexed) c.put("index", i);
+            c.put("id", callId());
+            c.put("type", "function");
+            ObjectNode f = c.putObject("function");
+            f.put("name", call.name());
+            f.put("arguments", call.arguments());
+        }
+        return array;
+    }
+
+    /** Nine letters and digits after "call_": Mistral's templates refuse ids of another length when they come back. */
+    private static String callId() {
+        String alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        StringBuilder id = new StringBuilder();
+        for (int i = 0; i < 9; i++) id.append(alphabet.charAt(ThreadLocalRandom.current().nextInt(alphabet.length())));
+        return id.toString();
+    }
+
+    /** The stream chunk that carries a reply's tool calls. */
+    ObjectNode toolCallChunk(Id id, ToolCallFormat.Reply reply, boolean includeUsage) {
+        ObjectNode body = head("chat.completion.chunk", id);
+        ObjectNode choice = body.putArray("choices").addObject();
+        choice.put("index", 0);
+        choice.putObject("delta").set("tool_calls", toolCalls(reply, true));
+        choice.putNull("logprobs");
+        choice.putNull("finish_reason");
+        if (includeUsage) body.putNull("usage");
         return body;
     }
 
@@ -57,7 +99,7 @@ final class Responses {
      * One stream chunk: a chat delta (with the role on the first) or a text piece, and the finish reason on the last.
      * With include_usage every chunk carries "usage": null, as OpenAI's do, until the usage chunk.
      */
-    ObjectNode chunk(boolean chat, Id id, String role, String text, StopReason finish, boolean includeUsage) {
+    ObjectNode chunk(boolean chat, Id id, String role, String text, String finish, boolean includeUsage) {
         ObjectNode body = head(chat ? "chat.completion.chunk" : "text_completion", id);
         ObjectNode choice = body.putArray("choices").addObject();
         choice.put("index", 0);
@@ -70,7 +112,7 @@ final class Responses {
         }
         choice.putNull("logprobs");
         if (finish == null) choice.putNull("finish_reason");
-        else choice.put("finish_reason", finishReason(finish));
+        else choice.put("finish_reason", finish);
         if (includeUsage) body.putNull("usage");
         return body;
     }

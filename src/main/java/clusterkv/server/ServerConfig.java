@@ -27,10 +27,11 @@ import java.util.function.Consumer;
  * @param shutdownGrace how long closing waits for requests in flight
  * @param log           one line per completion request
  * @param limits        request size, read timeouts and parsing threads: what one client may cost
+ * @param chatTemplate  the Jinja chat template to use instead of the model's (llama-server's --chat-template-file); null: the model's
  */
 public record ServerConfig(String host, int port, int parallel, int queue, String apiKey, SessionOptions session, Set<KVType> kvTypes,
                            long cacheBytes, Path cacheDir, long cacheDiskBytes, Path slotSavePath, String modelName, Duration shutdownGrace, Consumer<String> log,
-                           ServerLimits limits) {
+                           ServerLimits limits, String chatTemplate) {
 
     public ServerConfig {
         if (parallel < 1) throw new IllegalArgumentException("--parallel must be >= 1, got " + parallel);
@@ -46,47 +47,51 @@ public record ServerConfig(String host, int port, int parallel, int queue, Strin
     /** Defaults for tests and embedding: 127.0.0.1, a free port, 4 parallel, 16 queued, 1 GiB of prompt cache. */
     public static ServerConfig defaults(String modelName) {
         return new ServerConfig("127.0.0.1", 0, 4, 16, null, SessionOptions.defaults(), Set.of(), 1L << 30, null, 0, null, modelName, Duration.ofSeconds(10), line -> {},
-                ServerLimits.defaults());
+                ServerLimits.defaults(), null);
     }
 
     public ServerConfig withPort(int p) {
-        return new ServerConfig(host, p, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, slotSavePath, modelName, shutdownGrace, log, limits);
+        return new ServerConfig(host, p, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, slotSavePath, modelName, shutdownGrace, log, limits, chatTemplate);
     }
 
     public ServerConfig withSlots(int parallel, int queue) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, slotSavePath, modelName, shutdownGrace, log, limits);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, slotSavePath, modelName, shutdownGrace, log, limits, chatTemplate);
     }
 
     public ServerConfig withApiKey(String key) {
-        return new ServerConfig(host, port, parallel, queue, key, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, slotSavePath, modelName, shutdownGrace, log, limits);
+        return new ServerConfig(host, port, parallel, queue, key, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, slotSavePath, modelName, shutdownGrace, log, limits, chatTemplate);
     }
 
     public ServerConfig withSession(SessionOptions s) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, s, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, slotSavePath, modelName, shutdownGrace, log, limits);
+        return new ServerConfig(host, port, parallel, queue, apiKey, s, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, slotSavePath, modelName, shutdownGrace, log, limits, chatTemplate);
     }
 
     /** Idle sessions spill to {@code dir}, up to {@code bytes} of files. */
     public ServerConfig withCacheDir(Path dir, long bytes) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, dir, bytes, slotSavePath, modelName, shutdownGrace, log, limits);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, dir, bytes, slotSavePath, modelName, shutdownGrace, log, limits, chatTemplate);
     }
 
     public ServerConfig withSlotSavePath(Path dir) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, dir, modelName, shutdownGrace, log, limits);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, dir, modelName, shutdownGrace, log, limits, chatTemplate);
     }
 
     public ServerConfig withLimits(ServerLimits l) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, slotSavePath, modelName, shutdownGrace, log, l);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, slotSavePath, modelName, shutdownGrace, log, l, chatTemplate);
     }
 
     public ServerConfig withShutdownGrace(Duration grace) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, slotSavePath, modelName, grace, log, limits);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, slotSavePath, modelName, grace, log, limits, chatTemplate);
     }
 
     public ServerConfig withKvTypes(Set<KVType> types) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, types, cacheBytes, cacheDir, cacheDiskBytes, slotSavePath, modelName, shutdownGrace, log, limits);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, types, cacheBytes, cacheDir, cacheDiskBytes, slotSavePath, modelName, shutdownGrace, log, limits, chatTemplate);
     }
 
     public ServerConfig withCacheBytes(long b) {
-        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, b, cacheDir, cacheDiskBytes, slotSavePath, modelName, shutdownGrace, log, limits);
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, b, cacheDir, cacheDiskBytes, slotSavePath, modelName, shutdownGrace, log, limits, chatTemplate);
+    }
+
+    public ServerConfig withChatTemplate(String template) {
+        return new ServerConfig(host, port, parallel, queue, apiKey, session, kvTypes, cacheBytes, cacheDir, cacheDiskBytes, slotSavePath, modelName, shutdownGrace, log, limits, template);
     }
 }

@@ -78,6 +78,15 @@ class JinjaConstructsTest {
     }
 
     @Test
+    void notBindsLooserThanComparisons() {
+        // Jinja: not a == b is not (a == b); Llama 3.1's template writes "not message.tool_calls|length == 1"
+        assertEquals("yes", render("{% if not messages|length == 3 %}yes{% else %}no{% endif %}"));
+        assertEquals("no", render("{% if not messages|length == 4 %}yes{% else %}no{% endif %}"));
+        assertEquals("ok", render("{% if not messages|length == 4 and messages|length > 1 %}no{% else %}ok{% endif %}"));
+        assertEquals("in", render("{% if 'x' not in 'abc' %}in{% endif %}"));
+    }
+
+    @Test
     void loopVariables() {
         assertEquals("0:system:F,1:user:-,2:assistant:-,3:user:L,", render(
                 "{% for m in messages %}{{ loop.index0 }}:{{ m.role }}:"

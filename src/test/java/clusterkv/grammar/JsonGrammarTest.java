@@ -90,12 +90,40 @@ class JsonGrammarTest {
      */
     @Test
     void fewestBytesToCompletionIsTheShortestCompletion() {
+        for (String schema : Schemas.TEN) walks(JsonGrammar.fromSchema(schema), schema);
+        walks(weatherTools(), "tool calls");
+    }
+
+    static JsonGrammar weatherTools() {
+        var functions = new java.util.LinkedHashMap<String, com.fasterxml.jackson.databind.JsonNode>();
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        try {
+            functions.put("get_weather", json.readTree("{\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\", \"maxLength\": 9}, \"days\": {\"type\": \"integer\"}}, \"required\": [\"city\"]}"));
+            functions.put("get_time", json.readTree("{\"type\": \"object\", \"properties\": {\"zone\": {\"enum\": [\"utc\", \"local\"]}}, \"required\": [\"zone\"]}"));
+            functions.put("get_weather_alerts", null);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+        return JsonGrammar.toolCall("<tool_call>\n", "arguments", "\n</tool_call>", functions);
+    }
+
+    @Test
+    void toolCallsWithTheirNamesAndArguments() {
+        JsonGrammar g = weatherTools();
+        assertTrue(g.matches("<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\", \"days\": 3}}\n</tool_call>"));
+        assertTrue(g.matches("<tool_call>\n{\"name\": \"get_time\", \"arguments\": {\"zone\": \"utc\"}}\n</tool_call>"));
+        assertTrue(g.matches("<tool_call>\n{\"name\": \"get_weather_alerts\", \"arguments\": {\"any\": [1]}}\n</tool_call>"));
+        assertFalse(g.matches("<tool_call>\n{\"name\": \"get_time\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>"));
+        assertFalse(g.matches("<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}"));
+        assertFalse(g.matches("<tool_call>\n{\"name\": \"get_news\", \"arguments\": {}}\n</tool_call>"));
+    }
+
+    private static void walks(JsonGrammar g, String schema) {
         Random random = new Random(7);
-        for (String schema : Schemas.TEN) {
-            JsonGrammar g = JsonGrammar.fromSchema(schema);
-            for (int walk = 0; walk < 6; walk++) {
+        {
+            for (int walk = 0; walk < 4; walk++) {
                 MatchState s = g.initial();
-                for (int step = 0; step < 40 && s != MatchState.DONE; step++) {
+                for (int step = 0; step < 50 && s != MatchState.DONE; step++) {
                     assertEquals(shortestCompletion(s), s.minBytes, "after " + step + " bytes of walk " + walk + " in " + schema);
                     List<Integer> next = new java.util.ArrayList<>();
                     for (int b = 0; b < 256; b++) if (s.advance(b) != null) next.add(b);
