@@ -4,6 +4,7 @@ import clusterkv.chat.ChatMessage;
 import clusterkv.chat.ChatPrompt;
 import clusterkv.chat.ChatTemplate;
 import clusterkv.chat.ToolCallFormat;
+import clusterkv.chat.ToolMessages;
 import clusterkv.generate.GenerationOptions;
 import clusterkv.generate.OutputConstraint;
 import clusterkv.grammar.JsonGrammar;
@@ -188,48 +189,29 @@ final class Requests {
         return messages;
     }
 
-    /**
-     * What a template needs of a tool-calling turn: an assistant's tool_calls (arguments given as JSON text become
-     * objects, as templates expect them), a tool result's tool_call_id and name.
-     */
+    /** What a template needs of a tool-calling turn: an assistant's tool_calls, a tool result's tool_call_id and name. */
     private static Map<String, Object> toolFields(JsonNode m, String at) {
-        Map<String, Object> fields = new LinkedHashMap<>();
-        for (String name : List.of("tool_call_id", "name")) {
-            JsonNode v = m.get(name);
+        String[] strings = new String[2];
+        List<String> names = List.of("tool_call_id", "name");
+        for (int i = 0; i < 2; i++) {
+            JsonNode v = m.get(names.get(i));
             if (v == null || v.isNull()) continue;
-            if (!v.isTextual()) throw ApiError.badRequest(at + "." + name, at + "." + name + " must be a string");
-            fields.put(name, v.textValue());
+            if (!v.isTextual()) throw ApiError.badRequest(at + "." + names.get(i), at + "." + names.get(i) + " must be a string");
+            strings[i] = v.textValue();
         }
-        JsonNode calls = m.get("tool_calls");
-        if (calls != null && !calls.isNull()) {
-            if (!calls.isArray()) throw ApiError.badRequest(at + ".tool_calls", at + ".tool_calls must be an array");
-            List<Object> list = new ArrayList<>();
-            for (int i = 0; i < calls.size(); i++) {
-                JsonNode c = calls.get(i), f = c.path("function");
+        List<ToolMessages.Call> calls = new ArrayList<>();
+        JsonNode list = m.get("tool_calls");
+        if (list != null && !list.isNull()) {
+            if (!list.isArray()) throw ApiError.badRequest(at + ".tool_calls", at + ".tool_calls must be an array");
+            for (int i = 0; i < list.size(); i++) {
+                JsonNode c = list.get(i), f = c.path("function"), arguments = f.get("arguments");
                 String where = at + ".tool_calls[" + i + "]";
                 if (!f.path("name").isTextual()) throw ApiError.badRequest(where, where + ".function.name must be a string");
-                Map<String, Object> function = new LinkedHashMap<>();
-                function.put("name", f.get("name").textValue());
-                function.put("arguments", arguments(f.get("arguments")));
-                Map<String, Object> call = new LinkedHashMap<>();
-                if (c.path("id").isTextual()) call.put("id", c.get("id").textValue());
-                call.put("type", "function");
-                call.put("function", function);
-                list.add(call);
+                String text = arguments == null || arguments.isNull() ? null : arguments.isTextual() ? arguments.textValue() : arguments.toString();
+                calls.add(new ToolMessages.Call(c.path("id").isTextual() ? c.get("id").textValue() : null, f.get("name").textValue(), text));
             }
-            fields.put("tool_calls", list);
         }
-        return fields;
-    }
-
-    private static Object arguments(JsonNode v) {
-        if (v == null || v.isNull()) return Map.of();
-        if (!v.isTextual()) return TOOL_JSON.convertValue(v, Object.class);
-        try {
-            return TOOL_JSON.readValue(v.textValue(), Object.class);
-        } catch (Exception e) {
-            return v.textValue(); // not JSON: the template gets the text
-        }
+        return ToolMessages.fields(calls, strings[0], strings[1]);
     }
 
     private static final ObjectMapper TOOL_JSON = new ObjectMapper();

@@ -43,6 +43,14 @@ class ServerStructuredOutputTest {
                 + ", \"stream\": " + stream + ", \"response_format\": " + responseFormat + "}";
     }
 
+    static JsonNode parseJson(String text) {
+        try {
+            return TestServer.JSON.readTree(text);
+        } catch (Exception e) {
+            throw new AssertionError(text, e);
+        }
+    }
+
     private static void assertValid(String content) throws Exception {
         JsonNode value = TestServer.JSON.readTree(content);
         var errors = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012).getSchema(TestServer.JSON.readTree(SCHEMA)).validate(value);
