@@ -5,7 +5,6 @@ import clusterkv.generate.SamplingParams;
 import clusterkv.generate.SessionOptions;
 import clusterkv.kv.KVFormat;
 import clusterkv.kv.PolicyConfig;
-import dev.langchain4j.model.chat.Capability;
 import dev.langchain4j.model.chat.ChatModel;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.response.ChatResponse;
@@ -13,7 +12,6 @@ import dev.langchain4j.model.chat.response.ChatResponse;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.util.Set;
 
 /**
  * A LangChain4j {@link ChatModel} that runs a GGUF model in this process with clusterkv: the KV policy, its budget
@@ -30,12 +28,10 @@ import java.util.Set;
  * }
  * }</pre>
  */
-public final class ClusterKVChatModel implements ChatModel, AutoCloseable {
-
-    private final LocalChat chat;
+public final class ClusterKVChatModel extends LocalChatModel implements ChatModel {
 
     private ClusterKVChatModel(LocalChat chat) {
-        this.chat = chat;
+        super(chat);
     }
 
     public static Builder builder() {
@@ -45,21 +41,6 @@ public final class ClusterKVChatModel implements ChatModel, AutoCloseable {
     @Override
     public ChatResponse doChat(ChatRequest request) {
         return chat.chat(request, text -> {});
-    }
-
-    @Override
-    public Set<Capability> supportedCapabilities() {
-        return Set.of(Capability.RESPONSE_FORMAT_JSON_SCHEMA);
-    }
-
-    /** Prompt tokens of the latest request that the session already held, so were not prefilled again. */
-    public int reusedPromptTokens() {
-        return chat.reusedTokens();
-    }
-
-    @Override
-    public void close() {
-        chat.close();
     }
 
     /** Options of both chat models; a model loaded elsewhere may be shared ({@link #model}), else {@link #modelPath} loads one. */

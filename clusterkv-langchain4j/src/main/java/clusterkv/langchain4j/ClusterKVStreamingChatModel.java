@@ -1,23 +1,18 @@
 package clusterkv.langchain4j;
 
-import dev.langchain4j.model.chat.Capability;
 import dev.langchain4j.model.chat.StreamingChatModel;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
-
-import java.util.Set;
 
 /**
  * The streaming twin of {@link ClusterKVChatModel} (built by its builder's {@code buildStreaming()}): each piece of
  * text goes to the handler as it is generated, in order, then the whole response. Generation runs on the calling
  * thread; an error goes to {@code onError}.
  */
-public final class ClusterKVStreamingChatModel implements StreamingChatModel, AutoCloseable {
-
-    private final LocalChat chat;
+public final class ClusterKVStreamingChatModel extends LocalChatModel implements StreamingChatModel {
 
     ClusterKVStreamingChatModel(LocalChat chat) {
-        this.chat = chat;
+        super(chat);
     }
 
     @Override
@@ -32,20 +27,5 @@ public final class ClusterKVStreamingChatModel implements StreamingChatModel, Au
             return;
         }
         handler.onCompleteResponse(response);
-    }
-
-    @Override
-    public Set<Capability> supportedCapabilities() {
-        return Set.of(Capability.RESPONSE_FORMAT_JSON_SCHEMA);
-    }
-
-    /** Prompt tokens of the latest request that the session already held. */
-    public int reusedPromptTokens() {
-        return chat.reusedTokens();
-    }
-
-    @Override
-    public void close() {
-        chat.close();
     }
 }
