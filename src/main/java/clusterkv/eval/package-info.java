@@ -1,0 +1,5 @@
+/**
+ * The evaluation suite behind the eval and report commands.
+ * <p>Internal: public for the engine's other packages, with no compatibility promise between versions.
+ */
+package clusterkv.eval;

@@ -1,0 +1,5 @@
+/**
+ * GGUF reading and writing.
+ * <p>Internal: public for the engine's other packages, with no compatibility promise between versions.
+ */
+package clusterkv.gguf;

@@ -1,0 +1,5 @@
+/**
+ * The OpenAI-compatible server, to embed: {@code OpenAIServer.start(model, ServerConfig)}. Everything else is
+ * internal.
+ */
+package clusterkv.server;
