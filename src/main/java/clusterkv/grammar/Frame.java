@@ -85,38 +85,55 @@ sealed interface Frame {
         }
     }
 
-    /** Inside a number: the part being written, and its digits so far (capped: 16 integer and fraction digits, 3 of exponent). */
-    record Num(boolean integer, int part, int digits) implements Frame {
+    /**
+     * Inside a number: the part being written, and its digits so far (capped: 16 integer and fraction digits, 3 of
+     * exponent); for an integer in a range, also its sign and value so far (else left 0, so that states repeat).
+     */
+    record Num(Shape.Number shape, int part, int digits, boolean negative, long magnitude) implements Frame {
         static final int MINUS = 0, ZERO = 1, INT = 2, DOT = 3, FRACTION = 4, E = 5, E_SIGN = 6, EXPONENT = 7;
 
         static MatchState start(Shape.Number shape, int b, MatchState below) {
-            if (b == '-') return push(new Num(shape.integer, MINUS, 0), below);
-            if (b == '0') return push(new Num(shape.integer, ZERO, 1), below);
-            if (b >= '1' && b <= '9') return push(new Num(shape.integer, INT, 1), below);
-            return null;
+            Num next = b == '-' ? new Num(shape, MINUS, 0, shape.bounded(), 0) : new Num(shape, MINUS, 0, false, 0).digit(b);
+            if (next == null || b == '-' && shape.bounded() && shape.range.fewestMoreDigits(true, 0, 0) < 0) return null; // no negative allowed
+            return push(next, below);
+        }
+
+        /** The integer part with one more digit, or null when b is not a digit that may come. */
+        private Num digit(int b) {
+            if (b < '0' || b > '9' || digits >= IntegerRange.MAX_DIGITS || part == ZERO) return null;
+            int d = b - '0';
+            long value = shape.bounded() ? magnitude * 10 + d : 0;
+            Num next = new Num(shape, digits == 0 && d == 0 ? ZERO : INT, digits + 1, negative && shape.bounded(), value);
+            return shape.bounded() && shape.range.fewestMoreDigits(next.negative, next.magnitude, next.digits) < 0 ? null : next;
+        }
+
+        private Num part(int p, int n) {
+            return new Num(shape, p, n, negative, magnitude);
         }
 
         public MatchState feed(int b, MatchState below) {
-            boolean digit = b >= '0' && b <= '9', dot = b == '.' && !integer, e = (b == 'e' || b == 'E') && !integer;
+            boolean integer = shape.integer, digit = b >= '0' && b <= '9';
+            boolean dot = b == '.' && !integer, e = (b == 'e' || b == 'E') && !integer;
             Num next = switch (part) {
-                case MINUS -> digit ? new Num(integer, b == '0' ? ZERO : INT, 1) : null;
-                case ZERO -> dot ? new Num(integer, DOT, 0) : e ? new Num(integer, E, 0) : null;
-                case INT -> digit && digits < 16 ? new Num(integer, INT, digits + 1) : dot ? new Num(integer, DOT, 0) : e ? new Num(integer, E, 0) : null;
-                case DOT -> digit ? new Num(integer, FRACTION, 1) : null;
-                case FRACTION -> digit && digits < 16 ? new Num(integer, FRACTION, digits + 1) : e ? new Num(integer, E, 0) : null;
-                case E -> b == '+' || b == '-' ? new Num(integer, E_SIGN, 0) : digit ? new Num(integer, EXPONENT, 1) : null;
-                case E_SIGN -> digit ? new Num(integer, EXPONENT, 1) : null;
-                default -> digit && digits < 3 ? new Num(integer, EXPONENT, digits + 1) : null;
+                case MINUS, INT -> digit ? digit(b) : part == INT && dot ? part(DOT, 0) : part == INT && e ? part(E, 0) : null;
+                case ZERO -> dot ? part(DOT, 0) : e ? part(E, 0) : null;
+                case DOT -> digit ? part(FRACTION, 1) : null;
+                case FRACTION -> digit && digits < 16 ? part(FRACTION, digits + 1) : e ? part(E, 0) : null;
+                case E -> b == '+' || b == '-' ? part(E_SIGN, 0) : digit ? part(EXPONENT, 1) : null;
+                case E_SIGN -> digit ? part(EXPONENT, 1) : null;
+                default -> digit && digits < 3 ? part(EXPONENT, digits + 1) : null;
             };
             if (next != null) return push(next, below);
             return endable() ? MatchState.ENDED : null;
         }
 
         public boolean endable() {
-            return part == ZERO || part == INT || part == FRACTION || part == EXPONENT;
+            boolean whole = part == ZERO || part == INT || part == FRACTION || part == EXPONENT;
+            return whole && (!shape.bounded() || shape.range.contains(negative, magnitude, digits));
         }
 
         public int minBytes() {
+            if (shape.bounded()) return shape.range.fewestMoreDigits(negative, magnitude, digits);
             return endable() ? 0 : 1;
         }
     }

@@ -31,7 +31,8 @@ final class JsonSchemaCompiler {
     private static final Set<String> ANNOTATIONS = Set.of("title", "description", "default", "examples", "$schema", "$id", "$comment",
             "format", "readOnly", "writeOnly", "deprecated", "$defs", "definitions", "strict");
     private static final Set<String> CONSTRAINTS = Set.of("type", "properties", "required", "additionalProperties", "enum", "const",
-            "items", "minItems", "maxItems", "minLength", "maxLength", "anyOf", "oneOf", "allOf", "$ref", "nullable");
+            "items", "minItems", "maxItems", "minLength", "maxLength", "anyOf", "oneOf", "allOf", "$ref", "nullable",
+            "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum");
 
     private final JsonNode root;
     private final Map<String, Shape.Ref> refs = new HashMap<>();
@@ -117,8 +118,13 @@ final class JsonSchemaCompiler {
     private Shape typed(String type, JsonNode s, String at) {
         return add(switch (type) {
             case "string" -> new Shape.Text(count(s, "minLength", 0, at), count(s, "maxLength", Shape.UNBOUNDED, at));
-            case "number" -> new Shape.Number(false);
-            case "integer" -> new Shape.Number(true);
+            case "number" -> {
+                for (String bound : List.of("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")) {
+                    if (s.has(bound)) throw new JsonSchemaException("unsupported JSON schema keyword '" + bound + "' on a number at " + where(at) + " (supported on integers)");
+                }
+                yield new Shape.Number(false, IntegerRange.ALL);
+            }
+            case "integer" -> new Shape.Number(true, range(s, at));
             case "boolean" -> Shape.Literals.of("true", "false");
             case "null" -> Shape.Literals.of("null");
             case "object" -> object(s, at);
@@ -159,6 +165,27 @@ final class JsonSchemaCompiler {
         }
         if (!required.isEmpty()) throw new JsonSchemaException("required at " + where(at) + " names " + required + ", which properties does not declare");
         return add(new Shape.Members(keys, values, isRequired));
+    }
+
+    /** minimum, maximum and their exclusive forms (numbers, as in draft 2019 and later), within what is written. */
+    private static IntegerRange range(JsonNode s, String at) {
+        double lo = Double.NEGATIVE_INFINITY, hi = Double.POSITIVE_INFINITY;
+        for (String bound : List.of("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")) {
+            JsonNode v = s.get(bound);
+            if (v == null) continue;
+            if (!v.isNumber()) throw new JsonSchemaException(bound + " at " + where(at) + " must be a number");
+            double x = v.doubleValue();
+            switch (bound) {
+                case "minimum" -> lo = Math.max(lo, Math.ceil(x));
+                case "maximum" -> hi = Math.min(hi, Math.floor(x));
+                case "exclusiveMinimum" -> lo = Math.max(lo, Math.floor(x) + 1);
+                default -> hi = Math.min(hi, Math.ceil(x) - 1);
+            }
+        }
+        IntegerRange all = IntegerRange.ALL;
+        long low = (long) Math.max(lo, all.lo()), high = (long) Math.min(hi, all.hi());
+        if (low > high) throw new JsonSchemaException("no integer of at most " + IntegerRange.MAX_DIGITS + " digits lies between the bounds at " + where(at));
+        return new IntegerRange(low, high);
     }
 
     private Shape array(JsonNode s, String at) {

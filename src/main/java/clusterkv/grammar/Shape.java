@@ -49,13 +49,21 @@ abstract sealed class Shape permits Shape.Text, Shape.Number, Shape.Literals, Sh
         }
     }
 
-    /** A number, or with {@code integer} an integer (no fraction, no exponent). */
+    /** A number, or with {@code integer} an integer (no fraction, no exponent) in a range. */
     static final class Number extends Shape {
-        static final Number ANY = new Number(false);
+        static final Number ANY = new Number(false, IntegerRange.ALL);
         final boolean integer;
+        /** The integers allowed; numbers that are not integers have no range. */
+        final IntegerRange range;
 
-        Number(boolean integer) {
+        Number(boolean integer, IntegerRange range) {
             this.integer = integer;
+            this.range = range;
+        }
+
+        /** Whether the digits must be followed to keep the value in range. */
+        boolean bounded() {
+            return !range.unbounded();
         }
 
         MatchState begin(int b, MatchState below) {
@@ -63,7 +71,9 @@ abstract sealed class Shape permits Shape.Text, Shape.Number, Shape.Literals, Sh
         }
 
         int computeMinBytes() {
-            return 1;
+            if (!bounded()) return 1;
+            int positive = range.fewestMoreDigits(false, 0, 0), negative = range.fewestMoreDigits(true, 0, 0);
+            return Math.min(positive < 0 ? UNBOUNDED : positive, negative < 0 ? UNBOUNDED : 1 + negative);
         }
     }
 

@@ -45,8 +45,12 @@ class JsonGrammarTest {
     void scalarsEnumsAndArrays() {
         accepts(Schemas.TEN.get(1), "\"red\"", "\"green\"", "\"greenish\"");
         rejects(Schemas.TEN.get(1), "\"gree\"", "\"greenishh\"", "red", "\"Red\"");
-        accepts(Schemas.TEN.get(2), "[1]", "[1,2,3,4,5]", "[ -7 , 0 ]", "[12345678901]");
-        rejects(Schemas.TEN.get(2), "[]", "[1,2,3,4,5,6]", "[1.5]", "[1,]", "[\"1\"]", "[1e3]");
+        accepts(Schemas.TEN.get(2), "[1]", "[1,2,3,4,5]", "[ -7 , 0 ]", "[999]", "[-49]", "[-0]");
+        rejects(Schemas.TEN.get(2), "[]", "[1,2,3,4,5,6]", "[1.5]", "[1,]", "[\"1\"]", "[1e3]", "[1000]", "[-50]", "[01]", "[12345678901]");
+        accepts("{\"type\": \"integer\", \"minimum\": 1, \"maximum\": 5}", "1", "5");
+        rejects("{\"type\": \"integer\", \"minimum\": 1, \"maximum\": 5}", "0", "6", "-1", "10");
+        accepts("{\"type\": \"integer\", \"minimum\": -1200, \"maximum\": -1100}", "-1100", "-1150");
+        rejects("{\"type\": \"integer\", \"minimum\": -1200, \"maximum\": -1100}", "-11", "-1201", "1150");
         accepts(Schemas.TEN.get(8), "\"abc\"", "\"ab\\\"c\"", "\"日本語\"", "\"abcdef\"");
         rejects(Schemas.TEN.get(8), "\"ab\"", "\"abcdefg\"", "\"日本\"");
         accepts("{\"type\": [\"integer\", \"null\"]}", "null", "42", "-3");
@@ -70,7 +74,8 @@ class JsonGrammarTest {
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
             "{\"type\": \"string\", \"pattern\": \"^a+$\"}                   | 'pattern' at the top level",
-            "{\"type\": \"integer\", \"minimum\": 3}                         | 'minimum'",
+            "{\"type\": \"number\", \"minimum\": 3}                          | 'minimum' on a number",
+            "{\"type\": \"integer\", \"minimum\": 3, \"maximum\": 2}         | no integer",
             "{\"type\": \"object\", \"properties\": {\"a\": {\"not\": {}}}}    | 'not' at /properties/a",
             "{\"anyOf\": [{\"type\": \"object\"}, {\"type\": \"object\"}]}     | two alternatives may start with '{'",
             "{\"$ref\": \"https://example.com/s.json\"}                     | unsupported $ref",

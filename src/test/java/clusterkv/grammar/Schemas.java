@@ -9,11 +9,11 @@ final class Schemas {
 
     static final List<String> TEN = List.of(
             """
-            {"type": "object", "properties": {"name": {"type": "string", "maxLength": 12}, "age": {"type": "integer"}}, "required": ["name", "age"]}""",
+            {"type": "object", "properties": {"name": {"type": "string", "maxLength": 12}, "age": {"type": "integer", "minimum": 18, "maximum": 120}}, "required": ["name", "age"]}""",
             """
             {"type": "string", "enum": ["red", "green", "blue", "greenish"]}""",
             """
-            {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 5}""",
+            {"type": "array", "items": {"type": "integer", "exclusiveMinimum": -50, "maximum": 999}, "minItems": 1, "maxItems": 5}""",
             """
             {"type": "object", "properties": {"person": {"type": "object", "properties": {"first": {"type": "string", "maxLength": 8},
              "last": {"type": "string", "maxLength": 8}}, "required": ["first"], "additionalProperties": false}, "ok": {"type": "boolean"}},

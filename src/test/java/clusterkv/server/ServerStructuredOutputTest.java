@@ -106,7 +106,7 @@ class ServerStructuredOutputTest {
         assertEquals(400, r.statusCode(), r.body());
         r = server.post("/v1/chat/completions", chat("{\"type\": \"json_schema\"}", false, 0));
         assertEquals(400, r.statusCode(), r.body());
-        r = server.post("/v1/completions", "{\"prompt\": \"A\", \"json_schema\": {\"minimum\": 1, \"type\": \"integer\"}}");
+        r = server.post("/v1/completions", "{\"prompt\": \"A\", \"json_schema\": {\"minimum\": 1, \"type\": \"number\"}}");
         assertEquals(400, r.statusCode(), r.body());
         assertEquals("json_schema", json(r).get("error").get("param").asText());
     }
