@@ -234,6 +234,21 @@ final class JsonSchemaCompiler {
         return r;
     }
 
+    /** Refuses a shape that reaches itself through references and alternatives before its first byte (a: anyOf [a, ...]). */
+    private static void leftRecursion(Shape s, Set<Shape> path, Set<Shape> done) {
+        if (done.contains(s)) return;
+        if (!path.add(s)) throw new JsonSchemaException("a $ref that refers to itself without a value in between");
+        List<Shape> first = switch (s) {
+            case Shape.Ref r -> List.of(r.target);
+            case Shape.OneOf o -> o.alternatives;
+            case Shape.Then t -> List.of(t.first);
+            default -> List.of(); // every other shape writes a byte of its own first
+        };
+        for (Shape f : first) leftRecursion(f, path, done);
+        path.remove(s);
+        done.add(s);
+    }
+
     /** The fewest bytes of each shape, to a fixed point: references make the shapes a graph. */
     private void resolveMinBytes() {
         for (boolean changed = true; changed; ) {
@@ -253,12 +268,8 @@ final class JsonSchemaCompiler {
      * that can start with the same byte would make it ambiguous.
      */
     private void checkReferences() {
-        for (Shape.Ref r : refs.values()) {
-            Set<Shape> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
-            for (Shape s = r.target; s instanceof Shape.Ref next; s = next.target) {
-                if (!seen.add(s) || s == r) throw new JsonSchemaException("a $ref that refers to itself without a value in between");
-            }
-        }
+        Set<Shape> done = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Shape s : shapes) leftRecursion(s, java.util.Collections.newSetFromMap(new IdentityHashMap<>()), done);
         for (Map.Entry<Shape.OneOf, String> e : pendingChoices.entrySet()) {
             List<Shape> alternatives = e.getKey().alternatives;
             for (int b = 0; b < 256; b++) {

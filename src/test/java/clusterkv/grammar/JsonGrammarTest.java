@@ -82,6 +82,8 @@ class JsonGrammarTest {
             "{\"type\": \"object\", \"required\": [\"x\"], \"properties\": {\"y\": {}}} | names [x]",
             "{\"type\": \"strin\"}                                         | unknown type 'strin'",
             "{\"$defs\": {\"a\": {\"$ref\": \"#/$defs/a\"}}, \"$ref\": \"#/$defs/a\"} | refers to itself",
+            "{\"anyOf\": [{\"$ref\": \"#\"}, {\"type\": \"null\"}]}                | refers to itself",
+            "{\"$defs\": {\"a\": {\"anyOf\": [{\"type\": \"string\"}, {\"$ref\": \"#/$defs/b\"}]}, \"b\": {\"oneOf\": [{\"type\": \"null\"}, {\"$ref\": \"#/$defs/a\"}]}}, \"$ref\": \"#/$defs/a\"} | refers to itself",
             "{\"$defs\": {\"n\": {\"type\": \"object\", \"properties\": {\"n\": {\"$ref\": \"#/$defs/n\"}}, \"required\": [\"n\"]}}, \"$ref\": \"#/$defs/n\"} | no finite value",
     })
     void unsupportedOrImpossibleSchemasAreRefusedByName(String schema, String expected) {
