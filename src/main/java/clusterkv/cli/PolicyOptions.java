@@ -40,8 +40,8 @@ final class PolicyOptions implements Validated {
     @Option(names = "--cluster-cache", description = "ClusterKV: keep each selecting head's recalled clusters in a working set and copy in only the newly selected ones (the paper's cache; off by default: on a CPU it pays only at cache hit rates above about 0.9).")
     boolean clusterCache;
 
-    @Option(names = "--estimate", defaultValue = "0", paramLabel = "N", description = "ClusterKV: the N clusters ranked just after the "
-            + "selected ones count in the softmax by their size, mean key and mean value, without being read (RetroInfer's estimation zone; default: ${DEFAULT-VALUE}, none).")
+    @Option(names = "--estimate", defaultValue = "0", paramLabel = "N", description = "ClusterKV and Quest: the N clusters (pages) ranked just "
+            + "after the selected ones count in the softmax by their size, mean key and mean value, without being read (RetroInfer's estimation zone; default: ${DEFAULT-VALUE}, none).")
     int estimate;
 
     @Option(names = "--kv-top-p", defaultValue = "1", paramLabel = "P", description = "ClusterKV: take clusters in score order only until "

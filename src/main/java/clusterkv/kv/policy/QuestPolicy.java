@@ -24,6 +24,10 @@ import java.util.Arrays;
  *
  * <p>Quest has no attention sink and no recent window: {@code sink} and {@code window} are ignored. The
  * budget must hold at least one page. Ties between page scores go to the later page.
+ *
+ * <p>With {@code estimate} E (the estimation zone, as ClusterKV's), the E pages ranked just after the chosen ones are
+ * not read but estimated: each counts as pageSize tokens whose key and value are the page's mean key and mean value,
+ * kept per page beside its bounds. Exact when a page's keys are all equal.
  */
 public final class QuestPolicy implements KVPolicy {
 
@@ -43,7 +47,7 @@ public final class QuestPolicy implements KVPolicy {
 
     @Override
     public LayerPolicy forLayer(int layer, int heads, int kvHeads, int headDim) {
-        return new Layer(heads, kvHeads, headDim, config.pageSize(), config.budget(), config.sharedGqaSelection());
+        return new Layer(heads, kvHeads, headDim, config.pageSize(), config.budget(), config.sharedGqaSelection(), config.estimate());
     }
 
     /** The page index of one layer: per-page key bounds, and per-head selections. */
@@ -52,10 +56,12 @@ public final class QuestPolicy implements KVPolicy {
         private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
         private static final int READ_TILE = 128;
 
-        private final int heads, kvHeads, group, d, pageSize, budget;
+        private final int heads, kvHeads, group, d, pageSize, budget, estimate;
         private final boolean shared;
         /** Per KV head, [page][headDim]: channel-wise minimum and maximum of the page's keys. */
         private final float[][] min, max;
+        /** With the estimation zone, per KV head, [page][headDim]: the mean key and the mean value of the page's tokens. */
+        private final float[][] keyMean, valueMean;
         /** Tokens folded into the page bounds: slots [0, indexed). */
         private int indexed;
         private final Selection[] own;
@@ -63,9 +69,12 @@ public final class QuestPolicy implements KVPolicy {
         /** Per KV head scratch: page scores, page ids, keys being folded in. */
         private final double[][] scores;
         private final int[][] pages;
-        private final float[][] keyTile;
+        /** Per KV head scratch, with the estimation zone: the pages read, of those ranked best. */
+        private final int[][] chosen;
+        private final float[][] keyTile, valueTile;
 
-        Layer(int heads, int kvHeads, int headDim, int pageSize, int budget, boolean shared) {
+        Layer(int heads, int kvHeads, int headDim, int pageSize, int budget, boolean shared, int estimate) {
+            this.estimate = estimate;
             this.heads = heads;
             this.kvHeads = kvHeads;
             this.group = heads / kvHeads;
@@ -79,7 +88,11 @@ public final class QuestPolicy implements KVPolicy {
             for (int h = 0; h < heads; h++) own[h] = new Selection();
             this.scores = new double[kvHeads][0];
             this.pages = new int[kvHeads][0];
+            this.chosen = new int[kvHeads][0];
             this.keyTile = new float[kvHeads][READ_TILE * headDim];
+            this.valueTile = new float[estimate > 0 ? kvHeads : 0][READ_TILE * headDim];
+            this.keyMean = new float[estimate > 0 ? kvHeads : 0][0];
+            this.valueMean = new float[estimate > 0 ? kvHeads : 0][0];
         }
 
         @Override
@@ -129,8 +142,20 @@ public final class QuestPolicy implements KVPolicy {
                 s[p] = score;
                 ids[p] = p;
             }
-            int n = TopTokens.keepLargest(ids, pageCount, k, s);
+            int n = TopTokens.keepLargest(ids, pageCount, k + estimate, s);
             sel.clear();
+            if (n > k) { // of the k + estimate best pages, the k best are read and the others estimated
+                int[] best = chosen[g];
+                System.arraycopy(ids, 0, best, 0, n);
+                int m = TopTokens.keepLargest(best, n, k, s);
+                sel.estimateFrom(keyMean[g], valueMean[g]);
+                for (int i = 0, j = 0; i < n; i++) { // both in ascending page order
+                    if (j < m && best[j] == ids[i]) j++;
+                    else sel.addEstimate(ids[i] * d, pageSize);
+                }
+                System.arraycopy(best, 0, ids, 0, m);
+                n = m;
+            }
             for (int i = 0; i < n; i++) sel.add(ids[i] * pageSize, (ids[i] + 1) * pageSize);
         }
 
@@ -156,11 +181,28 @@ public final class QuestPolicy implements KVPolicy {
                 float[] keys = keyTile[g];
                 for (int t0 = from; t0 < length; t0 += READ_TILE) {
                     int count = Math.min(READ_TILE, length - t0);
-                    kv.readKeys(g, t0, count, keys, 0);
-                    for (int j = 0; j < count; j++) fold(min[g], max[g], keys, j * d, t0 + j);
+                    if (estimate > 0) kv.readKeysValues(g, t0, count, keys, valueTile[g]);
+                    else kv.readKeys(g, t0, count, keys, 0);
+                    for (int j = 0; j < count; j++) {
+                        fold(min[g], max[g], keys, j * d, t0 + j);
+                        if (estimate > 0) {
+                            average(keyMean[g], keys, j * d, t0 + j);
+                            average(valueMean[g], valueTile[g], j * d, t0 + j);
+                        }
+                    }
                 }
             });
             indexed = length;
+        }
+
+        /** Folds one token's vector into its page's running mean (the page's first token starts it). */
+        private void average(float[] mean, float[] x, int xOff, int slot) {
+            int off = slot / pageSize * d, n = slot % pageSize + 1;
+            if (n == 1) {
+                System.arraycopy(x, xOff, mean, off, d);
+                return;
+            }
+            for (int i = 0; i < d; i++) mean[off + i] += (x[xOff + i] - mean[off + i]) / n;
         }
 
         private void fold(float[] min, float[] max, float[] keys, int kOff, int slot) {
@@ -185,6 +227,11 @@ public final class QuestPolicy implements KVPolicy {
                 max[g] = Arrays.copyOf(max[g], grown * d);
                 scores[g] = new double[grown];
                 pages[g] = new int[grown];
+                chosen[g] = new int[grown];
+            }
+            for (int g = 0; g < keyMean.length; g++) {
+                keyMean[g] = Arrays.copyOf(keyMean[g], grown * d);
+                valueMean[g] = Arrays.copyOf(valueMean[g], grown * d);
             }
         }
 
@@ -195,6 +242,10 @@ public final class QuestPolicy implements KVPolicy {
             for (int g = 0; g < kvHeads; g++) {
                 state.put("min" + g, Arrays.copyOf(min[g], used));
                 state.put("max" + g, Arrays.copyOf(max[g], used));
+            }
+            for (int g = 0; g < keyMean.length; g++) {
+                state.put("keyMean" + g, Arrays.copyOf(keyMean[g], used));
+                state.put("valueMean" + g, Arrays.copyOf(valueMean[g], used));
             }
         }
 
@@ -208,6 +259,12 @@ public final class QuestPolicy implements KVPolicy {
                 System.arraycopy(lo, 0, min[g], 0, lo.length);
                 System.arraycopy(hi, 0, max[g], 0, hi.length);
             }
+            for (int g = 0; g < keyMean.length; g++) {
+                float[] km = state.floats("keyMean" + g), vm = state.floats("valueMean" + g);
+                if (km.length != Math.ceilDiv(indexed, pageSize) * d || vm.length != km.length) throw new IllegalStateException("Quest page means of the wrong size");
+                System.arraycopy(km, 0, keyMean[g], 0, km.length);
+                System.arraycopy(vm, 0, valueMean[g], 0, vm.length);
+            }
         }
 
         @Override
@@ -219,6 +276,11 @@ public final class QuestPolicy implements KVPolicy {
         /** The bounds of page p of KV head g, for tests: [0] the minimum, [1] the maximum. */
         float[][] pageBounds(int g, int p) {
             return new float[][]{Arrays.copyOfRange(min[g], p * d, (p + 1) * d), Arrays.copyOfRange(max[g], p * d, (p + 1) * d)};
+        }
+
+        /** The mean key and mean value of page p of KV head g, for tests. */
+        float[][] pageMeans(int g, int p) {
+            return new float[][]{Arrays.copyOfRange(keyMean[g], p * d, (p + 1) * d), Arrays.copyOfRange(valueMean[g], p * d, (p + 1) * d)};
         }
 
         /** The score of page p for query head h, for tests. */

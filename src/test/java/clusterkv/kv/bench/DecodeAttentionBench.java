@@ -27,7 +27,8 @@ import java.util.Random;
  *   <li>{@code full}: ClusterKV against exact attention over every cached token (all layers sparse).</li>
  *   <li>{@code kv-type}: one policy (the fifth argument, full or clusterkv) with an F16 cache against the same
  *   policy with the KV type of the sixth argument (e.g. q8_0).</li>
- *   <li>{@code estimate}: ClusterKV against ClusterKV with the estimation zone of the fifth argument's clusters.</li>
+ *   <li>{@code estimate}: ClusterKV (or the policy the sixth argument names: quest) against itself with the estimation
+ *   zone of the fifth argument's clusters (or pages).</li>
  * </ul>
  * Not a unit test: run it on the test classpath, e.g.
  * <pre>
@@ -53,7 +54,8 @@ public final class DecodeAttentionBench {
         boolean cacheMode = mode.equals("cache"), typeMode = mode.equals("kv-type"), estimateMode = mode.equals("estimate");
         int estimate = estimateMode && args.length > 4 ? Integer.parseInt(args[4]) : 0;
         String typePolicy = args.length > 4 ? args[4] : "full";
-        KVType type = KVType.parse(args.length > 5 ? args[5] : "q8_0");
+        String estimatePolicy = estimateMode && args.length > 5 ? args[5] : "clusterkv";
+        KVType type = KVType.parse(typeMode && args.length > 5 ? args[5] : "q8_0");
         System.out.printf("budget %d, %d layers of %d KV heads (GQA %d, head size %d), F16; ms per token for all layers, median (10th-90th percentile)%n",
                 BUDGET, LAYERS, KV_HEADS, HEADS / KV_HEADS, HEAD_DIM);
         String second = cacheMode ? "clusterkv + cache" : typeMode ? typePolicy + " " + type.label() : estimateMode ? "estimate " + estimate : "full";
@@ -62,8 +64,8 @@ public final class DecodeAttentionBench {
         System.out.printf("%8s %6s  %20s  %20s  %8s  %14s  %14s%n", "", "", "", "", "", "(clusterkv)", cacheMode ? "(+ cache)" : "(full)");
         for (int context : contexts) {
             for (double rho : rhos) {
-                try (Variant a = new Variant(context, typeMode ? typePolicy : "clusterkv", false, rho, KVType.F16, 0);
-                     Variant b = new Variant(context, cacheMode || estimateMode ? "clusterkv" : typeMode ? typePolicy : "full", cacheMode, rho,
+                try (Variant a = new Variant(context, typeMode ? typePolicy : estimateMode ? estimatePolicy : "clusterkv", false, rho, KVType.F16, 0);
+                     Variant b = new Variant(context, cacheMode ? "clusterkv" : estimateMode ? estimatePolicy : typeMode ? typePolicy : "full", cacheMode, rho,
                              typeMode ? type : KVType.F16, estimate)) {
                     for (int i = 0; i < BLOCK; i++) { a.step(); b.step(); } // JIT and caches
                     a.reset();

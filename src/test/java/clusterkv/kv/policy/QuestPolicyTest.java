@@ -97,6 +97,53 @@ class QuestPolicyTest {
         return out;
     }
 
+    /**
+     * The estimation zone: the selection reads the same pages as without it, and estimates the pages ranked just after
+     * them (brute-force order of the bound scores) by their mean key and mean value (float64 means of the fixture's
+     * keys and values), each as pageSize tokens; over decoding, so the running means are checked as pages fill.
+     */
+    @Test
+    void theEstimationZoneEstimatesThePagesRankedNextByTheirMeans() {
+        int pageSize = 4, budget = 22, zone = 3;
+        try (PolicyFixture f = new PolicyFixture(4, 2, 8, 120, 5)) {
+            QuestPolicy.Layer lp = (QuestPolicy.Layer) new QuestPolicy(PolicyFixture.config(budget, -1, 0, pageSize, false).withEstimate(zone)).forLayer(0, 4, 2, 8);
+            lp.afterPrefill(f.kv, 0, 41, f.queryRows(33, 41), 8);
+            for (int length = 42; length <= 120; length++) {
+                Selection[] perHead = f.step(lp, length, budget);
+                float[] q = f.queries[length - 1];
+                int last = (length - 1) / pageSize, k = (budget - (length - last * pageSize)) / pageSize;
+                for (int h = 0; h < f.heads; h++) {
+                    int g = h / f.group;
+                    PolicyFixture.assertSelects(perHead[h], expected(f, q, new int[]{h}, length, budget, pageSize), "head " + h + " at length " + length);
+                    List<double[]> pages = new ArrayList<>();
+                    for (int p = 0; p < last; p++) pages.add(new double[]{score(f, q, new int[]{h}, p, pageSize, length), p});
+                    pages.sort((a, b) -> a[0] != b[0] ? Double.compare(b[0], a[0]) : Double.compare(b[1], a[1]));
+                    int estimated = Math.max(0, Math.min(zone, last - k));
+                    assertEquals(estimated, perHead[h].estimates(), "estimates of head " + h + " at length " + length);
+                    java.util.Set<Integer> ranked = new java.util.HashSet<>(), got = new java.util.HashSet<>();
+                    for (int i = 0; i < estimated; i++) {
+                        ranked.add((int) pages.get(k + i)[1]);
+                        got.add(perHead[h].estimateOffset(i) / f.d);
+                    }
+                    assertEquals(ranked, got, "the pages ranked just after the chosen ones, at length " + length);
+                    for (int i = 0; i < estimated; i++) {
+                        int page = perHead[h].estimateOffset(i) / f.d;
+                        assertEquals(Math.log(pageSize), perHead[h].estimateLogCount(i), 1e-6);
+                        for (int c = 0; c < f.d; c++) {
+                            double key = 0, value = 0;
+                            for (int t = page * pageSize; t < (page + 1) * pageSize; t++) {
+                                key += f.key(t, g, c) / pageSize;
+                                value += f.values[t][g * f.d + c] / pageSize;
+                            }
+                            assertEquals(key, perHead[h].estimateKeys()[page * f.d + c], 1e-5, "mean key");
+                            assertEquals(value, perHead[h].estimateValues()[page * f.d + c], 1e-5, "mean value");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void pagesScoresAndSelectionsMatchBruteForceOverDecoding() {
         int pageSize = 4;
