@@ -105,6 +105,8 @@ class SessionFileTest {
     void quantizedCacheAndClusterMeansContinueAsUnsaved() throws IOException {
         SessionOptions o = options("clusterkv", KVFormat.of(KVType.Q8_0));
         assertContinuesExactly(o.withPolicy("clusterkv", o.policyConfig().withEstimate(8).withTopP(0.9f)), 0);
+        SessionOptions quest = options("quest", KVFormat.F16);
+        assertContinuesExactly(quest.withPolicy("quest", quest.policyConfig().withEstimate(8)), 90); // the page means, mid-decode
     }
 
     @Test
