@@ -85,6 +85,20 @@ sealed interface Frame {
         }
     }
 
+    /** Inside a string held to a pattern: the automaton's states after the characters so far. */
+    record Pat(Shape.Pattern shape, BitSet states) implements Frame {
+        public MatchState feed(int b, MatchState below) {
+            if (b == '"') return shape.regex.accepts(states) ? below : null;
+            if (!Regex.PRODUCIBLE.get(b)) return null;
+            BitSet next = shape.regex.step(states, b);
+            return next.isEmpty() ? null : push(new Pat(shape, next), below);
+        }
+
+        public int minBytes() {
+            return add(shape.regex.fewestToAccept(states), 1);
+        }
+    }
+
     /**
      * Inside a number: the part being written, and its digits so far (capped: 16 integer and fraction digits, 3 of
      * exponent); for an integer in a range, also its sign and value so far (else left 0, so that states repeat).

@@ -32,7 +32,7 @@ final class JsonSchemaCompiler {
             "format", "readOnly", "writeOnly", "deprecated", "$defs", "definitions", "strict");
     private static final Set<String> CONSTRAINTS = Set.of("type", "properties", "required", "additionalProperties", "enum", "const",
             "items", "minItems", "maxItems", "minLength", "maxLength", "anyOf", "oneOf", "allOf", "$ref", "nullable",
-            "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum");
+            "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "pattern");
 
     private final JsonNode root;
     private final Map<String, Shape.Ref> refs = new HashMap<>();
@@ -111,13 +111,13 @@ final class JsonSchemaCompiler {
     private Shape untyped(JsonNode s, String at) {
         if (s.has("properties") || s.has("additionalProperties") || s.has("required")) return typed("object", s, at);
         if (s.has("items") || s.has("minItems") || s.has("maxItems")) return typed("array", s, at);
-        if (s.has("minLength") || s.has("maxLength")) return typed("string", s, at);
+        if (s.has("minLength") || s.has("maxLength") || s.has("pattern")) return typed("string", s, at);
         return Shape.OneOf.ANY_JSON;
     }
 
     private Shape typed(String type, JsonNode s, String at) {
         return add(switch (type) {
-            case "string" -> new Shape.Text(count(s, "minLength", 0, at), count(s, "maxLength", Shape.UNBOUNDED, at));
+            case "string" -> s.has("pattern") ? pattern(s, at) : new Shape.Text(count(s, "minLength", 0, at), count(s, "maxLength", Shape.UNBOUNDED, at));
             case "number" -> {
                 for (String bound : List.of("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")) {
                     if (s.has(bound)) throw new JsonSchemaException("unsupported JSON schema keyword '" + bound + "' on a number at " + where(at) + " (supported on integers)");
@@ -165,6 +165,18 @@ final class JsonSchemaCompiler {
         }
         if (!required.isEmpty()) throw new JsonSchemaException("required at " + where(at) + " names " + required + ", which properties does not declare");
         return add(new Shape.Members(keys, values, isRequired));
+    }
+
+    private static Shape pattern(JsonNode s, String at) {
+        if (s.has("minLength") || s.has("maxLength")) {
+            throw new JsonSchemaException("unsupported minLength/maxLength beside pattern at " + where(at) + " (put the length in the pattern)");
+        }
+        if (!s.get("pattern").isTextual()) throw new JsonSchemaException("pattern at " + where(at) + " must be a string");
+        Regex regex = new Regex(s.get("pattern").textValue());
+        if (regex.fewestToAccept(regex.initial()) >= Shape.UNBOUNDED) {
+            throw new JsonSchemaException("pattern at " + where(at) + " matches no string of printable ASCII without quotes or backslashes");
+        }
+        return new Shape.Pattern(regex);
     }
 
     /** minimum, maximum and their exclusive forms (numbers, as in draft 2019 and later), within what is written. */

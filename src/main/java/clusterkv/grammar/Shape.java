@@ -10,7 +10,7 @@ import java.util.List;
  * which lets generation close the value before its token budget runs out. Shapes are built once per schema and
  * compared by identity.
  */
-abstract sealed class Shape permits Shape.Text, Shape.Number, Shape.Literals, Shape.Members, Shape.Dict, Shape.Array, Shape.OneOf, Shape.Ref, Shape.Then {
+abstract sealed class Shape permits Shape.Text, Shape.Number, Shape.Literals, Shape.Members, Shape.Dict, Shape.Array, Shape.OneOf, Shape.Ref, Shape.Then, Shape.Pattern {
 
     /** Saturates sums: a recursive schema whose values cannot end has this many. */
     static final int UNBOUNDED = 1 << 24;
@@ -283,6 +283,23 @@ abstract sealed class Shape permits Shape.Text, Shape.Number, Shape.Literals, Sh
 
         int computeMinBytes() {
             return add(first.minBytes, rest.minBytes);
+        }
+    }
+
+    /** A string matching a regular expression ({@code pattern}): its characters are those the automaton allows. */
+    static final class Pattern extends Shape {
+        final Regex regex;
+
+        Pattern(Regex regex) {
+            this.regex = regex;
+        }
+
+        MatchState begin(int b, MatchState below) {
+            return b == '"' ? MatchState.push(new Frame.Pat(this, regex.initial()), below) : null;
+        }
+
+        int computeMinBytes() {
+            return add(2, regex.fewestToAccept(regex.initial()));
         }
     }
 }

@@ -58,6 +58,18 @@ class JsonGrammarTest {
     }
 
     @Test
+    void patterns() {
+        String date = "{\"type\": \"string\", \"pattern\": \"^\\\\d{4}-(0[1-9]|1[0-2])-\\\\d{2}$\"}";
+        accepts(date, "\"2026-12-07\"", "\"1999-01-31\"");
+        rejects(date, "\"2026-13-07\"", "\"2026-1-07\"", "\"26-12-07\"", "\"2026-12-07x\"", "\"\"");
+        String code = "{\"pattern\": \"^(?:[A-Z]{2,3}|x+)-[^-\\\\s]*\\\\.?$\"}";
+        accepts(code, "\"AB-\"", "\"XYZ-q1.\"", "\"xxx-abc\"");
+        rejects(code, "\"A-b\"", "\"ABCD-b\"", "\"AB-a b\"", "\"AB-a-b\"", "\"-x\"");
+        accepts(Schemas.TEN.get(3), "{\"person\":{\"first\":\"Anna\",\"last\":\"B\"},\"ok\":true}", "{\"person\":{\"first\":\"Jo K.\"},\"ok\":false}");
+        rejects(Schemas.TEN.get(3), "{\"person\":{\"first\":\"anna\"},\"ok\":true}", "{\"person\":{\"first\":\"Annabelle\"},\"ok\":true}");
+    }
+
+    @Test
     void referencesAlternativesAndFreeObjects() {
         accepts(Schemas.TEN.get(6), "{\"v\":1}", "{\"v\":1,\"kids\":[{\"v\":2},{\"v\":3,\"kids\":[]}]}");
         rejects(Schemas.TEN.get(6), "{\"v\":1,\"kids\":[{\"v\":2},{\"v\":3},{\"v\":4}]}", "{\"kids\":[]}");
@@ -73,7 +85,11 @@ class JsonGrammarTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
-            "{\"type\": \"string\", \"pattern\": \"^a+$\"}                   | 'pattern' at the top level",
+            "{\"type\": \"string\", \"pattern\": \"a+\"}                     | must start with ^ and end with $",
+            "{\"type\": \"string\", \"pattern\": \"^(?=a)b$\"}                | unsupported group",
+            "{\"type\": \"string\", \"pattern\": \"^a{2,1}$\"}                | unsupported quantifier",
+            "{\"type\": \"string\", \"pattern\": \"^\\\\p{L}$\"}            | unsupported escape",
+            "{\"type\": \"string\", \"pattern\": \"^[\\\"]$\"}              | matches no string",
             "{\"type\": \"number\", \"minimum\": 3}                          | 'minimum' on a number",
             "{\"type\": \"integer\", \"minimum\": 3, \"maximum\": 2}         | no integer",
             "{\"type\": \"object\", \"properties\": {\"a\": {\"not\": {}}}}    | 'not' at /properties/a",

@@ -15,7 +15,7 @@ final class Schemas {
             """
             {"type": "array", "items": {"type": "integer", "exclusiveMinimum": -50, "maximum": 999}, "minItems": 1, "maxItems": 5}""",
             """
-            {"type": "object", "properties": {"person": {"type": "object", "properties": {"first": {"type": "string", "maxLength": 8},
+            {"type": "object", "properties": {"person": {"type": "object", "properties": {"first": {"type": "string", "pattern": "^[A-Z][a-z]{1,7}( [A-Z]\\\\.)?$"},
              "last": {"type": "string", "maxLength": 8}}, "required": ["first"], "additionalProperties": false}, "ok": {"type": "boolean"}},
              "required": ["person", "ok"], "additionalProperties": false}""",
             """
