@@ -114,10 +114,12 @@ class QuestPolicyTest {
                 int last = (length - 1) / pageSize, k = (budget - (length - last * pageSize)) / pageSize;
                 for (int h = 0; h < f.heads; h++) {
                     int g = h / f.group;
-                    PolicyFixture.assertSelects(perHead[h], expected(f, q, new int[]{h}, length, budget, pageSize), "head " + h + " at length " + length);
                     List<double[]> pages = new ArrayList<>();
                     for (int p = 0; p < last; p++) pages.add(new double[]{score(f, q, new int[]{h}, p, pageSize, length), p});
                     pages.sort((a, b) -> a[0] != b[0] ? Double.compare(b[0], a[0]) : Double.compare(b[1], a[1]));
+                    // the kernel's float sums may order two pages whose scores agree to float precision either way
+                    if (nearTie(pages, k) || nearTie(pages, k + zone)) continue;
+                    PolicyFixture.assertSelects(perHead[h], expected(f, q, new int[]{h}, length, budget, pageSize), "head " + h + " at length " + length);
                     int estimated = Math.max(0, Math.min(zone, last - k));
                     assertEquals(estimated, perHead[h].estimates(), "estimates of head " + h + " at length " + length);
                     java.util.Set<Integer> ranked = new java.util.HashSet<>(), got = new java.util.HashSet<>();
@@ -142,6 +144,13 @@ class QuestPolicyTest {
                 }
             }
         }
+    }
+
+    /** Whether the pages ranked i-1 and i score within float precision of each other. */
+    private static boolean nearTie(List<double[]> ranked, int i) {
+        if (i <= 0 || i >= ranked.size()) return false;
+        double a = ranked.get(i - 1)[0], b = ranked.get(i)[0];
+        return Math.abs(a - b) <= 1e-4 * (1 + Math.abs(a));
     }
 
     @Test
