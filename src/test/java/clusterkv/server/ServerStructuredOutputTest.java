@@ -96,12 +96,16 @@ class ServerStructuredOutputTest {
 
     @Test
     void unsupportedSchemasAndFormatsAre400s() throws Exception {
-        String pattern = "{\"type\": \"json_schema\", \"json_schema\": {\"name\": \"x\", \"schema\": {\"type\": \"string\", \"pattern\": \"a+\"}}}";
-        HttpResponse<String> r = server.post("/v1/chat/completions", chat(pattern, false, 0));
+        String multipleOf = "{\"type\": \"json_schema\", \"json_schema\": {\"name\": \"x\", \"schema\": {\"type\": \"integer\", \"multipleOf\": 3}}}";
+        HttpResponse<String> r = server.post("/v1/chat/completions", chat(multipleOf, false, 0));
         assertEquals(400, r.statusCode(), r.body());
         JsonNode error = json(r).get("error");
         assertEquals("response_format", error.get("param").asText());
-        assertTrue(error.get("message").asText().contains("'pattern'"), r.body());
+        assertTrue(error.get("message").asText().contains("'multipleOf'"), r.body());
+        String unanchored = "{\"type\": \"json_schema\", \"json_schema\": {\"name\": \"x\", \"schema\": {\"type\": \"string\", \"pattern\": \"a+\"}}}";
+        r = server.post("/v1/chat/completions", chat(unanchored, false, 0));
+        assertEquals(400, r.statusCode(), r.body());
+        assertTrue(json(r).get("error").get("message").asText().contains("must start with ^"), r.body());
         r = server.post("/v1/chat/completions", chat("{\"type\": \"yaml\"}", false, 0));
         assertEquals(400, r.statusCode(), r.body());
         r = server.post("/v1/chat/completions", chat("{\"type\": \"json_schema\"}", false, 0));
