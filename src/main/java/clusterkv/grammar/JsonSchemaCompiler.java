@@ -34,6 +34,12 @@ final class JsonSchemaCompiler {
             "items", "minItems", "maxItems", "minLength", "maxLength", "anyOf", "oneOf", "allOf", "$ref", "nullable",
             "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "pattern");
 
+    /**
+     * Bounds on what one schema may ask, since masks are computed on the server's one compute thread: a key or
+     * literal byte scans the candidates still matching, so 100,000 optional properties would stall every request.
+     */
+    static final int MAX_PROPERTIES = 1024, MAX_LITERALS = 4096, MAX_SHAPES = 65536;
+
     private final JsonNode root;
     private final Map<String, Shape.Ref> refs = new HashMap<>();
     private final List<Shape> shapes = new ArrayList<>();
@@ -153,6 +159,7 @@ final class JsonSchemaCompiler {
             req.forEach(r -> required.add(r.asText()));
         }
         int n = properties.size();
+        if (n > MAX_PROPERTIES) throw new JsonSchemaException("an object at " + where(at) + " declares " + n + " properties; at most " + MAX_PROPERTIES + " are supported");
         byte[][] keys = new byte[n][];
         Shape[] values = new Shape[n];
         boolean[] isRequired = new boolean[n];
@@ -208,6 +215,7 @@ final class JsonSchemaCompiler {
     }
 
     private Shape literals(List<JsonNode> values) {
+        if (values.size() > MAX_LITERALS) throw new JsonSchemaException("an enum of " + values.size() + " values; at most " + MAX_LITERALS + " are supported");
         byte[][] texts = new byte[values.size()][];
         for (int i = 0; i < texts.length; i++) texts[i] = text(values.get(i));
         return add(new Shape.Literals(texts));
@@ -296,6 +304,7 @@ final class JsonSchemaCompiler {
     }
 
     private <S extends Shape> S add(S shape) {
+        if (shapes.size() >= MAX_SHAPES) throw new JsonSchemaException("the schema is too large (over " + MAX_SHAPES + " parts)");
         shapes.add(shape);
         return shape;
     }

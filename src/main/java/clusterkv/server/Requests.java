@@ -46,6 +46,8 @@ final class Requests {
 
     /** More stop strings than this is a mistake, not a use. */
     private static final int MAX_STOPS = 16;
+    /** OpenAI's own limit on tools per request. */
+    private static final int MAX_TOOLS = 128;
     private static final int COMPLETION_DEFAULT_MAX_TOKENS = 16;
     /** Strings this short always parse, however small the context: the field checks give the better error. */
     private static final int MIN_STRING_CHARS = 4096;
@@ -230,6 +232,7 @@ final class Requests {
         JsonNode tools = o.get("tools");
         if (tools == null || tools.isNull() || tools.isArray() && tools.isEmpty()) return Tools.NONE;
         if (!tools.isArray()) throw ApiError.badRequest("tools", "tools must be an array of {\"type\": \"function\", \"function\": {...}}");
+        if (tools.size() > MAX_TOOLS) throw ApiError.badRequest("tools", "at most " + MAX_TOOLS + " tools, as OpenAI's API allows; got " + tools.size());
         Map<String, JsonNode> functions = new LinkedHashMap<>();
         for (int i = 0; i < tools.size(); i++) {
             JsonNode t = tools.get(i), f = t.path("function");

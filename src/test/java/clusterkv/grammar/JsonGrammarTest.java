@@ -107,6 +107,18 @@ class JsonGrammarTest {
         assertTrue(message.contains(expected), message);
     }
 
+    @Test
+    void schemasThatWouldStallTheMasksAreRefused() {
+        StringBuilder properties = new StringBuilder("{\"type\": \"object\", \"properties\": {");
+        for (int i = 0; i <= JsonSchemaCompiler.MAX_PROPERTIES; i++) properties.append(i == 0 ? "" : ", ").append("\"p").append(i).append("\": {}");
+        String many = properties.append("}}").toString();
+        assertTrue(assertThrows(JsonSchemaException.class, () -> JsonGrammar.fromSchema(many)).getMessage().contains("at most 1024"));
+        StringBuilder values = new StringBuilder("{\"enum\": [");
+        for (int i = 0; i <= JsonSchemaCompiler.MAX_LITERALS; i++) values.append(i == 0 ? "" : ", ").append(i);
+        String big = values.append("]}").toString();
+        assertTrue(assertThrows(JsonSchemaException.class, () -> JsonGrammar.fromSchema(big)).getMessage().contains("at most 4096"));
+    }
+
     /**
      * The fewest bytes to completion that each state carries equals the length of the shortest completion a
      * breadth-first search over all 256 byte values finds, on states reached by random walks through each schema.
