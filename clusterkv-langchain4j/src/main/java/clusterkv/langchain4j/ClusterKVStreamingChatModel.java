@@ -6,8 +6,9 @@ import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 
 /**
  * The streaming twin of {@link ClusterKVChatModel} (built by its builder's {@code buildStreaming()}): each piece of
- * text goes to the handler as it is generated, in order, then the whole response. Generation runs on the calling
- * thread; an error goes to {@code onError}.
+ * text goes to the handler as it is generated, in order, then the whole response. As LangChain4j's remote streaming
+ * models do, {@code chat} returns at once and the handler is called from another thread (a virtual thread per
+ * request; requests on one model still run one at a time); an error goes to {@code onError}.
  */
 public final class ClusterKVStreamingChatModel extends LocalChatModel implements StreamingChatModel {
 
@@ -17,6 +18,10 @@ public final class ClusterKVStreamingChatModel extends LocalChatModel implements
 
     @Override
     public void doChat(ChatRequest request, StreamingChatResponseHandler handler) {
+        Thread.ofVirtual().name("clusterkv-stream").start(() -> stream(request, handler));
+    }
+
+    private void stream(ChatRequest request, StreamingChatResponseHandler handler) {
         dev.langchain4j.model.chat.response.ChatResponse response;
         try {
             response = chat.chat(request, text -> {

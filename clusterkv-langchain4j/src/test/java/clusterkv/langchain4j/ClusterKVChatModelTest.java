@@ -81,27 +81,30 @@ class ClusterKVChatModelTest {
     }
 
     @Test
-    void streamingDeliversEveryPieceInOrder() {
+    void streamingDeliversEveryPieceInOrderFromAnotherThread() throws Exception {
         try (ClusterKVStreamingChatModel streaming = ClusterKVChatModel.builder().model(lm).contextSize(512).temperature(0).maxTokens(24).buildStreaming()) {
-            List<String> pieces = new ArrayList<>();
-            ChatResponse[] done = new ChatResponse[1];
+            List<String> pieces = java.util.Collections.synchronizedList(new ArrayList<>());
+            java.util.concurrent.CompletableFuture<ChatResponse> done = new java.util.concurrent.CompletableFuture<>();
+            Thread caller = Thread.currentThread();
             streaming.chat("Once upon a time", new StreamingChatResponseHandler() {
                 public void onPartialResponse(String text) {
+                    if (Thread.currentThread() == caller) done.completeExceptionally(new AssertionError("called on the caller's thread"));
                     pieces.add(text);
                 }
 
                 public void onCompleteResponse(ChatResponse response) {
-                    done[0] = response;
+                    done.complete(response);
                 }
 
                 public void onError(Throwable error) {
-                    throw new AssertionError(error);
+                    done.completeExceptionally(error);
                 }
             });
+            ChatResponse response = done.get(60, java.util.concurrent.TimeUnit.SECONDS);
             String expected = reference(List.of(ChatMessage.user("Once upon a time")));
             assertTrue(pieces.size() > 1, "pieces, not one block: " + pieces);
             assertEquals(expected, String.join("", pieces));
-            assertEquals(expected, done[0].aiMessage().text());
+            assertEquals(expected, response.aiMessage().text());
         }
     }
 
