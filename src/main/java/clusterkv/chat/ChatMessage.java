@@ -19,7 +19,7 @@ public record ChatMessage(String role, String content, Map<String, Object> field
         if (content == null) {
             content = "";
         }
-        fields = fields == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(fields));
+        fields = fields == null || fields.isEmpty() ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(fields));
     }
 
     public ChatMessage(String role, String content) {

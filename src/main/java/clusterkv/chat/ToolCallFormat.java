@@ -40,7 +40,12 @@ public enum ToolCallFormat {
     /** A reply read back: the text outside the calls, and the calls. */
     public record Reply(String content, List<ToolCall> calls) {}
 
-    /** The format the template renders past tool calls in, or null when it renders none that is known. */
+    /** The format a chat template renders past tool calls in; null when it renders none known, or is the built-in fallback. */
+    public static ToolCallFormat of(ChatTemplate template) {
+        return template.isFallback() ? null : of(template.templateText());
+    }
+
+    /** The format the template text renders past tool calls in, or null when it renders none that is known. */
     public static ToolCallFormat of(String template) {
         if (template == null) return null;
         if (template.contains("<tool_call>")) return HERMES;

@@ -43,6 +43,14 @@ public final class ToolMessages {
         return fields;
     }
 
+    /** A new call id: nine letters and digits, the form Mistral's templates require when a call comes back. */
+    public static String newCallId() {
+        String alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        StringBuilder id = new StringBuilder();
+        for (int i = 0; i < 9; i++) id.append(alphabet.charAt(java.util.concurrent.ThreadLocalRandom.current().nextInt(alphabet.length())));
+        return id.toString();
+    }
+
     /** Arguments sent as JSON text become an object; text that is not JSON stays text. */
     private static Object arguments(String text) {
         if (text == null || text.isBlank()) return Map.of();

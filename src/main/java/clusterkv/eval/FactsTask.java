@@ -71,7 +71,7 @@ public final class FactsTask {
         int asked = rnd.nextInt(facts);
         double[] depths = new double[facts];
         for (int i = 0; i < facts; i++) depths[i] = rnd.nextDouble();
-        int[] order = sortedOrder(depths);
+        int[] order = Haystack.sortedOrder(depths);
         int needleTokens = Arrays.stream(needles).mapToInt(n -> n.length).sum();
         int moreRoom = (queries - 1) * (askedBy[0].length + 8 * values) + (values - 1) * 8; // 0 for the facts task
         int room = contextTokens - needleTokens - askedBy[asked].length - 1 - 8 - moreRoom;
@@ -89,12 +89,5 @@ public final class FactsTask {
         int[] starts = new int[facts];
         for (int i = 0; i < facts; i++) starts[order[i]] = sortedStarts[i];
         return new Prompt(ids, chosen, answers, askedBy, starts, depths, asked);
-    }
-
-    private static int[] sortedOrder(double[] v) {
-        Integer[] idx = new Integer[v.length];
-        for (int i = 0; i < v.length; i++) idx[i] = i;
-        Arrays.sort(idx, (a, b) -> Double.compare(v[a], v[b]));
-        return Arrays.stream(idx).mapToInt(Integer::intValue).toArray();
     }
 }

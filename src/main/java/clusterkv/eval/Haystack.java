@@ -1,5 +1,7 @@
 package clusterkv.eval;
 
+import java.util.Arrays;
+
 import clusterkv.tokenizer.Tokenizer;
 
 import java.util.ArrayList;
@@ -60,5 +62,13 @@ final class Haystack {
         int total = 0;
         for (int[] s : haystack) total += s.length;
         while (total > tokens && !haystack.isEmpty()) total -= haystack.removeLast().length;
+    }
+
+    /** The indices of v in ascending order of value (needles in the order of their depths). */
+    static int[] sortedOrder(double[] v) {
+        Integer[] idx = new Integer[v.length];
+        for (int i = 0; i < v.length; i++) idx[i] = i;
+        Arrays.sort(idx, (a, b) -> Double.compare(v[a], v[b]));
+        return Arrays.stream(idx).mapToInt(Integer::intValue).toArray();
     }
 }

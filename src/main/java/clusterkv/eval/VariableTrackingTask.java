@@ -42,9 +42,7 @@ public final class VariableTrackingTask {
         }
         int asked = rnd.nextInt(2);
         int[] query = tok.encode(" The value of VAR " + names[asked][HOPS] + " is", false, false);
-        Integer[] order = new Integer[needles.size()];
-        for (int i = 0; i < order.length; i++) order[i] = i;
-        Arrays.sort(order, (a, b) -> Double.compare(depths.get(a), depths.get(b)));
+        int[] order = Haystack.sortedOrder(depths.stream().mapToDouble(Double::doubleValue).toArray());
         int[][] sortedNeedles = new int[order.length][];
         double[] sortedDepths = new double[order.length];
         for (int i = 0; i < order.length; i++) {
@@ -58,7 +56,8 @@ public final class VariableTrackingTask {
         Haystack.trim(haystack, room);
         int[] starts = new int[order.length];
         int[] ids = Haystack.assemble(tok, haystack, sortedNeedles, sortedDepths, query, starts);
-        int head = Arrays.asList(order).indexOf(asked * (HOPS + 1)); // the asked chain's first assignment
+        int head = 0; // where the asked chain's first assignment went
+        while (order[head] != asked * (HOPS + 1)) head++;
         return new RetrievalCase("variables", ids, values[asked], starts[head], sortedDepths[head], seed);
     }
 

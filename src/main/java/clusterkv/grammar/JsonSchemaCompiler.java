@@ -43,6 +43,8 @@ final class JsonSchemaCompiler {
     private final JsonNode root;
     private final Map<String, Shape.Ref> refs = new HashMap<>();
     private final List<Shape> shapes = new ArrayList<>();
+    /** Alternatives to check, once compiled, for two that start alike; with where they are, for the message. */
+    private final Map<Shape.OneOf, String> pendingChoices = new IdentityHashMap<>();
 
     private JsonSchemaCompiler(JsonNode root) {
         this.root = root;
@@ -235,8 +237,6 @@ final class JsonSchemaCompiler {
         pendingChoices.put(oneOf, at);
         return oneOf;
     }
-
-    private final Map<Shape.OneOf, String> pendingChoices = new IdentityHashMap<>();
 
     private Shape ref(JsonNode ref, String at) {
         if (!ref.isTextual()) throw new JsonSchemaException("$ref at " + where(at) + " must be a string");

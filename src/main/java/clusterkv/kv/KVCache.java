@@ -27,7 +27,6 @@ public final class KVCache implements AutoCloseable {
     public final HeadRotation rotation;
     /** Whether the cache lives in a file (--kv-file, a session file) whose pages the OS brings in on demand: see {@link #prefetch}. */
     public final boolean paged;
-    private boolean prefetching = true;
     /** Layers to be read in scattered runs once decoding starts ({@link #readSparsely}). */
     private final java.util.BitSet sparseLayers = new java.util.BitSet();
     private long storageReadAtLastStep = -1;
@@ -175,7 +174,8 @@ public final class KVCache implements AutoCloseable {
             sparseLayers.clear();
         }
         long read = OsMemory.storageBytesRead();
-        prefetching = read != storageReadAtLastStep;
+        keys.prefetching(read != storageReadAtLastStep); // for prefetch() and for the planes' own reads alike
+        values.prefetching(read != storageReadAtLastStep);
         storageReadAtLastStep = read;
     }
 
@@ -184,7 +184,7 @@ public final class KVCache implements AutoCloseable {
      * keys and values in, so that a step's selections come in together instead of faulting one page at a time.
      */
     public void prefetch(int layer, int kvHead, int from, int to) {
-        if (!paged || !prefetching || to <= from) return;
+        if (!paged) return;
         keys.willNeed(layer, kvHead, from, to);
         values.willNeed(layer, kvHead, from, to);
     }

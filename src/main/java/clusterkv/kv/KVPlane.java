@@ -27,6 +27,8 @@ final class KVPlane {
      * fault asks for and every read asks for its range first ({@link KVCache#readSparsely}).
      */
     private final boolean[] scattered;
+    /** Whether reads of scattered layers ask the OS for their pages ahead ({@link KVCache#stepStarts} decides). */
+    private boolean prefetching = true;
     /** Per layer: the pages (counted from the start of the layer's segment) given back to the OS. */
     private final BitSet[] released;
     private long releasedBytes;
@@ -107,9 +109,13 @@ final class KVPlane {
         }
     }
 
-    /** In a layer read in scattered runs: asks the OS to start reading slots [from, to) of one KV head in. */
+    /** In a layer read in scattered runs, while prefetching: asks the OS to start reading slots [from, to) of one KV head in. */
     void willNeed(int layer, int kvHead, int from, int to) {
-        if (scattered[layer] && to > from) OsMemory.willNeed(layers[layer].address() + offset(kvHead, from), (to - from) * rowBytes);
+        if (prefetching && scattered[layer] && to > from) OsMemory.willNeed(layers[layer].address() + offset(kvHead, from), (to - from) * rowBytes);
+    }
+
+    void prefetching(boolean on) {
+        prefetching = on;
     }
 
     /** Gives back to the OS the whole pages inside slots [from, to) of one KV head. */

@@ -153,7 +153,8 @@ public final class OpenAIServer implements AutoCloseable {
 
     private void handle(HttpExchange ex) {
         String path = ex.getRequestURI().getPath();
-        Route route = routes.get(path.startsWith(SLOTS) ? SLOTS : path);
+        String key = path.startsWith(SLOTS) ? SLOTS : path;
+        Route route = routes.get(key);
         int status;
         try {
             status = dispatch(ex, path, route);
@@ -166,7 +167,7 @@ public final class OpenAIServer implements AutoCloseable {
             status = sendError(ex, ApiError.internal("internal error: " + t));
         }
         // counted before the close that completes the response, so a client that got it sees it counted
-        metrics.request(route == null ? "other" : path.startsWith(SLOTS) ? SLOTS : path, status);
+        metrics.request(route == null ? "other" : key, status);
         finish(ex);
     }
 

@@ -193,14 +193,6 @@ final class Requests {
 
     /** What a template needs of a tool-calling turn: an assistant's tool_calls, a tool result's tool_call_id and name. */
     private static Map<String, Object> toolFields(JsonNode m, String at) {
-        String[] strings = new String[2];
-        List<String> names = List.of("tool_call_id", "name");
-        for (int i = 0; i < 2; i++) {
-            JsonNode v = m.get(names.get(i));
-            if (v == null || v.isNull()) continue;
-            if (!v.isTextual()) throw ApiError.badRequest(at + "." + names.get(i), at + "." + names.get(i) + " must be a string");
-            strings[i] = v.textValue();
-        }
         List<ToolMessages.Call> calls = new ArrayList<>();
         JsonNode list = m.get("tool_calls");
         if (list != null && !list.isNull()) {
@@ -213,7 +205,14 @@ final class Requests {
                 calls.add(new ToolMessages.Call(c.path("id").isTextual() ? c.get("id").textValue() : null, f.get("name").textValue(), text));
             }
         }
-        return ToolMessages.fields(calls, strings[0], strings[1]);
+        return ToolMessages.fields(calls, optionalString(m, "tool_call_id", at), optionalString(m, "name", at));
+    }
+
+    private static String optionalString(JsonNode m, String name, String at) {
+        JsonNode v = m.get(name);
+        if (v == null || v.isNull()) return null;
+        if (!v.isTextual()) throw ApiError.badRequest(at + "." + name, at + "." + name + " must be a string");
+        return v.textValue();
     }
 
     private static final ObjectMapper TOOL_JSON = new ObjectMapper();
@@ -247,7 +246,7 @@ final class Requests {
         }
         String choice = toolChoice(o.get("tool_choice"), functions);
         if (choice.equals("none")) return Tools.NONE;
-        ToolCallFormat format = ToolCallFormat.of(template.isFallback() ? null : template.templateText());
+        ToolCallFormat format = ToolCallFormat.of(template);
         if (format == null) {
             throw ApiError.badRequest("tools", "this model's chat template defines no tool-call format (supported: Llama 3.1/3.2 JSON, Qwen/Hermes <tool_call>, "
                     + "Mistral [TOOL_CALLS]; serve --chat-template-file can give one)");

@@ -1,6 +1,7 @@
 package clusterkv.server;
 
 import clusterkv.chat.ToolCallFormat;
+import clusterkv.chat.ToolMessages;
 import clusterkv.generate.StopReason;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -66,21 +67,13 @@ final class Responses {
             ToolCallFormat.ToolCall call = reply.calls().get(i);
             ObjectNode c = array.addObject();
             if (indexed) c.put("index", i);
-            c.put("id", callId());
+            c.put("id", ToolMessages.newCallId());
             c.put("type", "function");
             ObjectNode f = c.putObject("function");
             f.put("name", call.name());
             f.put("arguments", call.arguments());
         }
         return array;
-    }
-
-    /** Nine letters and digits after "call_": Mistral's templates refuse ids of another length when they come back. */
-    private static String callId() {
-        String alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-        StringBuilder id = new StringBuilder();
-        for (int i = 0; i < 9; i++) id.append(alphabet.charAt(ThreadLocalRandom.current().nextInt(alphabet.length())));
-        return id.toString();
     }
 
     /** The stream chunk that carries a reply's tool calls. */

@@ -36,7 +36,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.function.Consumer;
 
 /**
@@ -77,7 +76,7 @@ final class LocalChat implements AutoCloseable {
         ToolCallFormat format = null;
         GenerationOptions generation = generation(p);
         if (!tools.isEmpty()) {
-            format = ToolCallFormat.of(template.isFallback() ? null : template.templateText());
+            format = ToolCallFormat.of(template);
             if (format == null) {
                 throw new UnsupportedFeatureException("this model's chat template defines no tool-call format (Llama 3.1/3.2, Qwen/Hermes or Mistral): "
                         + "give one with the builder's chatTemplate(...)");
@@ -111,7 +110,7 @@ final class LocalChat implements AutoCloseable {
         if (reply.calls().isEmpty()) return AiMessage.from(text);
         List<ToolExecutionRequest> requests = new ArrayList<>();
         for (ToolCallFormat.ToolCall c : reply.calls()) {
-            requests.add(ToolExecutionRequest.builder().id("call_" + UUID.randomUUID().toString().replace("-", "").substring(0, 9))
+            requests.add(ToolExecutionRequest.builder().id(ToolMessages.newCallId())
                     .name(c.name()).arguments(c.arguments()).build());
         }
         return reply.content().isEmpty() ? AiMessage.from(requests) : AiMessage.from(reply.content(), requests);

@@ -88,7 +88,7 @@ public final class QuestPolicy implements KVPolicy {
             for (int h = 0; h < heads; h++) own[h] = new Selection();
             this.scores = new double[kvHeads][0];
             this.pages = new int[kvHeads][0];
-            this.chosen = new int[kvHeads][0];
+            this.chosen = new int[estimate > 0 ? kvHeads : 0][0];
             this.keyTile = new float[kvHeads][READ_TILE * headDim];
             this.valueTile = new float[estimate > 0 ? kvHeads : 0][READ_TILE * headDim];
             this.keyMean = new float[estimate > 0 ? kvHeads : 0][0];
@@ -227,9 +227,9 @@ public final class QuestPolicy implements KVPolicy {
                 max[g] = Arrays.copyOf(max[g], grown * d);
                 scores[g] = new double[grown];
                 pages[g] = new int[grown];
-                chosen[g] = new int[grown];
             }
             for (int g = 0; g < keyMean.length; g++) {
+                chosen[g] = new int[grown];
                 keyMean[g] = Arrays.copyOf(keyMean[g], grown * d);
                 valueMean[g] = Arrays.copyOf(valueMean[g], grown * d);
             }
