@@ -9,8 +9,19 @@ public final class ClusterCount {
     public static final int TOKENS_PER_PROMPT_CLUSTER = 80;
     /** Short prompts get at most one cluster per this many tokens, so that clusters stay meaningful. */
     public static final int MIN_TOKENS_PER_CLUSTER = 4;
-    /** Tokens generated during decoding are clustered window by window, one cluster per this many tokens. */
-    public static final int TOKENS_PER_WINDOW_CLUSTER = 40;
+    /**
+     * Tokens generated during decoding are clustered window by window, one cluster per budget / 16 tokens (a
+     * budget's worth of selected tokens spans about 16 clusters), between 4 and 40 (the paper's regime: 1024 and
+     * more tokens of budget give 40). Why the budget sets it: with one cluster per 40 tokens a small budget (64
+     * tokens, a 16-token window) took whole 16-token windows as clusters, too coarse both to select from and for the
+     * estimation zone's mean keys. ckv-tiny-2k, every layer sparse, War and Peace (full attention 6.934), budgets
+     * 64 / 128 / 256 / 512: ClusterKV 7.231 / 7.087 / 6.995 / 6.947 with 40 tokens, 7.151 / 7.034 / 6.978 / 6.946
+     * with budget / 16; with {@code --estimate 128} 7.049 / 7.031 / 6.980 / 6.937 against 6.940 / 6.946 / 6.941 /
+     * 6.937 (2026-12-07, AMD EPYC Zen 4).
+     */
+    public static final int WINDOW_CLUSTERS_PER_BUDGET = 16;
+    /** The most tokens per window cluster. */
+    public static final int MAX_TOKENS_PER_WINDOW_CLUSTER = 40;
 
     private ClusterCount() {}
 
@@ -25,9 +36,13 @@ public final class ClusterCount {
         return Math.min(k, Math.max(1, n / MIN_TOKENS_PER_CLUSTER));
     }
 
-    /** Clusters for a window of n decoded tokens: n / 40, at least 1 (zero for an empty window). */
-    public static int forWindow(int n) {
+    /**
+     * Clusters for a window of n decoded tokens under a token budget: n / clamp(budget / 16, 4, 40), at least 1
+     * (zero for an empty window).
+     */
+    public static int forWindow(int n, int budget) {
         if (n <= 0) return 0;
-        return Math.max(1, n / TOKENS_PER_WINDOW_CLUSTER);
+        int tokensPerCluster = Math.clamp(budget / WINDOW_CLUSTERS_PER_BUDGET, MIN_TOKENS_PER_CLUSTER, MAX_TOKENS_PER_WINDOW_CLUSTER);
+        return Math.max(1, n / tokensPerCluster);
     }
 }

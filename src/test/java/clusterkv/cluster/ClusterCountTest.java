@@ -37,11 +37,16 @@ class ClusterCountTest {
     }
 
     @Test
-    void windowsGetOneClusterPer40Tokens() {
-        assertEquals(8, ClusterCount.forWindow(320));
-        assertEquals(1, ClusterCount.forWindow(39));
-        assertEquals(1, ClusterCount.forWindow(1));
-        assertEquals(2, ClusterCount.forWindow(80));
-        assertEquals(0, ClusterCount.forWindow(0));
+    void windowsGetOneClusterPerBudgetOver16TokensBetween4And40() {
+        assertEquals(8, ClusterCount.forWindow(320, 1024));  // 1024 / 16 = 64, capped at 40 tokens per cluster
+        assertEquals(8, ClusterCount.forWindow(320, 640));   // exactly 40
+        assertEquals(10, ClusterCount.forWindow(320, 512));  // 32 tokens per cluster
+        assertEquals(2, ClusterCount.forWindow(32, 256));    // 16
+        assertEquals(4, ClusterCount.forWindow(16, 64));     // 4
+        assertEquals(4, ClusterCount.forWindow(16, 16));     // 1, raised to 4
+        assertEquals(1, ClusterCount.forWindow(39, 1024));
+        assertEquals(1, ClusterCount.forWindow(1, 64));
+        assertEquals(2, ClusterCount.forWindow(80, 1024));
+        assertEquals(0, ClusterCount.forWindow(0, 64));
     }
 }

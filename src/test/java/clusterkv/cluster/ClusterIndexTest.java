@@ -102,7 +102,7 @@ class ClusterIndexTest {
         int first = 500;
         for (int w = 0; w < 20; w++) {
             float[] window = KMeansTest.clusteredKeys(320, d, 4, 100 + w);
-            KMeans.Result r = KMeans.cluster(window, 0, 320, d, ClusterCount.forWindow(320), w);
+            KMeans.Result r = KMeans.cluster(window, 0, 320, d, ClusterCount.forWindow(320, 1024), w);
             int k0 = idx.clusterCount();
             idx.append(r, first);
             assertValid(idx);

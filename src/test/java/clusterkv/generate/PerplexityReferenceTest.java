@@ -55,17 +55,18 @@ class PerplexityReferenceTest {
 
     /**
      * ClusterKV's estimation zone, every layer sparse, budget 64 at 2048 tokens: counting the 128 clusters ranked next
-     * by their means closes most of the gap to full attention (measured: full 12.0209, ClusterKV 12.4900, with the
-     * zone 12.1027).
+     * by their means brings ClusterKV within 1 % of full attention's perplexity (issue 20's target; measured: full
+     * 12.0209, ClusterKV 12.4055, with the zone 12.1055).
      */
     @Test
-    void theEstimationZoneClosesMostOfClusterKVsGapAtBudget64() throws Exception {
+    void theEstimationZoneBringsClusterKVWithinOnePercentAtBudget64() throws Exception {
         PolicyConfig sparse = new PolicyConfig(64, -1, 0, 0, 20, 0, false, false, 16, 0); // no dense layers
         double full = perplexity("ckv-tiny-2k", 2048, SessionOptions.defaults());
         double plain = perplexity("ckv-tiny-2k", 2048, SessionOptions.defaults().withPolicy("clusterkv", sparse));
         double estimated = perplexity("ckv-tiny-2k", 2048, SessionOptions.defaults().withPolicy("clusterkv", sparse.withEstimate(128)));
-        assertTrue(plain - full > 0.02 * full, "ClusterKV at B=64 must lose something here: " + plain + " against " + full);
-        assertTrue(estimated - full < 0.3 * (plain - full), "full " + full + ", ClusterKV " + plain + ", with the zone " + estimated);
+        assertTrue(plain - full > 0.015 * full, "ClusterKV at B=64 must lose something here: " + plain + " against " + full);
+        assertTrue(estimated - full < 0.01 * full, "full " + full + ", ClusterKV " + plain + ", with the zone " + estimated);
+        assertTrue(estimated - full < 0.5 * (plain - full), "full " + full + ", ClusterKV " + plain + ", with the zone " + estimated);
     }
 
     private static double perplexity(String model, int context, SessionOptions options) throws Exception {

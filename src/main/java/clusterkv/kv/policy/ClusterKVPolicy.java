@@ -218,7 +218,7 @@ public final class ClusterKVPolicy implements KVPolicy {
                 return;
             }
             int window = window();
-            if (length - clusteredEnd > window) cluster(kv, clusteredEnd, window, ClusterCount.forWindow(window));
+            if (length - clusteredEnd > window) cluster(kv, clusteredEnd, window, ClusterCount.forWindow(window, budget));
             int clusterBudget = budget - sink - (length - clusteredEnd);
             step++;
             boolean shared = config.sharedGqaSelection();
