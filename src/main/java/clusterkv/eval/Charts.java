@@ -57,6 +57,11 @@ final class Charts {
                         HeatMapChart h = heatmap(summary, byDepth, task, policy, budget);
                         if (h != null) written.add(save(h, dir, "needle_" + task + "_" + policy + (budget > 0 ? "_b" + budget : "")));
                     }
+                    if (EvalCase.exact(policy)) continue;
+                    for (int context : summary.contexts()) {
+                        HeatMapChart h = depthByBudget(summary, byDepth, task, policy, context);
+                        if (h != null) written.add(save(h, dir, "needle_" + task + "_" + policy + "_ctx" + context));
+                    }
                 }
             }
         }
@@ -103,6 +108,7 @@ final class Charts {
         return chart;
     }
 
+    /** Accuracy by context (x) and needle depth (y) for one policy and budget. */
     static HeatMapChart heatmap(Summary summary, List<Cell> cells, String task, String policy, int budget) {
         List<Integer> contexts = summary.contexts();
         List<Double> depths = summary.depths(task);
@@ -113,16 +119,35 @@ final class Charts {
                 if (c != null) values.add(new Number[]{i, j, c.score()});
             }
         }
-        if (values.isEmpty()) return null;
         String title = task + ": " + policy + (budget > 0 ? " at budget " + budget : " attention") + ", accuracy by context and depth";
+        return depthHeatmap(title, "context (tokens)", contexts, depths, values);
+    }
+
+    /** Accuracy by budget (x) and needle depth (y) for one policy and context: where in the context, and from which budget on, the needle is found. */
+    static HeatMapChart depthByBudget(Summary summary, List<Cell> cells, String task, String policy, int context) {
+        List<Integer> budgets = summary.budgets();
+        List<Double> depths = summary.depths(task);
+        List<Number[]> values = new ArrayList<>();
+        for (int i = 0; i < budgets.size(); i++) {
+            for (int j = 0; j < depths.size(); j++) {
+                Cell c = Summary.find(cells, task, policy, budgets.get(i), context, depths.get(j));
+                if (c != null) values.add(new Number[]{i, j, c.score()});
+            }
+        }
+        String title = task + ": " + policy + " at context " + context + ", accuracy by budget and depth";
+        return depthHeatmap(title, "KV budget (tokens attended per step)", budgets, depths, values);
+    }
+
+    private static HeatMapChart depthHeatmap(String title, String xTitle, List<Integer> x, List<Double> depths, List<Number[]> values) {
+        if (values.isEmpty()) return null;
         HeatMapChart chart = new HeatMapChartBuilder().width(800).height(500).title(title)
-                .xAxisTitle("context (tokens)").yAxisTitle("needle depth (0 = start)").build();
+                .xAxisTitle(xTitle).yAxisTitle("needle depth (0 = start)").build();
         chart.getStyler().setShowValue(true);
         chart.getStyler().setMin(0);
         chart.getStyler().setMax(1);
         chart.getStyler().setRangeColors(new Color[]{new Color(0xD7301F), new Color(0xFEE08B), new Color(0x1A9850)});
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
-        chart.addSeries("accuracy", contexts, depths.stream().map(d -> String.format("%.2f", d)).toList(), values);
+        chart.addSeries("accuracy", x, depths.stream().map(d -> String.format("%.2f", d)).toList(), values);
         return chart;
     }
 

@@ -60,7 +60,7 @@ class EvalCommandTest {
         // passkey 2 depths × 2 samples × (1 + 2 × 2) + (copy, ppl) 2 samples × 5
         assertEquals(20 + 10 + 10, scores(complete).size());
         for (String f : List.of("summary.md", "summary.json", "score_copy_ctx160.png", "score_ppl_ctx160.png", "needle_passkey_clusterkv_b32.png",
-                "recall_copy_ctx160.png")) {
+                "needle_passkey_clusterkv_ctx160.png", "recall_copy_ctx160.png")) {
             assertTrue(Files.size(complete.resolve(f)) > 1000, f);
         }
         JsonNode summary = new ObjectMapper().readTree(complete.resolve("summary.json").toFile());
