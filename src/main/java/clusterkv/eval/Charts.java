@@ -110,35 +110,28 @@ final class Charts {
 
     /** Accuracy by context (x) and needle depth (y) for one policy and budget. */
     static HeatMapChart heatmap(Summary summary, List<Cell> cells, String task, String policy, int budget) {
-        List<Integer> contexts = summary.contexts();
-        List<Double> depths = summary.depths(task);
-        List<Number[]> values = new ArrayList<>();
-        for (int i = 0; i < contexts.size(); i++) {
-            for (int j = 0; j < depths.size(); j++) {
-                Cell c = Summary.find(cells, task, policy, budget, contexts.get(i), depths.get(j));
-                if (c != null) values.add(new Number[]{i, j, c.score()});
-            }
-        }
         String title = task + ": " + policy + (budget > 0 ? " at budget " + budget : " attention") + ", accuracy by context and depth";
-        return depthHeatmap(title, "context (tokens)", contexts, depths, values);
+        return depthHeatmap(title, "context (tokens)", summary.contexts(), summary.depths(task),
+                (context, depth) -> Summary.find(cells, task, policy, budget, context, depth));
     }
 
     /** Accuracy by budget (x) and needle depth (y) for one policy and context: where in the context, and from which budget on, the needle is found. */
     static HeatMapChart depthByBudget(Summary summary, List<Cell> cells, String task, String policy, int context) {
-        List<Integer> budgets = summary.budgets();
-        List<Double> depths = summary.depths(task);
+        String title = task + ": " + policy + " at context " + context + ", accuracy by budget and depth";
+        return depthHeatmap(title, "KV budget (tokens attended per step)", summary.budgets(), summary.depths(task),
+                (budget, depth) -> Summary.find(cells, task, policy, budget, context, depth));
+    }
+
+    /** A heatmap of the cells that cell(x, depth) finds (x along the horizontal axis), or null when it finds none. */
+    private static HeatMapChart depthHeatmap(String title, String xTitle, List<Integer> x, List<Double> depths,
+                                             java.util.function.BiFunction<Integer, Double, Cell> cell) {
         List<Number[]> values = new ArrayList<>();
-        for (int i = 0; i < budgets.size(); i++) {
+        for (int i = 0; i < x.size(); i++) {
             for (int j = 0; j < depths.size(); j++) {
-                Cell c = Summary.find(cells, task, policy, budgets.get(i), context, depths.get(j));
+                Cell c = cell.apply(x.get(i), depths.get(j));
                 if (c != null) values.add(new Number[]{i, j, c.score()});
             }
         }
-        String title = task + ": " + policy + " at context " + context + ", accuracy by budget and depth";
-        return depthHeatmap(title, "KV budget (tokens attended per step)", budgets, depths, values);
-    }
-
-    private static HeatMapChart depthHeatmap(String title, String xTitle, List<Integer> x, List<Double> depths, List<Number[]> values) {
         if (values.isEmpty()) return null;
         HeatMapChart chart = new HeatMapChartBuilder().width(800).height(500).title(title)
                 .xAxisTitle(xTitle).yAxisTitle("needle depth (0 = start)").build();
