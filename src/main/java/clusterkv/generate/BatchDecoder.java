@@ -11,7 +11,8 @@ import java.util.List;
  * Feeds one token to each of several sessions of the same model in one forward pass, a batched decode step:
  * the weights are read once for all of them (decode is bound by reading the weights, so n sequences cost far
  * less than n steps), while each session attends over its own KV cache with its own policy. Each session ends
- * as if it had been fed its token alone (up to 8 sessions for the types with a decode layout, 4 for the others,
+ * as if it had been fed its token alone (up to a vector's floats of sessions for the types with a decode layout: 16
+ * with AVX-512, 8 with AVX2, 4 with 128-bit vectors; 4 for the others;
  * the same floats once the JIT has compiled the kernels; beyond, the projections are a GEMM that sums in
  * another order), so sessions can join and leave between steps. With --kv-stats, each session's full-attention
  * twin is still fed on its own. Reuse one decoder across steps (it holds the activation buffers);

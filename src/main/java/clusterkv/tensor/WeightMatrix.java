@@ -45,7 +45,7 @@ public final class WeightMatrix {
     }
 
     /**
-     * Whether decode (matvec, and matmul of fewer than {@link #MIN_GEMM_TOKENS} tokens) quantizes the activations
+     * Whether decode (matvec, and matmul of up to {@link #maxDecodeTokens()} tokens) quantizes the activations
      * of this type's matrices, to Q8_0 or Q8_K blocks as llama.cpp does, for integer dot products.
      */
     public static boolean decodeQuantizesActivations(GGMLType type) {
@@ -149,9 +149,6 @@ public final class WeightMatrix {
      */
     static final long MATVEC_MIN_TASK_BYTES = 256 << 10;
 
-    /** Below this many tokens matmul runs the decode kernels per token (see {@link #matmul}). */
-    static final int MIN_GEMM_TOKENS = 4;
-
     /**
      * Y[t][r] = row r . X[t] for n tokens (prefill): X is [n][cols] and Y is [n][rows], row-major.
      * Each weight row is read from memory once per call, not once per token: a few tokens go through the
@@ -160,23 +157,29 @@ public final class WeightMatrix {
      * decodes each weight once and then runs fp32 FMAs at the core's peak.
      */
     public void matmul(float[] x, int n, float[] y) {
-        if (n >= MIN_GEMM_TOKENS) {
-            Gemm.matmul(kernel, type, data, rowBytes, rows, cols, x, n, y);
-        } else {
-            viaDecodeKernels(packed(), x, n, y);
-        }
+        if (n <= maxDecodeTokens()) viaDecodeKernels(packed(), x, n, y);
+        else Gemm.matmul(kernel, type, data, rowBytes, rows, cols, x, n, y);
     }
 
     /**
-     * Up to how many tokens {@link #matvecs} runs the decode kernels rather than {@link Gemm}, which decodes each
-     * weight once per call but then computes 2L tokens (32 with AVX-512) whatever n is: 8 for the types with a
-     * decode layout, 4 for the others. The decode kernels run each token over a group of rows while the group is
-     * in cache. Measured on 1B-shaped decode steps (KernelBench batch, 2 threads), ms for n tokens, Gemm's in
-     * brackets: Q8_0 n=1 65, n=4 124 [260], n=8 200 [260] (2026-12-04, integer kernels); with the float
-     * kernels then: Q4_0 n=4 108 [205], n=8 174 [191]; F16 n=1 122, n=4 264 [273], n=6 358 [274].
+     * Up to how many tokens {@link #matmul} and {@link #matvecs} run the decode kernels rather than {@link Gemm}:
+     * L (floats per vector: 16 with AVX-512, 8 with AVX2, 4 with 128-bit vectors) for the types with a decode layout,
+     * 4 for the others. The decode kernels run each token over a group of rows while the group is in cache, so
+     * their cost grows with n, in integer dot products as wide as the vectors; Gemm decodes each weight once per
+     * call and then costs about the same for any n up to L (one vector of tokens per FMA) and 2L. Whole chunks of
+     * n tokens appended to a session of the 1B shape, ms, decode kernels against [Gemm], 2 cores of a Zen 4,
+     * 2026-12-07: with AVX-512, Q8_0 n=4 120 [437-519], n=8 177-184 [448-521], n=16 335-340 [487-519], n=24 487-515
+     * [620-650], n=32 651-736 [636-654] (Q4_0 and Q4_K_M alike); limited to AVX2, Q8_0 n=8 255-258 [431], n=12
+     * 342-488 [467-484], n=16 458-674 [447-528]; with 128-bit vectors n=4 295-318 [353-451], n=8 558-587
+     * [424-536]. Earlier (2026-12-04, KernelBench batch): F16 n=4 264 [273], n=6 358 [274].
      */
     int maxDecodeTokens() {
-        return PACK && PackedRows.supports(type) ? 8 : 4;
+        return maxDecodeTokens(type);
+    }
+
+    /** {@link #maxDecodeTokens()} for the matrices of a type: up to how many sequences a batched decode step computes as single steps do. */
+    public static int maxDecodeTokens(GGMLType type) {
+        return PACK && PackedRows.supports(type) ? Math.max(4, Simd.L) : 4;
     }
 
     /**

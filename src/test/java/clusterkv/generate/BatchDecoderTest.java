@@ -1,6 +1,8 @@
 package clusterkv.generate;
 
+import clusterkv.gguf.GGMLType;
 import clusterkv.kv.PolicyConfig;
+import clusterkv.tensor.WeightMatrix;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -16,7 +18,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * The batched decode step: sessions at different lengths and KV policies fed in one pass get, row for row, the
  * logits of a twin session fed the same token alone, step after step (so their caches and policy state stay
  * those of decoding alone too). stories260K (F32, 5 layers, layers 2-4 sparse under a policy) and the synthetic
- * tiny-llama3 in Q8_0 (2 layers), whose decode kernels take up to 8 sequences where F32's take 4.
+ * tiny-llama3 in Q8_0 (2 layers), whose decode kernels take as many sequences as a vector has floats (16 with
+ * AVX-512, 8 with AVX2, 4 with 128-bit vectors) where F32's take 4.
  *
  * <p>Tolerance, relative to the row's largest |logit| (stories260K's are about 20, the random tiny-llama3's 200):
  * up to that many sequences the projections run the same decode kernels with the same arithmetic per token as
@@ -108,15 +111,16 @@ class BatchDecoderTest {
     }
 
     @Test
-    void q8_0RowsUpToEightGoThroughTheDecodeKernels() throws Exception {
+    void q8_0RowsUpToAVectorsFloatsGoThroughTheDecodeKernels() throws Exception {
         try (LanguageModel q8 = LanguageModel.load(Q8_0_MODEL)) {
             int[] tokens = new java.util.SplittableRandom(3).ints(400, 3, q8.config().vocabSize()).toArray();
             tokens[0] = 1; // BOS
-            int[] sizes = {2, 3, 7, 8}; // pairs and fours of tokens, and the rest
+            int most = WeightMatrix.maxDecodeTokens(GGMLType.Q8_0);
+            int[] sizes = {2, 3, most - 1, most}; // pairs and fours of tokens, and the rest
             for (int pass = 0; pass < 4; pass++) { // three passes to warm the JIT up, then the checked one
                 for (int n : sizes) {
                     int[] prompts = new int[n];
-                    for (int i = 0; i < n; i++) prompts[i] = 1 + 37 * i;
+                    for (int i = 0; i < n; i++) prompts[i] = 1 + 23 * i;
                     decodeAndCompare(q8, tokens, new String[n], prompts, 5, pass < 3 ? Double.POSITIVE_INFINITY : 5e-5);
                 }
             }

@@ -65,7 +65,7 @@ class WeightMatrixTest {
                     for (int r = 0; r < rows; r++) {
                         assertEquals(m.expected(r, seen, 0), out[r], m.tolerance(r, seen, 0), rows + "x" + cols + " row " + r + ", threads " + threads);
                     }
-                    int n = 7;
+                    int n = Math.min(7, m.w.maxDecodeTokens()); // a batch the decode kernels take on every vector shape
                     float[] xs = TestData.gaussian(rnd, n * m.cols), ys = new float[n * rows];
                     m.w.matvecs(xs, n, ys);
                     float[] seenAll = m.asDecodeSeesIt(xs, 0, n);
@@ -144,7 +144,7 @@ class WeightMatrixTest {
     @EnumSource(value = GGMLType.class, names = ALL, mode = EnumSource.Mode.MATCH_ANY)
     void matmulEqualsReference(GGMLType type) {
         Random rnd = new Random(50 + type.ordinal());
-        int[] tokens = {1, 2, 3, 4, 5, 6, 7, 33, 70};
+        int[] tokens = {1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17, 33, 70}; // both sides of maxDecodeTokens() with 4, 8 and 16 lanes
         for (int threads = 1; threads <= 2; threads++) {
             Parallel.setThreads(threads);
             for (int rows : ROWS) {
@@ -153,7 +153,7 @@ class WeightMatrixTest {
                     float[] x = TestData.gaussian(rnd, n * m.cols);
                     float[] y = new float[n * rows];
                     m.w.matmul(x, n, y);
-                    float[] seen = n < WeightMatrix.MIN_GEMM_TOKENS ? m.asDecodeSeesIt(x, 0, n) : x;
+                    float[] seen = n <= m.w.maxDecodeTokens() ? m.asDecodeSeesIt(x, 0, n) : x;
                     for (int t = 0; t < n; t++) {
                         for (int r = 0; r < rows; r++) {
                             assertEquals(m.expected(r, seen, t * m.cols), y[t * rows + r], m.tolerance(r, seen, t * m.cols),
