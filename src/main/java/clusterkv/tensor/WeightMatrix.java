@@ -179,7 +179,7 @@ public final class WeightMatrix {
 
     /** {@link #maxDecodeTokens()} for the matrices of a type: up to how many sequences a batched decode step computes as single steps do. */
     public static int maxDecodeTokens(GGMLType type) {
-        return PACK && PackedRows.supports(type) ? Math.max(4, Simd.L) : 4;
+        return decodeQuantizesActivations(type) ? Math.max(4, Simd.L) : 4; // the types with a decode layout
     }
 
     /**
