@@ -8,28 +8,31 @@ import jdk.incubator.vector.VectorOperators;
 import java.lang.foreign.MemorySegment;
 
 import static clusterkv.tensor.Simd.F;
+import static clusterkv.tensor.Simd.I;
 import static clusterkv.tensor.Simd.L;
 import static clusterkv.tensor.Simd.LE;
 
 /**
- * Q4_0 for decode: rows interleaved in groups of L (16 with AVX-512), a 32-bit lane per row, and integer
+ * Q4_0 for decode: rows interleaved in groups of 2L (16 with AVX2), a 16-bit lane per row, and integer
  * arithmetic on activations quantized to Q8_0 ({@link Q8Activations}), as llama.cpp does: per block of 32
- * values, (codes . x codes - 8 * sum of x codes) exactly, times d * d_x.
+ * values, (codes - 8) . x codes exactly, times d * d_x.
  *
- * <p>Layout of a group, two blocks at a time: the rows' d of both as fp16 (32-bit lane r holds row r's d of the
- * first block in its low and of the second in its high half), then each block's codes as
- * {@link RowGroups#nibbleDot} reads them. The same bytes as ggml's layout (a missing second block of an odd
- * count is padding).
+ * <p>Layout of a group, block after block: the rows' d as fp16 (16-bit lane {@link RowGroups#pairedLane}: the
+ * 32-bit lane j holds row j's in its low and row L + j's in its high half), then the block's codes as
+ * {@link RowGroups#nibbleDot16} reads them, in the same lanes. The same bytes as ggml's layout.
  *
- * <p>Why: the float kernel widened every 4-bit code to a float and was bound by its arithmetic.
+ * <p>Why: the float kernel widened every 4-bit code to a float and was bound by its arithmetic; a kernel with a
+ * 32-bit lane per row (split nibbles, widened bytes) took twice the instructions of this one.
  */
 final class Q4_0Packed extends RowGroups<Q8Activations> {
 
-    /** Bytes of two blocks of a group: their scales, then 8 steps of codes each. */
-    private static final int PAIR_BYTES = 4 * L + 2 * 16 * L;
+    /** Rows per group: lanes of a 16-bit vector of the float shape. */
+    static final int GROUP = 2 * L;
+    /** Bytes of one block of a group: its scales, then 8 steps of codes. */
+    private static final int BLOCK_BYTES = 2 * GROUP + 16 * GROUP;
 
     Q4_0Packed(MemorySegment data, long rowBytes, int rows, int cols) {
-        super(rows, cols, L, (long) (cols / 32 + 1) / 2 * PAIR_BYTES);
+        super(rows, cols, GROUP, (long) (cols / 32) * BLOCK_BYTES);
         packAll(data, rowBytes);
     }
 
@@ -41,15 +44,15 @@ final class Q4_0Packed extends RowGroups<Q8Activations> {
         int shift = scaleShift(max);
         byte[] codes = new byte[32];
         for (int b = 0; b < blocks; b++) {
-            int at = b / 2 * PAIR_BYTES, half = b % 2;
+            int block = b * BLOCK_BYTES;
             for (int r = 0; r < present; r++) {
-                int src = r * rowBytes + b * Q4_0Kernel.BLOCK_BYTES;
-                putShifted(in, src, shift, out, at + 4 * r + 2 * half);
+                int lane = pairedLane(r, L), src = r * rowBytes + b * Q4_0Kernel.BLOCK_BYTES;
+                putShifted(in, src, shift, out, block + 2 * lane);
                 for (int j = 0; j < 16; j++) {
                     codes[j] = (byte) (in[src + 2 + j] & 0xF);
                     codes[j + 16] = (byte) ((in[src + 2 + j] & 0xFF) >> 4);
                 }
-                packNibbles(codes, 0, r, out, at + 4 * L + half * 16 * L);
+                packNibbles16(codes, 0, lane, out, block + 2 * GROUP);
             }
         }
         return shift;
@@ -62,19 +65,21 @@ final class Q4_0Packed extends RowGroups<Q8Activations> {
 
     @Override
     void group(MemorySegment g, Q8Activations a, int t, float unscale, float[] out, int o) {
-        group(g, blocks, unscale, a.pairs(), a.pairsAt(t), a.scales(), a.sums(), a.scalesAt(t), out, o);
+        group(g, blocks, unscale, a.nibbles(), a.codesAt(t), a.scales(), a.sums(), a.scalesAt(t), out, o);
     }
 
-    /** out[o .. o + L) = the group's rows . x: x's code pairs at xp[k ..], block scales and code sums at xd/xs[xo ..]. */
-    private static void group(MemorySegment g, int blocks, float unscale, int[] xp, int k, float[] xd, int[] xs, int xo, float[] out, int o) {
-        FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < blocks; b++, k += 16) {
-            long pair = (long) (b / 2) * PAIR_BYTES;
-            IntVector d = ShortVector.fromMemorySegment(S16, g, pair, LE).reinterpretAsInts();
-            if (b % 2 == 0) d = d.lanewise(VectorOperators.LSHL, 16);
-            IntVector dot = nibbleDot(g, pair + 4 * L + (b % 2) * 16L * L, xp, k).sub(8 * xs[xo + b]);
-            acc = Simd.toFloat(dot).fma(scales(d, unscale).mul(xd[xo + b]), acc);
+    /** out[o .. o + GROUP) = the group's rows . x: x's multipliers at xm[k ..], block scales and code sums at xd/xs[xo ..]. */
+    private static void group(MemorySegment g, int blocks, float unscale, int[] xm, int k, float[] xd, int[] xs, int xo, float[] out, int o) {
+        FloatVector lo = FloatVector.zero(F), hi = lo;
+        long at = 0;
+        for (int b = 0; b < blocks; b++, at += BLOCK_BYTES, k += 32) {
+            IntVector d = IntVector.fromMemorySegment(I, g, at, LE);
+            ShortVector dot = nibbleDot16(g, at + 2 * GROUP, xm, k, both(both16(-8 * xs[xo + b])));
+            float s = xd[xo + b];
+            lo = Simd.toFloat(lowRows(dot)).fma(scales(d.lanewise(VectorOperators.LSHL, 16), unscale).mul(s), lo);
+            hi = Simd.toFloat(highRows(dot)).fma(scales(d, unscale).mul(s), hi);
         }
-        acc.intoArray(out, o);
+        lo.intoArray(out, o);
+        hi.intoArray(out, o + L);
     }
 }

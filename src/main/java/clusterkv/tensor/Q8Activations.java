@@ -2,7 +2,6 @@ package clusterkv.tensor;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -14,12 +13,11 @@ import jdk.incubator.vector.VectorOperators;
  * exact integer sum.
  *
  * @param codes  n x cols codes in [-127, 127], as shorts because the Q8_0 kernel broadcasts them into 16-bit lanes
- * @param pairs  the same codes two by two, code 2i in the low and 2i + 1 in the high half of pairs[i], which
- *               the Q4_0 kernel broadcasts into 32-bit lanes
+ * @param nibbles per code, the multiplier the Q4_0 kernel takes ({@link RowGroups#nibbleMultiplier})
  * @param scales n x (cols / 32) block scales, the fp16 values as floats
  * @param sums   n x (cols / 32) sums of a block's codes (for Q4_0's offset of -8)
  */
-record Q8Activations(short[] codes, int[] pairs, float[] scales, int[] sums, int tokens, int cols) implements RowGroups.Tokens {
+record Q8Activations(short[] codes, int[] nibbles, float[] scales, int[] sums, int tokens, int cols) implements RowGroups.Tokens {
 
     static final int QK = 32;
 
@@ -34,7 +32,7 @@ record Q8Activations(short[] codes, int[] pairs, float[] scales, int[] sums, int
     static Q8Activations of(float[] x, int n, int cols) {
         int blocks = cols / QK;
         short[] codes = new short[n * cols];
-        int[] pairs = new int[n * cols / 2], sums = new int[n * blocks];
+        int[] nibbles = new int[n * cols], sums = new int[n * blocks];
         float[] scales = new float[n * blocks];
         for (int b = 0; b < n * blocks; b++) {
             int at = b * QK;
@@ -51,21 +49,14 @@ record Q8Activations(short[] codes, int[] pairs, float[] scales, int[] sums, int
                 c.convertShape(VectorOperators.I2S, Simd.S, 0).reinterpretAsShorts().intoArray(codes, at + j);
             }
             sums[b] = sum.reduceLanes(VectorOperators.ADD);
-            for (int j = 0; j < QK; j += RowGroups.S16.length()) { // 2L codes as L pairs: code 2i in the low half of int i
-                ShortVector.fromArray(RowGroups.S16, codes, at + j).reinterpretAsInts().intoArray(pairs, (at + j) / 2);
-            }
+            for (int j = 0; j < QK; j++) nibbles[at + j] = RowGroups.nibbleMultiplier(j, codes[at + j], j == 0 ? 0 : codes[at + j - 1]);
         }
-        return new Q8Activations(codes, pairs, scales, sums, n, cols);
+        return new Q8Activations(codes, nibbles, scales, sums, n, cols);
     }
 
-    /** Offset of token t's codes. */
+    /** Offset of token t's codes (and multipliers). */
     int codesAt(int t) {
         return t * cols;
-    }
-
-    /** Offset of token t's pairs. */
-    int pairsAt(int t) {
-        return t * cols / 2;
     }
 
     /** Offset of token t's block scales (and block sums). */

@@ -150,12 +150,69 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
     }
 
     /**
+     * Lane l = start + (the dot product of 32 4-bit codes with 32 activation codes) of the row in 16-bit lane l,
+     * modulo 2^16, for a group of 2L rows whose codes lie at {@code at} in 8 steps of 4 columns, 4L bytes each:
+     * a row's 16-bit lane w holds the codes of columns 4s .. 4s + 3 in its bits 0-3, 4-7, 8-11, 12-15. With the
+     * activations' multipliers m0 = x0 and m_i = x_i - 16 x_(i-1) ({@link #nibbleMultiplier}),
+     * w m0 + (w >>> 4) m1 + (w >>> 8) m2 + (w >>> 12) m3 = x0 n0 + x1 n1 + x2 n2 + x3 n3 exactly, modulo 2^16: each
+     * shift brings the next code down and the multiplier takes back what the unmasked codes above it added.
+     * The caller picks start so that the true sum lies in the signed 16-bit range (the formats' offset of -8:
+     * |sum (n - 8) x| <= 8 * 127 * 32 < 2^15), and then the wrapped result is it. Why: a multiply and an add per
+     * 2L weights with no masks and no widening, where splitting the nibbles and widening the bytes took twice
+     * the instructions (AVX2 has 16-bit multiplies but no byte dot product the Vector API can reach).
+     */
+    static ShortVector nibbleDot16(MemorySegment g, long at, int[] xm, int k, ShortVector start) {
+        ShortVector acc = start;
+        for (int s = 0; s < 8; s++) {
+            ShortVector w = ShortVector.fromMemorySegment(S16, g, at + s * 4L * Simd.L, Simd.LE);
+            int m = k + 4 * s;
+            ShortVector a = w.mul(both(xm[m])).add(w.lanewise(VectorOperators.LSHR, 4).mul(both(xm[m + 1])));
+            ShortVector b = w.lanewise(VectorOperators.LSHR, 8).mul(both(xm[m + 2])).add(w.lanewise(VectorOperators.LSHR, 12).mul(both(xm[m + 3])));
+            acc = acc.add(a.add(b));
+        }
+        return acc;
+    }
+
+    /** The multiplier {@link #nibbleDot16} takes for the activation code of a column, given the previous column's. */
+    static int nibbleMultiplier(int column, int code, int previous) {
+        return both16(column % 4 == 0 ? code : code - 16 * previous);
+    }
+
+    /** The 16-bit number v (mod 2^16) in both halves of an int. */
+    static int both16(int v) {
+        return v & 0xFFFF | v << 16;
+    }
+
+    /** Packs 32 4-bit codes (codes[c0 ..]) of the row in 16-bit lane l into the 8 steps of {@link #nibbleDot16} at out[at ..]. */
+    static void packNibbles16(byte[] codes, int c0, int l, byte[] out, int at) {
+        for (int s = 0; s < 8; s++, at += 4 * Simd.L) {
+            int c = c0 + 4 * s;
+            out[at + 2 * l] = (byte) (codes[c] | codes[c + 1] << 4);
+            out[at + 2 * l + 1] = (byte) (codes[c + 2] | codes[c + 3] << 4);
+        }
+    }
+
+    /** Lanes 2j of p (rows 0 .. L - 1 where rows lie in {@link #pairedLane}s), sign-extended to 32 bits. */
+    static IntVector lowRows(ShortVector p) {
+        return p.reinterpretAsInts().lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16);
+    }
+
+    /** Lanes 2j + 1 of p (rows L .. 2L - 1), sign-extended to 32 bits. */
+    static IntVector highRows(ShortVector p) {
+        return p.reinterpretAsInts().lanewise(VectorOperators.ASHR, 16);
+    }
+
+    /**
      * Lane r = row r's exact dot product of 32 4-bit codes with 32 activation codes, for a group of L rows whose
      * codes lie at {@code at} in 8 steps of 4 columns, 2L bytes each: byte 2r holds row r's codes of columns 0
      * and 2 of the step (low, high nibble), byte 2r + 1 those of columns 1 and 3. Widened to 16 bits and split
      * by nibble, a step gives two vectors whose 32-bit lane r holds row r's codes of two adjacent columns,
      * multiplied by one broadcast pair of x codes (xp[k ..], two per int); the 16 products per 16-bit lane stay
-     * below 2^15 (15 * 127 * 16), so the 16-bit sums are widened once, at the end.
+     * below 2^15 (15 * 127 * 16), so the 16-bit sums are widened once, at the end. Q4_K's kernel: twice the
+     * instructions per weight of {@link #nibbleDot16}, but Q4_K on that one (16-bit lanes, groups of 2L rows, its
+     * scales multiplied after each sub-block) ran out of C2's inlining budget, whichever way its loops were split:
+     * vector operations fell back to the Vector API's Java code, and the 1B-shaped Q4_K decode step took 112-116 ms
+     * against 87-94 ms with this one (KernelBench decode, AMD EPYC Zen 3, 2026-12-07).
      */
     static IntVector nibbleDot(MemorySegment g, long at, int[] xp, int k) {
         ShortVector p = ShortVector.zero(S16);
@@ -167,17 +224,6 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
         return pairSums(p);
     }
 
-    /** Lane r = the sum of the two signed 16-bit halves of p's 32-bit lane r. */
-    static IntVector pairSums(ShortVector p) {
-        IntVector v = p.reinterpretAsInts();
-        return v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16));
-    }
-
-    /** 2L signed bytes at {@code at}, widened to 16 bits. */
-    static ShortVector signedBytes(MemorySegment g, long at) {
-        return (ShortVector) ByteVector.fromMemorySegment(B8, g, at, Simd.LE).convertShape(VectorOperators.B2S, S16, 0);
-    }
-
     /** Packs 32 4-bit codes (codes[c0 ..]) of row r into the 8 steps of {@link #nibbleDot} at out[at ..]. */
     static void packNibbles(byte[] codes, int c0, int r, byte[] out, int at) {
         for (int s = 0; s < 8; s++, at += 2 * Simd.L) {
@@ -187,12 +233,27 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
         }
     }
 
+    /** Lane r = the sum of the two signed 16-bit halves of p's 32-bit lane r. */
+    static IntVector pairSums(ShortVector p) {
+        return lowRows(p).add(highRows(p));
+    }
+
+    /** 2L signed bytes at {@code at}, widened to 16 bits. */
+    static ShortVector signedBytes(MemorySegment g, long at) {
+        return (ShortVector) ByteVector.fromMemorySegment(B8, g, at, Simd.LE).convertShape(VectorOperators.B2S, S16, 0);
+    }
+
     /** A pair of 16-bit activation codes (low, high half of the int) in every 32-bit lane. */
     static ShortVector pair(int codes) {
         return IntVector.broadcast(Simd.I, codes).reinterpretAsShorts();
     }
 
-    /** The byte lane of row r of a group of 2n rows when rows r and n + r share a 16-bit lane (low, high byte). */
+    /** An int of {@link #both16} in every 32-bit lane: its 16-bit number in every 16-bit lane. */
+    static ShortVector both(int both16) {
+        return pair(both16);
+    }
+
+    /** The lane of row r in a group of 2n rows whose rows r and n + r share a lane twice as wide (low, high half). */
     static int pairedLane(int r, int n) {
         return r < n ? 2 * r : 2 * (r - n) + 1;
     }

@@ -51,12 +51,14 @@ class ActivationQuantizationTest {
         assertEquals(127 + 2 + 4 - 2, a.sums()[0]);
         assertEquals(Float.float16ToFloat(Float.floatToFloat16(0.1f / 127)), a.scales()[1]);
         assertEquals(127, a.codes()[32]);
-        assertEquals(4 | -2 << 16, a.pairs()[1]); // codes 2 and 3, low and high half
+        assertEquals(127 | 127 << 16, a.nibbles()[0]);        // the first column of four: its code, in both halves
+        assertEquals(-66 & 0xFFFF | -66 << 16, a.nibbles()[3]); // code 3 - 16 * code 2 = -2 - 64
+        assertEquals(0, a.nibbles()[4]);
     }
 
     /**
      * The vectorized Q8_0 quantizer against a scalar reference written here from llama.cpp's x86
-     * quantize_row_q8_0 (d = max|x| / 127 as fp16, codes rint(x * 127 / max|x|)): every code, pair, sum and
+     * quantize_row_q8_0 (d = max|x| / 127 as fp16, codes rint(x * 127 / max|x|)): every code, multiplier, sum and
      * scale, over blocks of several magnitudes, a zero block, halves exactly at ties, and several tokens.
      */
     @Test
@@ -80,7 +82,8 @@ class ActivationQuantizationTest {
                 short code = (short) Math.rint(x[i] * id);
                 sum += code;
                 assertEquals(code, a.codes()[i], "code " + i + " of " + x[i]);
-                if (j % 2 == 1) assertEquals((a.codes()[i - 1] & 0xFFFF) | code << 16, a.pairs()[i / 2], "pair " + i / 2);
+                int multiplier = j % 4 == 0 ? code : code - 16 * a.codes()[i - 1];
+                assertEquals(multiplier & 0xFFFF | multiplier << 16, a.nibbles()[i], "multiplier " + i);
             }
             assertEquals(sum, a.sums()[b], "sum of block " + b);
         }
@@ -118,6 +121,7 @@ class ActivationQuantizationTest {
                 int i = b * 256 + j;
                 assertEquals((codes[j] & 0xFFFF) | codes[j + 1] << 16, a.pairs()[i / 2], "pair " + i / 2 + " of " + x[i] + ", " + x[i + 1]);
             }
+
             for (int s = 0; s < 8; s++) {
                 int sum = 0;
                 for (int j = 0; j < 32; j++) sum += codes[32 * s + j];

@@ -118,6 +118,37 @@ class WeightMatrixTest {
     }
 
     /**
+     * Q4_0's decode kernel sums (codes - 8) . x codes of a block in 16-bit lanes, modulo 2^16 on the way
+     * (RowGroups.nibbleDot16): the extremes of that sum, every code 0 or every code 15 against every activation
+     * code at +127 or -127 (-32512 .. 32512), codes alternating 0 and 15, and one row of every code, in groups
+     * of 16 (AVX2), 32 (AVX-512) and 8 rows (128-bit).
+     */
+    @Test
+    void q4_0DotProductsAtTheEndsOfTheirRangeEqualReference() {
+        int rows = 40, cols = 256;
+        byte[] raw = new byte[rows * cols / 32 * 18];
+        for (int r = 0; r < rows; r++) {
+            for (int b = 0; b < cols / 32; b++) {
+                int at = (r * cols / 32 + b) * 18;
+                raw[at + 1] = 0x3C; // d = 1.0
+                for (int j = 0; j < 16; j++) {
+                    int low = switch (r % 4) { case 0 -> 0; case 1 -> 15; case 2 -> (j % 2) * 15; default -> j; };
+                    int high = r % 4 == 3 ? 15 - j : low;
+                    raw[at + 2 + j] = (byte) (low | high << 4);
+                }
+            }
+        }
+        Matrix m = new Matrix(GGMLType.Q4_0, rows, cols, raw);
+        for (float sign : new float[] {1, -1}) {
+            float[] x = new float[cols], out = new float[rows];
+            for (int c = 0; c < cols; c++) x[c] = c < 128 ? sign : (c % 2 == 0 ? sign : -sign);
+            m.w.matvec(x, out);
+            float[] seen = m.asDecodeSeesIt(x, 0, 1);
+            for (int r = 0; r < rows; r++) assertEquals(m.expected(r, seen, 0), out[r], m.tolerance(r, seen, 0), "row " + r + ", x sign " + sign);
+        }
+    }
+
+    /**
      * Odd numbers of blocks (Q4_0 stores scales two blocks to a lane; 352 columns are 11 blocks) and of
      * super-blocks (768 columns, 3), around group boundaries, one token and a batch.
      */
