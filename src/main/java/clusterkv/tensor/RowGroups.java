@@ -185,11 +185,7 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
 
     /** Packs 32 4-bit codes (codes[c0 ..]) of the row in 16-bit lane l into the 8 steps of {@link #nibbleDot16} at out[at ..]. */
     static void packNibbles16(byte[] codes, int c0, int l, byte[] out, int at) {
-        for (int s = 0; s < 8; s++, at += 4 * Simd.L) {
-            int c = c0 + 4 * s;
-            out[at + 2 * l] = (byte) (codes[c] | codes[c + 1] << 4);
-            out[at + 2 * l + 1] = (byte) (codes[c + 2] | codes[c + 3] << 4);
-        }
+        packNibbles(codes, c0, l, out, at, 4 * Simd.L, 1);
     }
 
     /** Lanes 2j of p (rows 0 .. L - 1 where rows lie in {@link #pairedLane}s), sign-extended to 32 bits. */
@@ -226,10 +222,19 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
 
     /** Packs 32 4-bit codes (codes[c0 ..]) of row r into the 8 steps of {@link #nibbleDot} at out[at ..]. */
     static void packNibbles(byte[] codes, int c0, int r, byte[] out, int at) {
-        for (int s = 0; s < 8; s++, at += 2 * Simd.L) {
+        packNibbles(codes, c0, r, out, at, 2 * Simd.L, 2);
+    }
+
+    /**
+     * Packs 32 4-bit codes (codes[c0 ..]) of the row in lane l into 8 steps of {@code stepBytes} at out[at ..]: byte
+     * 2l of a step holds its columns 0 and {@code high} (low, high nibble), byte 2l + 1 the other two.
+     */
+    private static void packNibbles(byte[] codes, int c0, int l, byte[] out, int at, int stepBytes, int high) {
+        int next = 3 - high;
+        for (int s = 0; s < 8; s++, at += stepBytes) {
             int c = c0 + 4 * s;
-            out[at + 2 * r] = (byte) (codes[c] | codes[c + 2] << 4);
-            out[at + 2 * r + 1] = (byte) (codes[c + 1] | codes[c + 3] << 4);
+            out[at + 2 * l] = (byte) (codes[c] | codes[c + high] << 4);
+            out[at + 2 * l + 1] = (byte) (codes[c + next] | codes[c + next + high] << 4);
         }
     }
 
