@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorOperators;
  * exact integer sum.
  *
  * @param codes  n x cols codes in [-127, 127], as shorts because the Q8_0 kernel broadcasts them into 16-bit lanes
- * @param nibbles per code, the multiplier the Q4_0 kernel takes ({@link RowGroups#nibbleMultiplier})
+ * @param nibbles per code, the multiplier the Q4_0 kernel takes ({@link RowGroups#nibbleMultipliers})
  * @param scales n x (cols / 32) block scales, the fp16 values as floats
  * @param sums   n x (cols / 32) sums of a block's codes (for Q4_0's offset of -8)
  */
@@ -49,7 +49,7 @@ record Q8Activations(short[] codes, int[] nibbles, float[] scales, int[] sums, i
                 c.convertShape(VectorOperators.I2S, Simd.S, 0).reinterpretAsShorts().intoArray(codes, at + j);
             }
             sums[b] = sum.reduceLanes(VectorOperators.ADD);
-            for (int j = 0; j < QK; j++) nibbles[at + j] = RowGroups.nibbleMultiplier(j, codes[at + j], j == 0 ? 0 : codes[at + j - 1]);
+            for (int j = 0; j < QK; j += RowGroups.S16.length()) RowGroups.nibbleMultipliers(codes, at + j, nibbles);
         }
         return new Q8Activations(codes, nibbles, scales, sums, n, cols);
     }
