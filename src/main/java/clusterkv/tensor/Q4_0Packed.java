@@ -60,7 +60,7 @@ final class Q4_0Packed extends RowGroups<Q8Activations> {
 
     @Override
     Q8Activations prepare(float[] x, int n) {
-        return Q8Activations.of(x, n, cols);
+        return Q8Activations.of(x, n, cols, true);
     }
 
     @Override
@@ -74,7 +74,7 @@ final class Q4_0Packed extends RowGroups<Q8Activations> {
         long at = 0;
         for (int b = 0; b < blocks; b++, at += BLOCK_BYTES, k += 32) {
             IntVector d = IntVector.fromMemorySegment(I, g, at, LE);
-            ShortVector dot = nibbleDot16(g, at + 2 * GROUP, xm, k, both(both16(-8 * xs[xo + b])));
+            ShortVector dot = nibbleDot16(g, at + 2 * GROUP, xm, k, pair(both16(-8 * xs[xo + b])));
             float s = xd[xo + b];
             lo = Simd.toFloat(lowRows(dot)).fma(scales(d.lanewise(VectorOperators.LSHL, 16), unscale).mul(s), lo);
             hi = Simd.toFloat(highRows(dot)).fma(scales(d, unscale).mul(s), hi);

@@ -13,7 +13,8 @@ import jdk.incubator.vector.VectorOperators;
  * exact integer sum.
  *
  * @param codes  n x cols codes in [-127, 127], as shorts because the Q8_0 kernel broadcasts them into 16-bit lanes
- * @param nibbles per code, the multiplier the Q4_0 kernel takes ({@link RowGroups#nibbleMultipliers})
+ * @param nibbles per code, the multiplier the Q4_0 kernel takes ({@link RowGroups#nibbleMultipliers}); null for
+ *                the Q8_0 kernel, which has no use for them
  * @param scales n x (cols / 32) block scales, the fp16 values as floats
  * @param sums   n x (cols / 32) sums of a block's codes (for Q4_0's offset of -8)
  */
@@ -27,12 +28,12 @@ record Q8Activations(short[] codes, int[] nibbles, float[] scales, int[] sums, i
     /**
      * The n tokens x[0 .. n * cols), quantized. Vectorized (the scalar loop took 4.7 us per 2048 values, 0.75 ms of
      * a 1B model's decode step on the calling thread, before every matvec), with the same floats as llama.cpp's:
-     * x * (127 / max|x|) rounded to nearest, ties to even.
+     * x * (127 / max|x|) rounded to nearest, ties to even. With {@code nibbles}, also the Q4_0 kernel's multipliers.
      */
-    static Q8Activations of(float[] x, int n, int cols) {
+    static Q8Activations of(float[] x, int n, int cols, boolean nibbles) {
         int blocks = cols / QK;
         short[] codes = new short[n * cols];
-        int[] nibbles = new int[n * cols], sums = new int[n * blocks];
+        int[] multipliers = nibbles ? new int[n * cols] : null, sums = new int[n * blocks];
         float[] scales = new float[n * blocks];
         for (int b = 0; b < n * blocks; b++) {
             int at = b * QK;
@@ -49,9 +50,9 @@ record Q8Activations(short[] codes, int[] nibbles, float[] scales, int[] sums, i
                 c.convertShape(VectorOperators.I2S, Simd.S, 0).reinterpretAsShorts().intoArray(codes, at + j);
             }
             sums[b] = sum.reduceLanes(VectorOperators.ADD);
-            for (int j = 0; j < QK; j += RowGroups.S16.length()) RowGroups.nibbleMultipliers(codes, at + j, nibbles);
+            for (int j = 0; nibbles && j < QK; j += RowGroups.S16.length()) RowGroups.nibbleMultipliers(codes, at + j, multipliers);
         }
-        return new Q8Activations(codes, nibbles, scales, sums, n, cols);
+        return new Q8Activations(codes, multipliers, scales, sums, n, cols);
     }
 
     /** Offset of token t's codes (and multipliers). */

@@ -70,7 +70,7 @@ final class Q8_0Packed extends RowGroups<Q8Activations> {
 
     @Override
     Q8Activations prepare(float[] x, int n) {
-        return Q8Activations.of(x, n, cols);
+        return Q8Activations.of(x, n, cols, false);
     }
 
     @Override

@@ -166,8 +166,8 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
         for (int s = 0; s < 8; s++) {
             ShortVector w = ShortVector.fromMemorySegment(S16, g, at + s * 4L * Simd.L, Simd.LE);
             int m = k + 4 * s;
-            ShortVector a = w.mul(both(xm[m])).add(w.lanewise(VectorOperators.LSHR, 4).mul(both(xm[m + 1])));
-            ShortVector b = w.lanewise(VectorOperators.LSHR, 8).mul(both(xm[m + 2])).add(w.lanewise(VectorOperators.LSHR, 12).mul(both(xm[m + 3])));
+            ShortVector a = w.mul(pair(xm[m])).add(w.lanewise(VectorOperators.LSHR, 4).mul(pair(xm[m + 1])));
+            ShortVector b = w.lanewise(VectorOperators.LSHR, 8).mul(pair(xm[m + 2])).add(w.lanewise(VectorOperators.LSHR, 12).mul(pair(xm[m + 3])));
             acc = acc.add(a.add(b));
         }
         return acc;
@@ -267,14 +267,9 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
         return (ShortVector) ByteVector.fromMemorySegment(B8, g, at, Simd.LE).convertShape(VectorOperators.B2S, S16, 0);
     }
 
-    /** A pair of 16-bit activation codes (low, high half of the int) in every 32-bit lane. */
+    /** A pair of 16-bit numbers (low, high half of the int; the same twice for {@link #both16}) in every 32-bit lane. */
     static ShortVector pair(int codes) {
         return IntVector.broadcast(Simd.I, codes).reinterpretAsShorts();
-    }
-
-    /** An int of {@link #both16} in every 32-bit lane: its 16-bit number in every 16-bit lane. */
-    static ShortVector both(int both16) {
-        return pair(both16);
     }
 
     /** The lane of row r in a group of 2n rows whose rows r and n + r share a lane twice as wide (low, high half). */

@@ -43,7 +43,7 @@ class ActivationQuantizationTest {
         x[2] = 3.5f;
         x[3] = -2.5f;
         x[32] = 0.1f;              // second block: d = 0.1 / 127 rounded to fp16
-        Q8Activations a = Q8Activations.of(x, 1, 64);
+        Q8Activations a = Q8Activations.of(x, 1, 64, true);
         assertEquals(1f, a.scales()[0]);
         assertEquals(2, a.codes()[1]);
         assertEquals(4, a.codes()[2]);
@@ -70,7 +70,7 @@ class ActivationQuantizationTest {
         for (int i = 64; i < 96; i++) x[i] = 0;                            // an all-zero block
         for (int i = 96; i < 127; i++) x[i] = (i % 2 == 0 ? 1 : -1) * (i - 96 + 0.5f); // ties: the block's max is 127,
         x[127] = 127;                                                                       // so x * 127 / max = x
-        Q8Activations a = Q8Activations.of(x, n, cols);
+        Q8Activations a = Q8Activations.of(x, n, cols, true);
         for (int b = 0; b < n * cols / 32; b++) {
             float amax = 0;
             for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[b * 32 + j]));
