@@ -218,28 +218,24 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
     }
 
     /**
-     * Lane r = row r's exact dot product of 32 4-bit codes with 32 activation codes, for a group of L rows whose
-     * codes lie at {@code at} in 8 steps of 4 columns, 2L bytes each: byte 2r holds row r's codes of columns 0
-     * and 2 of the step (low, high nibble), byte 2r + 1 those of columns 1 and 3. Widened to 16 bits and split
-     * by nibble, a step gives two vectors whose 32-bit lane r holds row r's codes of two adjacent columns,
-     * multiplied by one broadcast pair of x codes (xp[k ..], two per int); the 16 products per 16-bit lane stay
-     * below 2^15 (15 * 127 * 16), so the 16-bit sums are widened once, at the end. Q4_K's kernel: twice the
-     * instructions per weight of {@link #nibbleDot16}, but Q4_K on that one (16-bit lanes, groups of 2L rows, its
-     * scales multiplied after each sub-block) ran out of C2's inlining budget, whichever way its loops were split:
-     * vector operations fell back to the Vector API's Java code, and the 1B-shaped Q4_K decode step took 112-116 ms
-     * against 87-94 ms with this one (KernelBench decode, AMD EPYC Zen 3, 2026-12-07).
+     * p plus one step of 4 columns of a group of L rows whose 4-bit codes lie at {@code at}, 2L bytes: byte 2r
+     * holds row r's codes of columns 0 and 2 (low, high nibble), byte 2r + 1 those of columns 1 and 3. Widened to
+     * 16 bits and split by nibble, the step gives two vectors whose 32-bit lane r holds row r's codes of two
+     * adjacent columns, multiplied by one broadcast pair of x codes each (two per int: columns 0-1, 2-3). The
+     * caller widens the 16-bit sums ({@link #pairSums}) within 8 steps: 16 products per lane stay below 2^15
+     * (15 * 127 * 16). Q4_K's kernel: twice the instructions per weight of {@link #nibbleDot16}, but Q4_K on that
+     * one (16-bit lanes, groups of 2L rows, its scales multiplied after each sub-block) ran out of C2's inlining
+     * budget, whichever way its loops were split: vector operations fell back to the Vector API's Java code, and
+     * the 1B-shaped Q4_K decode step took 112-116 ms against 87-94 ms with this one (KernelBench decode, AMD EPYC
+     * Zen 3, 2026-12-07).
      */
-    static IntVector nibbleDot(MemorySegment g, long at, int[] xp, int k) {
-        ShortVector p = ShortVector.zero(S16);
-        for (int s = 0; s < 8; s++) {
-            IntVector c = unsignedBytes(g, at + 2L * Simd.L * s).reinterpretAsInts();
-            ShortVector low = c.and(LOW_NIBBLES).reinterpretAsShorts(), high = c.lanewise(VectorOperators.LSHR, 4).and(LOW_NIBBLES).reinterpretAsShorts();
-            p = p.add(low.mul(pair(xp[k + 2 * s]))).add(high.mul(pair(xp[k + 2 * s + 1])));
-        }
-        return pairSums(p);
+    static ShortVector nibbleStep(ShortVector p, MemorySegment g, long at, int lowPair, int highPair) {
+        IntVector c = unsignedBytes(g, at).reinterpretAsInts();
+        ShortVector low = c.and(LOW_NIBBLES).reinterpretAsShorts(), high = c.lanewise(VectorOperators.LSHR, 4).and(LOW_NIBBLES).reinterpretAsShorts();
+        return p.add(low.mul(pair(lowPair))).add(high.mul(pair(highPair)));
     }
 
-    /** Packs 32 4-bit codes (codes[c0 ..]) of row r into the 8 steps of {@link #nibbleDot} at out[at ..]. */
+    /** Packs 32 4-bit codes (codes[c0 ..]) of row r into 8 steps of {@link #nibbleStep} at out[at ..]. */
     static void packNibbles(byte[] codes, int c0, int r, byte[] out, int at) {
         packNibbles(codes, c0, r, out, at, 2 * Simd.L, 2);
     }
