@@ -17,12 +17,9 @@ import static clusterkv.tensor.Simd.LE;
  * arithmetic on activations quantized to Q8_0 ({@link Q8Activations}), as llama.cpp does: per block of 32
  * values, (codes - 8) . x codes exactly, times d * d_x.
  *
- * <p>Layout of a group: the rows' d of every block as fp16 (16-bit lane {@link RowGroups#pairedLane}: the
- * 32-bit lane j holds row j's in its low and row L + j's in its high half), then every block's 8 steps of codes
- * as {@link RowGroups#nibbleStep16} reads them, in the same lanes. The same bytes as ggml's layout. The codes
- * follow each other so that the kernel runs one loop over all steps, a step's address linear in its index,
- * closing a block every 8th: with a loop of 8 steps inside the loop over blocks C2 gave every inner loop
- * range-check pre- and post-loops (see Q6_KPacked).
+ * <p>Layout of a group, block after block: the rows' d as fp16 (16-bit lane {@link RowGroups#pairedLane}: the
+ * 32-bit lane j holds row j's in its low and row L + j's in its high half), then the block's codes as
+ * {@link RowGroups#nibbleDot16} reads them, in the same lanes. The same bytes as ggml's layout.
  *
  * <p>Why: the float kernel widened every 4-bit code to a float and was bound by its arithmetic; a kernel with a
  * 32-bit lane per row (split nibbles, widened bytes) took twice the instructions of this one.
@@ -31,11 +28,11 @@ final class Q4_0Packed extends RowGroups<Q8Activations> {
 
     /** Rows per group: lanes of a 16-bit vector of the float shape. */
     static final int GROUP = 2 * L;
-    /** Bytes of one block of a group: its scales, its 8 steps of codes. */
-    private static final int SCALE_BYTES = 2 * GROUP, CODE_BYTES = 16 * GROUP;
+    /** Bytes of one block of a group: its scales, then 8 steps of codes. */
+    private static final int BLOCK_BYTES = 2 * GROUP + 16 * GROUP;
 
     Q4_0Packed(MemorySegment data, long rowBytes, int rows, int cols) {
-        super(rows, cols, GROUP, (long) (cols / 32) * (SCALE_BYTES + CODE_BYTES));
+        super(rows, cols, GROUP, (long) (cols / 32) * BLOCK_BYTES);
         packAll(data, rowBytes);
     }
 
@@ -47,14 +44,15 @@ final class Q4_0Packed extends RowGroups<Q8Activations> {
         int shift = scaleShift(max);
         byte[] codes = new byte[32];
         for (int b = 0; b < blocks; b++) {
+            int block = b * BLOCK_BYTES;
             for (int r = 0; r < present; r++) {
                 int lane = pairedLane(r, L), src = r * rowBytes + b * Q4_0Kernel.BLOCK_BYTES;
-                putShifted(in, src, shift, out, b * SCALE_BYTES + 2 * lane);
+                putShifted(in, src, shift, out, block + 2 * lane);
                 for (int j = 0; j < 16; j++) {
                     codes[j] = (byte) (in[src + 2 + j] & 0xF);
                     codes[j + 16] = (byte) ((in[src + 2 + j] & 0xFF) >> 4);
                 }
-                packNibbles16(codes, 0, lane, out, blocks * SCALE_BYTES + b * CODE_BYTES);
+                packNibbles16(codes, 0, lane, out, block + 2 * GROUP);
             }
         }
         return shift;
@@ -73,19 +71,13 @@ final class Q4_0Packed extends RowGroups<Q8Activations> {
     /** out[o .. o + GROUP) = the group's rows . x: x's multipliers at xm[k ..], block scales and code sums at xd/xs[xo ..]. */
     private static void group(MemorySegment g, int blocks, float unscale, int[] xm, int k, float[] xd, int[] xs, int xo, float[] out, int o) {
         FloatVector lo = FloatVector.zero(F), hi = lo;
-        long codes = (long) blocks * SCALE_BYTES;
-        ShortVector dot = ShortVector.zero(S16);
-        for (int s = 0; s < 8 * blocks; s++) {
-            dot = nibbleStep16(dot, g, codes + 4L * L * s, xm, k + 4 * s);
-            if ((s & 7) == 7) { // the block's sum of (code - 8) * x, then times d * d_x
-                int b = s >> 3;
-                dot = dot.add(pair(both16(-8 * xs[xo + b])));
-                IntVector d = IntVector.fromMemorySegment(I, g, (long) b * SCALE_BYTES, LE);
-                float xScale = xd[xo + b];
-                lo = Simd.toFloat(lowRows(dot)).fma(scales(d.lanewise(VectorOperators.LSHL, 16), unscale).mul(xScale), lo);
-                hi = Simd.toFloat(highRows(dot)).fma(scales(d, unscale).mul(xScale), hi);
-                dot = ShortVector.zero(S16);
-            }
+        long at = 0;
+        for (int b = 0; b < blocks; b++, at += BLOCK_BYTES, k += 32) {
+            IntVector d = IntVector.fromMemorySegment(I, g, at, LE);
+            ShortVector dot = nibbleDot16(g, at + 2 * GROUP, xm, k, pair(both16(-8 * xs[xo + b])));
+            float s = xd[xo + b];
+            lo = Simd.toFloat(lowRows(dot)).fma(scales(d.lanewise(VectorOperators.LSHL, 16), unscale).mul(s), lo);
+            hi = Simd.toFloat(highRows(dot)).fma(scales(d, unscale).mul(s), hi);
         }
         lo.intoArray(out, o);
         hi.intoArray(out, o + L);

@@ -150,22 +150,27 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
     }
 
     /**
-     * acc plus, in 16-bit lane l, the dot product of 4 columns' 4-bit codes with their activation codes, modulo 2^16,
-     * for a group of 2L rows whose codes of the step lie at {@code at}, 4L bytes: a row's 16-bit lane w holds the
-     * codes of the 4 columns in its bits 0-3, 4-7, 8-11, 12-15. With the activations' multipliers m0 = x0 and
-     * m_i = x_i - 16 x_(i-1) at xm[m ..] ({@link #nibbleMultipliers}),
+     * Lane l = start + (the dot product of 32 4-bit codes with 32 activation codes) of the row in 16-bit lane l,
+     * modulo 2^16, for a group of 2L rows whose codes lie at {@code at} in 8 steps of 4 columns, 4L bytes each:
+     * a row's 16-bit lane w holds the codes of columns 4s .. 4s + 3 in its bits 0-3, 4-7, 8-11, 12-15. With the
+     * activations' multipliers m0 = x0 and m_i = x_i - 16 x_(i-1) ({@link #nibbleMultipliers}),
      * w m0 + (w >>> 4) m1 + (w >>> 8) m2 + (w >>> 12) m3 = x0 n0 + x1 n1 + x2 n2 + x3 n3 exactly, modulo 2^16: each
      * shift brings the next code down and the multiplier takes back what the unmasked codes above it added.
-     * The caller adds an offset that puts the true sum of a block in the signed 16-bit range (the formats' -8:
+     * The caller picks start so that the true sum lies in the signed 16-bit range (the formats' offset of -8:
      * |sum (n - 8) x| <= 8 * 127 * 32 < 2^15), and then the wrapped result is it. Why: a multiply and an add per
      * 2L weights with no masks and no widening, where splitting the nibbles and widening the bytes took twice
      * the instructions (AVX2 has 16-bit multiplies but no byte dot product the Vector API can reach).
      */
-    static ShortVector nibbleStep16(ShortVector acc, MemorySegment g, long at, int[] xm, int m) {
-        ShortVector w = ShortVector.fromMemorySegment(S16, g, at, Simd.LE);
-        ShortVector a = w.mul(pair(xm[m])).add(w.lanewise(VectorOperators.LSHR, 4).mul(pair(xm[m + 1])));
-        ShortVector b = w.lanewise(VectorOperators.LSHR, 8).mul(pair(xm[m + 2])).add(w.lanewise(VectorOperators.LSHR, 12).mul(pair(xm[m + 3])));
-        return acc.add(a.add(b));
+    static ShortVector nibbleDot16(MemorySegment g, long at, int[] xm, int k, ShortVector start) {
+        ShortVector acc = start;
+        for (int s = 0; s < 8; s++) {
+            ShortVector w = ShortVector.fromMemorySegment(S16, g, at + s * 4L * Simd.L, Simd.LE);
+            int m = k + 4 * s;
+            ShortVector a = w.mul(pair(xm[m])).add(w.lanewise(VectorOperators.LSHR, 4).mul(pair(xm[m + 1])));
+            ShortVector b = w.lanewise(VectorOperators.LSHR, 8).mul(pair(xm[m + 2])).add(w.lanewise(VectorOperators.LSHR, 12).mul(pair(xm[m + 3])));
+            acc = acc.add(a.add(b));
+        }
+        return acc;
     }
 
     /** 0 in the lanes of the first of every 4 columns, all ones in the others. */
@@ -178,7 +183,7 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
     }
 
     /**
-     * out[at .. at + 2L) = the multipliers {@link #nibbleStep16} takes for the activation codes at codes[at ..] (at a
+     * out[at .. at + 2L) = the multipliers {@link #nibbleDot16} takes for the activation codes at codes[at ..] (at a
      * multiple of 4): for column c, x_c if c is the first of 4 columns, else x_c - 16 x_(c-1); each in both halves
      * of an int ({@link #both16}). Vectorized: a scalar loop took four times as long as the rest of quantizing
      * the activations (15–16 against 3–4 us per 2048 values on a Zen 3).
@@ -197,7 +202,7 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
         return v & 0xFFFF | v << 16;
     }
 
-    /** Packs 32 4-bit codes (codes[c0 ..]) of the row in 16-bit lane l into 8 steps of {@link #nibbleStep16}, 4L bytes each, at out[at ..]. */
+    /** Packs 32 4-bit codes (codes[c0 ..]) of the row in 16-bit lane l into the 8 steps of {@link #nibbleDot16} at out[at ..]. */
     static void packNibbles16(byte[] codes, int c0, int l, byte[] out, int at) {
         packNibbles(codes, c0, l, out, at, 4 * Simd.L, 1);
     }
@@ -218,7 +223,7 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
      * 16 bits and split by nibble, the step gives two vectors whose 32-bit lane r holds row r's codes of two
      * adjacent columns, multiplied by one broadcast pair of x codes each (two per int: columns 0-1, 2-3). The
      * caller widens the 16-bit sums ({@link #pairSums}) within 8 steps: 16 products per lane stay below 2^15
-     * (15 * 127 * 16). Q4_K's kernel: twice the instructions per weight of {@link #nibbleStep16}, but Q4_K on that
+     * (15 * 127 * 16). Q4_K's kernel: twice the instructions per weight of {@link #nibbleDot16}, but Q4_K on that
      * one (16-bit lanes, groups of 2L rows, its scales multiplied after each sub-block) ran out of C2's inlining
      * budget, whichever way its loops were split: vector operations fell back to the Vector API's Java code, and
      * the 1B-shaped Q4_K decode step took 112-116 ms against 87-94 ms with this one (KernelBench decode, AMD EPYC

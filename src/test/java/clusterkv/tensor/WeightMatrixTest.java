@@ -119,7 +119,7 @@ class WeightMatrixTest {
 
     /**
      * Q4_0's decode kernel sums (codes - 8) . x codes of a block in 16-bit lanes, modulo 2^16 on the way
-     * (RowGroups.nibbleStep16): the extremes of that sum, every code 0 or every code 15 against every activation
+     * (RowGroups.nibbleDot16): the extremes of that sum, every code 0 or every code 15 against every activation
      * code at +127 or -127 (-32512 .. 32512), codes alternating 0 and 15, and one row of every code, in groups
      * of 16 (AVX2), 32 (AVX-512) and 8 rows (128-bit).
      */
