@@ -65,7 +65,7 @@ public class MatvecBenchmark {
         out = new float[rows];
         for (int i = 0; i < n; i++) {
             copies[i] = BenchWeights.random(arena, t, rows, cols, i);
-            copies[i].matvec(x, out); // builds the decode copy (Q8_0, Q4_0, Q4_K, Q6_K) outside the measurement
+            copies[i].matvec(x, out); // builds the decode copy (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) outside the measurement
         }
         System.out.printf("%n%s %s: %d bytes per matvec, %d copies (%.0f MiB)%n", type, shape, bytes, n, n * bytes / 1048576.0);
     }

@@ -103,7 +103,7 @@ final class Q6_KPacked extends RowGroups<Q8KActivations> {
             // to the stack (9.4 against 13.6 Gweights/s from L2, AMD EPYC Zen 3; written out, it ran out of
             // inlining budget and boxed its vectors).
             for (int s = 0; s < 128; s++) {
-                p = p.add(signedBytes(g, at + 2L * L * s).mul(pair(xp[k + s])));
+                p = byteStep(p, g, at + 2L * L * s, xp[k + s]);
                 if ((s & 7) == 7) {
                     sum = sum.add(pairSums(p).mul(Simd.signedByteInts(g, scales + (long) (s >> 3) * L)));
                     p = ShortVector.zero(S16);

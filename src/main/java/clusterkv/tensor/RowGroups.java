@@ -258,6 +258,16 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
         return lowRows(p).add(highRows(p));
     }
 
+    /**
+     * p plus a step of 2 columns of a group of L rows whose codes lie at {@code at} as signed bytes (byte 2r + i: row
+     * r's code of column i), widened to 16 bits and multiplied by a broadcast pair of activation codes (column 0 in
+     * the low, column 1 in the high half of {@code xpair}): Q6_K's and Q5_K's kernels, which widen the 16-bit sums
+     * ({@link #pairSums}) once per sub-block.
+     */
+    static ShortVector byteStep(ShortVector p, MemorySegment g, long at, int xpair) {
+        return p.add(signedBytes(g, at).mul(pair(xpair)));
+    }
+
     /** 2L signed bytes at {@code at}, widened to 16 bits. */
     static ShortVector signedBytes(MemorySegment g, long at) {
         return (ShortVector) ByteVector.fromMemorySegment(B8, g, at, Simd.LE).convertShape(VectorOperators.B2S, S16, 0);

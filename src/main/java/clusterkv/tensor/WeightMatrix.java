@@ -20,7 +20,7 @@ public final class WeightMatrix {
     private final RowKernel kernel;
     private final int chunkRows;
     /**
-     * The decode layout of Q8_0, Q4_0, Q4_K and Q6_K matrices (see PackedRows), built by the first matvec: a second copy
+     * The decode layout of Q8_0, Q4_0, Q4_K, Q5_K and Q6_K matrices (see PackedRows), built by the first matvec: a second copy
      * of the matrix, for faster decode with integer arithmetic on quantized activations. {@code
      * -Dclusterkv.tensor.pack=false} turns it off to save memory; decode then runs the float kernels of the ggml
      * layout on F32 activations (slower, and slightly different numbers).
@@ -77,7 +77,7 @@ public final class WeightMatrix {
      * out[r] = row r . x, for all rows (decode: one token). Memory-bound: the threads stream the matrix in
      * guided ranges of rows ({@link Parallel#forRangeGuided}: a quarter of the matrix first, then shorter, at
      * least {@link #MATVEC_MIN_TASK_BYTES}). The types with a decode layout quantize x first (Q8_0 blocks for
-     * Q8_0 and Q4_0, Q8_K for Q4_K and Q6_K), as llama.cpp does, unless the layout is turned off.
+     * Q8_0 and Q4_0, Q8_K for Q4_K, Q5_K and Q6_K), as llama.cpp does, unless the layout is turned off.
      */
     public void matvec(float[] x, float[] out) {
         PackedRows<?> p = packed();

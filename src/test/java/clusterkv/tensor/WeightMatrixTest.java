@@ -83,13 +83,13 @@ class WeightMatrixTest {
     /**
      * The integer decode kernels turn fp16 scales into floats by moving their bits, after each group's scales were
      * multiplied by a power of two at packing (RowGroups.scaleShift); Q6_K's d is widened to float32 at packing.
-     * Scales of every kind, at every scale field of each type (Q4_K's d and dmin; Q4_0's two blocks per lane):
+     * Scales of every kind, at every scale field of each type (Q4_K's and Q5_K's d and dmin):
      * zero, subnormal (0x0001 .. 0x03FF), smallest normal, large, both signs; rows 0-15 with tiny scales only, so
      * that a group's shift is the largest, rows 16-39 with every kind mixed, so that it is small. Codes take every
      * value (-128 included).
      */
     @ParameterizedTest
-    @EnumSource(value = GGMLType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    @EnumSource(value = GGMLType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
     void scalesOfEveryKindEqualReference(GGMLType type) {
         Random rnd = new Random(16);
         int rows = 40, cols = 768;
@@ -97,7 +97,7 @@ class WeightMatrixTest {
         short[] tiny = {0x0001, (short) 0x8002, 0x0155, 0x03FF, 0x0000, (short) 0x83FF};
         int blockBytes = type.bytesPerBlock, blocksPerRow = cols / type.blockSize;
         int[] fields = switch (type) {
-            case Q4_K -> new int[] {0, 2};
+            case Q4_K, Q5_K -> new int[] {0, 2};
             case Q6_K -> new int[] {208};
             default -> new int[] {0};
         };
@@ -153,7 +153,7 @@ class WeightMatrixTest {
      * super-blocks (768 columns, 3), around group boundaries, one token and a batch.
      */
     @ParameterizedTest
-    @EnumSource(value = GGMLType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    @EnumSource(value = GGMLType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
     void oddBlockCountsEqualReference(GGMLType type) {
         Random rnd = new Random(352 + type.ordinal());
         int cols = type.blockSize == 32 ? 352 : 768;
