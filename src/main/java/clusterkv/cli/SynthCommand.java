@@ -26,8 +26,8 @@ final class SynthCommand implements Callable<Integer>, Validated {
     String shape;
 
     @Option(names = "--type", defaultValue = "q8_0", paramLabel = "TYPE",
-            description = "Weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, or q4_k_m "
-                    + "(llama.cpp's mix: Q6_K for the output matrix and for attn_v and ffn_down in some layers, Q4_K for the rest; "
+            description = "Weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, q4_k_m or q5_k_m "
+                    + "(llama.cpp's mixes: Q6_K for the output matrix and for attn_v and ffn_down in some layers, Q4_K or Q5_K for the rest; "
                     + "default: ${DEFAULT-VALUE}).")
     String type;
 

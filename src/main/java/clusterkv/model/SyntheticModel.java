@@ -105,7 +105,7 @@ public final class SyntheticModel {
         String examples = String.join(", ", fallbacks.subList(0, Math.min(3, fallbacks.size())));
         return fallbacks.size() + " tensors (" + examples + (fallbacks.size() > 3 ? ", ..." : "")
                 + ") have rows that are not a multiple of their type's block; they are "
-                + (types.q4KM() ? "Q5_0 (for Q4_K) or Q8_0 (for Q6_K), as llama.cpp does" : "Q8_0");
+                + (types.mix() ? "Q5_0 (for Q4_K), Q5_1 (for Q5_K) or Q8_0 (for Q6_K), as llama.cpp does" : "Q8_0");
     }
 
     /** Llama 3.1's frequency divisors (low_freq_factor 1, high_freq_factor 4, original context 8192), as its GGUF converter computes them. */

@@ -21,13 +21,17 @@ class WeightTypesTest {
 
     /** Layers whose attn_v and ffn_down get Q6_K. */
     private static List<Integer> moreBitsLayers(int layers) {
-        WeightTypes mix = WeightTypes.parse("q4_k_m");
+        return moreBitsLayers("q4_k_m", GGMLType.Q4_K, layers);
+    }
+
+    private static List<Integer> moreBitsLayers(String name, GGMLType base, int layers) {
+        WeightTypes mix = WeightTypes.parse(name);
         List<Integer> out = new ArrayList<>();
         for (int l = 0; l < layers; l++) {
             GGMLType down = mix.of("blk." + l + ".ffn_down.weight", l, layers, false);
             assertEquals(down, mix.of("blk." + l + ".attn_v.weight", l, layers, false));
-            assertEquals(GGMLType.Q4_K, mix.of("blk." + l + ".ffn_up.weight", l, layers, false));
-            assertEquals(GGMLType.Q4_K, mix.of("blk." + l + ".attn_q.weight", l, layers, false));
+            assertEquals(base, mix.of("blk." + l + ".ffn_up.weight", l, layers, false));
+            assertEquals(base, mix.of("blk." + l + ".attn_q.weight", l, layers, false));
             if (down == GGMLType.Q6_K) out.add(l);
         }
         return out;
@@ -46,6 +50,16 @@ class WeightTypesTest {
         assertEquals(GGMLType.Q5_0, mix.fallback(GGMLType.Q4_K)); // llama-quant.cpp: rows not a multiple of 256
         assertEquals(GGMLType.Q8_0, mix.fallback(GGMLType.Q6_K));
         assertEquals(GGMLType.Q8_0, WeightTypes.parse("q4_k").fallback(GGMLType.Q4_K));
+    }
+
+    /** Q5_K_M: the same layers as Q4_K_M (llama-quant.cpp applies use_more_bits to both), Q5_K elsewhere. */
+    @Test
+    void q5KMLayersAsLlamaCpp() {
+        assertEquals(List.of(0, 1, 4, 7, 10, 13, 14, 15), moreBitsLayers("q5_k_m", GGMLType.Q5_K, 16));
+        WeightTypes mix = WeightTypes.parse("Q5_K_M");
+        assertEquals(GGMLType.Q6_K, mix.of("output.weight", -1, 16, true));
+        assertEquals(GGMLType.Q5_1, mix.fallback(GGMLType.Q5_K)); // llama-quant.cpp: rows not a multiple of 256
+        assertEquals(GGMLType.Q8_0, mix.fallback(GGMLType.Q6_K));
     }
 
     /** A written model: tied embeddings take the output's Q6_K. */
