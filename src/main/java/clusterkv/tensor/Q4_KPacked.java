@@ -3,7 +3,6 @@ package clusterkv.tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
@@ -11,7 +10,6 @@ import static clusterkv.tensor.KQuants.QK_K;
 import static clusterkv.tensor.Simd.F;
 import static clusterkv.tensor.Simd.I;
 import static clusterkv.tensor.Simd.L;
-import static clusterkv.tensor.Simd.LE;
 
 /**
  * Q4_K for decode: rows interleaved in groups of L (16 with AVX-512), so that a 32-bit lane is a row, and
@@ -20,10 +18,9 @@ import static clusterkv.tensor.Simd.LE;
  * mins = sum_j min_j * (sum of x codes over sub-block j), both exact integers, then
  * d * d_x * sum - dmin * d_x * mins.
  *
- * <p>Layout of a group, super-block after super-block: the rows' d and dmin as fp16 (32-bit lane r holds row
- * r's d in its low and dmin in its high half), then each sub-block's 6-bit scales and mins as bytes (byte 2r
- * scale, 2r + 1 min of row r), then the 64 steps of 4 columns that {@link RowGroups#nibbleStep} reads.
- * 2.8 % more bytes than ggml's layout (the 12 packed scale bytes of a row become 16).
+ * <p>Layout of a group, super-block after super-block: the head of {@link KQuantHeaders} (d, dmin, the sub-blocks'
+ * scales and mins), then the 64 steps of 4 columns that {@link RowGroups#nibbleStep} reads. 2.8 % more bytes than
+ * ggml's layout (the 12 packed scale bytes of a row become 16).
  * <p>Why: the fp32 kernel widened every 4-bit code to a float and ran at a third of llama.cpp's speed,
  * bound by its arithmetic; this loop does about 12 instructions per 64 weights. One core from L2
  * (KernelBench cached): 6.2 Gweights/s with the fp32 kernel, 27-30 with this one; the 1B-shaped Q4_K decode
@@ -32,8 +29,8 @@ import static clusterkv.tensor.Simd.LE;
  */
 final class Q4_KPacked extends RowGroups<Q8KActivations> {
 
-    /** Offsets in one super-block of a group: d and dmin, the sub-blocks' scales and mins, the codes. */
-    private static final int SCALES = 4 * L, CODES = SCALES + 8 * 2 * L, SUPER_BYTES = CODES + 64 * 2 * L;
+    /** Offsets in one super-block of a group: the codes after the head, the next super-block. */
+    private static final int CODES = KQuantHeaders.BYTES, SUPER_BYTES = CODES + 64 * 2 * L;
 
     private final int superBlocks;
 
@@ -46,29 +43,16 @@ final class Q4_KPacked extends RowGroups<Q8KActivations> {
     /** ggml block_q4_K super-blocks into the layout. */
     @Override
     int pack(byte[] in, int rowBytes, int present, byte[] out) {
-        float max = 0;
-        for (int r = 0; r < present; r++) {
-            max = Math.max(max, maxHalf(in, r * rowBytes, Q4_KKernel.BLOCK_BYTES, superBlocks));      // d
-            max = Math.max(max, maxHalf(in, r * rowBytes + 2, Q4_KKernel.BLOCK_BYTES, superBlocks));  // dmin
-        }
-        int shift = scaleShift(max);
+        int shift = KQuantHeaders.shift(in, rowBytes, present, Q4_KKernel.BLOCK_BYTES, superBlocks);
         MemorySegment rowsIn = MemorySegment.ofArray(in);
         byte[] codes = new byte[QK_K];
         for (int b = 0; b < superBlocks; b++) {
             int block = b * SUPER_BYTES;
             for (int r = 0; r < present; r++) {
                 int src = r * rowBytes + b * Q4_KKernel.BLOCK_BYTES;
-                putShifted(in, src, shift, out, block + 4 * r);          // d
-                putShifted(in, src + 2, shift, out, block + 4 * r + 2);  // dmin
-                long lo = KQuants.scalesLo(rowsIn, src);
-                int hi = KQuants.scalesHi(rowsIn, src);
-                long scales = KQuants.scales(lo, hi), mins = KQuants.mins(lo, hi);
+                KQuantHeaders.pack(in, rowsIn, src, shift, r, out, block);
                 unpack(in, src, codes);
-                for (int j = 0; j < 8; j++) {
-                    out[block + SCALES + 2 * L * j + 2 * r] = (byte) KQuants.at(scales, j);
-                    out[block + SCALES + 2 * L * j + 2 * r + 1] = (byte) KQuants.at(mins, j);
-                    packNibbles(codes, 32 * j, r, out, block + CODES + 16 * L * j);
-                }
+                for (int j = 0; j < 8; j++) packNibbles(codes, 32 * j, r, out, block + CODES + 16 * L * j);
             }
         }
         return shift;
@@ -93,13 +77,12 @@ final class Q4_KPacked extends RowGroups<Q8KActivations> {
     @Override
     void group(MemorySegment g, Q8KActivations a, int t, float unscale, float[] out, int o) {
         codes(g, superBlocks, unscale, a.pairs(), a.pairsAt(t), a.scales(), a.scalesAt(t), out, o);
-        mins(g, superBlocks, unscale, a.sums(), a.sumsAt(t), a.scales(), a.scalesAt(t), out, o);
+        KQuantHeaders.subtractMins(g, superBlocks, SUPER_BYTES, unscale, a.sums(), a.sumsAt(t), a.scales(), a.scalesAt(t), out, o);
     }
 
     /**
-     * out[o .. o + L) = sum over super-blocks of d * d_x * sum_j scale_j * (codes . x codes over sub-block j).
-     * The mins are another method's: in one method C2's inlining budget ran out and the last vector
-     * operations of the loop fell back to the Vector API's Java code (a third of the decode time, seen in JFR).
+     * out[o .. o + L) = sum over super-blocks of d * d_x * sum_j scale_j * (codes . x codes over sub-block j); the
+     * mins are {@link KQuantHeaders#subtractMins}'.
      */
     private static void codes(MemorySegment g, int superBlocks, float unscale, int[] xp, int k, float[] xd, int xdo, float[] out, int o) {
         FloatVector acc = FloatVector.zero(F);
@@ -111,35 +94,12 @@ final class Q4_KPacked extends RowGroups<Q8KActivations> {
             for (int s = 0; s < 64; s++) {
                 p = nibbleStep(p, g, at + CODES + 2L * L * s, xp[k + 2 * s], xp[k + 2 * s + 1]);
                 if ((s & 7) == 7) {
-                    IntVector scales = unsignedBytes(g, at + SCALES + (long) (s >> 3) * 2 * L).reinterpretAsInts().and(0xFFFF);
-                    sum = sum.add(pairSums(p).mul(scales));
+                    sum = sum.add(pairSums(p).mul(KQuantHeaders.scales(g, at, s >> 3)));
                     p = ShortVector.zero(S16);
                 }
             }
-            IntVector dd = ShortVector.fromMemorySegment(S16, g, at, LE).reinterpretAsInts();
-            acc = Simd.toFloat(sum).fma(scales(dd.lanewise(VectorOperators.LSHL, 16), unscale).mul(xd[xdo + b]), acc);
+            acc = Simd.toFloat(sum).fma(KQuantHeaders.d(g, at, unscale).mul(xd[xdo + b]), acc);
         }
         acc.intoArray(out, o);
     }
-
-    /**
-     * out[o .. o + L) -= sum over super-blocks of dmin * d_x * sum_j min_j * (sum of x codes over sub-block j).
-     * Runs after {@link #codes}, so that the group's bytes come from the caches.
-     */
-    private static void mins(MemorySegment g, int superBlocks, float unscale, int[] xs, int xso, float[] xd, int xdo, float[] out, int o) {
-        FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < superBlocks; b++) {
-            long at = (long) b * SUPER_BYTES;
-            IntVector dd = ShortVector.fromMemorySegment(S16, g, at, LE).reinterpretAsInts();
-            IntVector mins = IntVector.zero(I);
-            for (int j = 0; j < 8; j++) {
-                IntVector min = unsignedBytes(g, at + SCALES + j * 2L * L).reinterpretAsInts().lanewise(VectorOperators.LSHR, 16);
-                mins = mins.add(min.mul(xs[xso + 8 * b + j]));
-            }
-            acc = Simd.toFloat(mins).fma(scales(dd, unscale).mul(xd[xdo + b]), acc);
-        }
-        FloatVector.fromArray(F, out, o).sub(acc).intoArray(out, o);
-    }
-
-
 }

@@ -3,7 +3,6 @@ package clusterkv.tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
@@ -11,7 +10,6 @@ import static clusterkv.tensor.KQuants.QK_K;
 import static clusterkv.tensor.Simd.F;
 import static clusterkv.tensor.Simd.I;
 import static clusterkv.tensor.Simd.L;
-import static clusterkv.tensor.Simd.LE;
 
 /**
  * Q5_K for decode: rows interleaved in groups of L (16 with AVX-512), a 32-bit lane per row, and integer
@@ -19,9 +17,8 @@ import static clusterkv.tensor.Simd.LE;
  * of 256 values, sum = sum_j scale_j * (codes . x codes over sub-block j of 32) and mins = sum_j min_j * (sum of
  * x codes over sub-block j), both exact integers, then d * d_x * sum - dmin * d_x * mins.
  *
- * <p>Layout of a group, super-block after super-block: the rows' d and dmin as fp16 (32-bit lane r holds row
- * r's d in its low and dmin in its high half), the 6-bit scales of the 8 sub-blocks (L bytes each, byte r row
- * r's), their mins likewise, then the codes minus 16 as int8, two columns at a time, as Q6_K's kernel reads them
+ * <p>Layout of a group, super-block after super-block: the head of {@link KQuantHeaders} (d, dmin, the sub-blocks'
+ * scales and mins), then the codes minus 16 as int8, two columns at a time, as Q6_K's kernel reads them
  * ({@link RowGroups#byteStep}). A sub-block's 16 steps sum at most 16 * 127 * 16 < 2^15 per 16-bit lane, so the
  * sums are widened once per sub-block; the offset of 16 comes back as 16 times the sub-block's sum of x codes.
  *
@@ -31,8 +28,8 @@ import static clusterkv.tensor.Simd.LE;
  */
 final class Q5_KPacked extends RowGroups<Q8KActivations> {
 
-    /** Offsets in one super-block of a group: d and dmin, the sub-blocks' scales, their mins, the codes. */
-    private static final int SCALES = 4 * L, MINS = SCALES + 8 * L, CODES = MINS + 8 * L, SUPER_BYTES = CODES + 256 * L;
+    /** Offsets in one super-block of a group: the codes after the head, the next super-block. */
+    private static final int CODES = KQuantHeaders.BYTES, SUPER_BYTES = CODES + 256 * L;
 
     private final int superBlocks;
 
@@ -45,32 +42,16 @@ final class Q5_KPacked extends RowGroups<Q8KActivations> {
     /** ggml block_q5_K super-blocks into the layout. */
     @Override
     int pack(byte[] in, int rowBytes, int present, byte[] out) {
-        float max = 0;
-        for (int r = 0; r < present; r++) {
-            max = Math.max(max, maxHalf(in, r * rowBytes, Q5_KKernel.BLOCK_BYTES, superBlocks));      // d
-            max = Math.max(max, maxHalf(in, r * rowBytes + 2, Q5_KKernel.BLOCK_BYTES, superBlocks));  // dmin
-        }
-        int shift = scaleShift(max);
+        int shift = KQuantHeaders.shift(in, rowBytes, present, Q5_KKernel.BLOCK_BYTES, superBlocks);
         MemorySegment rowsIn = MemorySegment.ofArray(in);
         byte[] codes = new byte[QK_K];
         for (int b = 0; b < superBlocks; b++) {
             int block = b * SUPER_BYTES;
             for (int r = 0; r < present; r++) {
                 int src = r * rowBytes + b * Q5_KKernel.BLOCK_BYTES;
-                putShifted(in, src, shift, out, block + 4 * r);          // d
-                putShifted(in, src + 2, shift, out, block + 4 * r + 2);  // dmin
-                long lo = KQuants.scalesLo(rowsIn, src);
-                int hi = KQuants.scalesHi(rowsIn, src);
-                long scales = KQuants.scales(lo, hi), mins = KQuants.mins(lo, hi);
-                for (int j = 0; j < 8; j++) {
-                    out[block + SCALES + L * j + r] = (byte) KQuants.at(scales, j);
-                    out[block + MINS + L * j + r] = (byte) KQuants.at(mins, j);
-                }
+                KQuantHeaders.pack(in, rowsIn, src, shift, r, out, block);
                 unpack(in, src, codes);
-                for (int v = 0, at = block + CODES + 2 * r; v < QK_K; v += 2, at += 2 * L) {
-                    out[at] = codes[v];
-                    out[at + 1] = codes[v + 1];
-                }
+                packBytePairs(codes, QK_K, r, out, block + CODES);
             }
         }
         return shift;
@@ -95,12 +76,13 @@ final class Q5_KPacked extends RowGroups<Q8KActivations> {
     @Override
     void group(MemorySegment g, Q8KActivations a, int t, float unscale, float[] out, int o) {
         codes(g, superBlocks, unscale, a.pairs(), a.pairsAt(t), a.sums(), a.sumsAt(t), a.scales(), a.scalesAt(t), out, o);
-        mins(g, superBlocks, unscale, a.sums(), a.sumsAt(t), a.scales(), a.scalesAt(t), out, o);
+        KQuantHeaders.subtractMins(g, superBlocks, SUPER_BYTES, unscale, a.sums(), a.sumsAt(t), a.scales(), a.scalesAt(t), out, o);
     }
 
     /**
      * out[o .. o + L) = sum over super-blocks of d * d_x * sum_j scale_j * (codes . x codes over sub-block j). One
-     * loop over a super-block's 128 steps, closing a sub-block every 16th (see Q6_KPacked).
+     * loop over a super-block's 128 steps, closing a sub-block every 16th (see Q6_KPacked); the mins are
+     * {@link KQuantHeaders#subtractMins}'.
      */
     private static void codes(MemorySegment g, int superBlocks, float unscale, int[] xp, int k, int[] xs, int xso,
                               float[] xd, int xdo, float[] out, int o) {
@@ -113,30 +95,12 @@ final class Q5_KPacked extends RowGroups<Q8KActivations> {
                 p = byteStep(p, g, at + CODES + 2L * L * s, xp[k + s]);
                 if ((s & 15) == 15) { // (codes - 16) . x, plus 16 times the sub-block's sum of x codes, times the scale
                     int j = s >> 4;
-                    IntVector scale = Simd.unsignedBytes(g, at + SCALES + (long) j * L);
-                    sum = sum.add(pairSums(p).add(16 * xs[xso + 8 * b + j]).mul(scale));
+                    sum = sum.add(pairSums(p).add(16 * xs[xso + 8 * b + j]).mul(KQuantHeaders.scales(g, at, j)));
                     p = ShortVector.zero(S16);
                 }
             }
-            IntVector dd = ShortVector.fromMemorySegment(S16, g, at, LE).reinterpretAsInts();
-            acc = Simd.toFloat(sum).fma(scales(dd.lanewise(VectorOperators.LSHL, 16), unscale).mul(xd[xdo + b]), acc);
+            acc = Simd.toFloat(sum).fma(KQuantHeaders.d(g, at, unscale).mul(xd[xdo + b]), acc);
         }
         acc.intoArray(out, o);
-    }
-
-    /**
-     * out[o .. o + L) -= sum over super-blocks of dmin * d_x * sum_j min_j * (sum of x codes over sub-block j).
-     * Runs after {@link #codes}, so that the group's bytes come from the caches.
-     */
-    private static void mins(MemorySegment g, int superBlocks, float unscale, int[] xs, int xso, float[] xd, int xdo, float[] out, int o) {
-        FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < superBlocks; b++) {
-            long at = (long) b * SUPER_BYTES;
-            IntVector mins = IntVector.zero(I);
-            for (int j = 0; j < 8; j++) mins = mins.add(Simd.unsignedBytes(g, at + MINS + (long) j * L).mul(xs[xso + 8 * b + j]));
-            IntVector dd = ShortVector.fromMemorySegment(S16, g, at, LE).reinterpretAsInts();
-            acc = Simd.toFloat(mins).fma(scales(dd, unscale).mul(xd[xdo + b]), acc);
-        }
-        FloatVector.fromArray(F, out, o).sub(acc).intoArray(out, o);
     }
 }

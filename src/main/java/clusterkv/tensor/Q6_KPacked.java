@@ -3,7 +3,6 @@ package clusterkv.tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
@@ -55,10 +54,7 @@ final class Q6_KPacked extends RowGroups<Q8KActivations> {
                 for (int i = 0; i < 4; i++) out[block + 4 * r + i] = (byte) (d >> 8 * i);
                 for (int j = 0; j < 16; j++) out[block + 4 * L + j * L + r] = in[src + SCALES + j];
                 unpack(in, src, codes);
-                for (int v = 0, at = block + 20 * L + 2 * r; v < QK_K; v += 2, at += 2 * L) {
-                    out[at] = codes[v];
-                    out[at + 1] = codes[v + 1];
-                }
+                packBytePairs(codes, QK_K, r, out, block + 20 * L);
             }
         }
         return 0; // d is stored as a float32

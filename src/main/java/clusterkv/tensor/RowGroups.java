@@ -268,6 +268,14 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
         return p.add(signedBytes(g, at).mul(pair(xpair)));
     }
 
+    /** Packs the 8-bit codes[0 .. n) of row r into the n / 2 steps of {@link #byteStep} at out[at ..]. */
+    static void packBytePairs(byte[] codes, int n, int r, byte[] out, int at) {
+        for (int v = 0, o = at + 2 * r; v < n; v += 2, o += 2 * Simd.L) {
+            out[o] = codes[v];
+            out[o + 1] = codes[v + 1];
+        }
+    }
+
     /** 2L signed bytes at {@code at}, widened to 16 bits. */
     static ShortVector signedBytes(MemorySegment g, long at) {
         return (ShortVector) ByteVector.fromMemorySegment(B8, g, at, Simd.LE).convertShape(VectorOperators.B2S, S16, 0);
