@@ -20,8 +20,8 @@ import static clusterkv.tensor.Simd.L;
 final class Q5_KKernel implements RowKernel {
     static final Q5_KKernel INSTANCE = new Q5_KKernel();
     static final int BLOCK_BYTES = 176;
-    private static final int QH = 16;
-    private static final int QS = 48;
+    static final int QH = 16;
+    static final int QS = 48;
 
     @Override
     public boolean usesBlockSums() {

