@@ -1,8 +1,13 @@
 package clusterkv.tensor;
 
-import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 
 import static clusterkv.tensor.KQuants.QK_K;
+import static clusterkv.tensor.Simd.F;
+import static clusterkv.tensor.Simd.I;
+import static clusterkv.tensor.Simd.L;
 
 /**
  * Activation vectors quantized to Q8_K blocks, the form the K-quant decode kernels ({@link Q4_KPacked}, {@link Q6_KPacked}) read.
@@ -19,38 +24,62 @@ import static clusterkv.tensor.KQuants.QK_K;
  */
 record Q8KActivations(int[] pairs, float[] scales, int[] sums, int tokens, int cols) implements RowGroups.Tokens {
 
-    /** The n tokens x[0 .. n * cols), quantized. */
+    /**
+     * The n tokens x[0 .. n * cols), quantized. Vectorized: the scalar loop took 7-10 us per 2048 values and 18-21
+     * per 8192 on a Zen 3, about 1.1 ms of a 1B model's decode step on the calling thread, before every K-quant
+     * matvec.
+     */
     static Q8KActivations of(float[] x, int n, int cols) {
         int[] pairs = new int[n * cols / 2];
         float[] scales = new float[n * cols / QK_K];
         int[] sums = new int[n * cols / 32];
-        int[] codes = new int[QK_K];
         for (int b = 0; b < scales.length; b++) {
             int at = b * QK_K;
-            float max = 0, amax = 0;
-            for (int j = 0; j < QK_K; j++) {
-                float ax = Math.abs(x[at + j]);
-                if (ax > amax) {
-                    amax = ax;
-                    max = x[at + j];
-                }
-            }
-            if (amax == 0) {
-                Arrays.fill(codes, 0);
-                scales[b] = 0;
-            } else {
-                float iscale = -127f / max;
-                for (int j = 0; j < QK_K; j++) codes[j] = Math.min(127, (int) Math.rint(iscale * x[at + j]));
-                scales[b] = 1 / iscale;
-            }
-            for (int j = 0; j < QK_K; j += 2) pairs[(at + j) / 2] = (codes[j] & 0xFFFF) | codes[j + 1] << 16;
-            for (int s = 0; s < QK_K / 32; s++) {
-                int sum = 0;
-                for (int j = 0; j < 32; j++) sum += codes[32 * s + j];
-                sums[at / 32 + s] = sum;
-            }
+            float max = largest(x, at);
+            float iscale = max == 0 ? 0 : -127f / max;
+            scales[b] = max == 0 ? 0 : 1 / iscale;
+            for (int s = 0; s < QK_K / 32; s++) sums[at / 32 + s] = quantize(x, at + 32 * s, iscale, pairs);
         }
         return new Q8KActivations(pairs, scales, sums, n, cols);
+    }
+
+    /** The first of x[at .. at + 256) of largest magnitude (NaNs ignored, as by ggml's comparisons). */
+    private static float largest(float[] x, int at) {
+        FloatVector m = FloatVector.zero(F);
+        for (int j = 0; j < QK_K; j += L) m = m.max(FloatVector.fromArray(F, x, at + j).abs());
+        float amax = m.reduceLanes(VectorOperators.MAX);
+        if (Float.isNaN(amax)) return largestSkippingNaN(x, at);
+        if (amax == 0) return 0;
+        for (int j = 0; ; j += L) {
+            int first = FloatVector.fromArray(F, x, at + j).abs().eq(amax).firstTrue();
+            if (first < L) return x[at + j + first];
+        }
+    }
+
+    private static float largestSkippingNaN(float[] x, int at) {
+        float max = 0, amax = 0;
+        for (int j = 0; j < QK_K; j++) {
+            float ax = Math.abs(x[at + j]);
+            if (ax > amax) {
+                amax = ax;
+                max = x[at + j];
+            }
+        }
+        return max;
+    }
+
+    /**
+     * Writes the codes min(127, nearest_int(iscale * x)) of x[at .. at + 32) two by two into pairs[at / 2 ..] and
+     * returns their sum.
+     */
+    private static int quantize(float[] x, int at, float iscale, int[] pairs) {
+        IntVector sum = IntVector.zero(I);
+        for (int j = 0; j < 32; j += L) {
+            IntVector c = Simd.rint(FloatVector.fromArray(F, x, at + j).mul(iscale)).min(127);
+            sum = sum.add(c);
+            c.convertShape(VectorOperators.I2S, Simd.S, 0).reinterpretAsInts().intoArray(pairs, (at + j) / 2);
+        }
+        return sum.reduceLanes(VectorOperators.ADD);
     }
 
     /** Offset of token t's pairs. */

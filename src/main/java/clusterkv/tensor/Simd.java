@@ -102,6 +102,14 @@ final class Simd {
         return IntVector.broadcast(I, s.get(INT_LE, offset)).lanewise(VectorOperators.LSHL, BYTE_TO_TOP);
     }
 
+    /** Adding and subtracting 1.5 x 2^23 rounds a float below 2^22 in magnitude to an integer, ties to even. */
+    private static final float ROUND = 0x1.8p23f;
+
+    /** v (each |lane| < 2^22) rounded to the nearest integer, ties to even: C's rint and ggml's nearest_int. */
+    static IntVector rint(FloatVector v) {
+        return (IntVector) v.add(ROUND).sub(ROUND).convert(VectorOperators.F2I, 0);
+    }
+
     static FloatVector toFloat(IntVector v) {
         return (FloatVector) v.convert(VectorOperators.I2F, 0);
     }

@@ -103,6 +103,9 @@ class ActivationQuantizationTest {
         java.util.Arrays.fill(x, 256, 512, 0f);                                   // an all-zero block
         for (int i = 512; i < 768; i++) x[i] = (i % 2 == 0 ? 1 : -1) * ((i - 512) % 100 + 0.5f);
         x[700] = -127;                                                            // m = -127: iscale 1, ties at .5
+        x[1100] = 80;                                                             // two values of largest magnitude:
+        x[1110] = -80;                                                            // the first gives the sign
+        x[1300] = Float.NaN;                                                      // skipped by the maximum, code 0
         Q8KActivations a = Q8KActivations.of(x, n, cols);
         for (int b = 0; b < n * cols / 256; b++) {
             float m = 0, amax = 0;
