@@ -18,7 +18,7 @@ import static clusterkv.tensor.Simd.LE;
  * rows' d and dmin as fp16 (32-bit lane r holds row r's d in its low and dmin in its high half, times 2^k for the
  * group's {@link RowGroups#scaleShift}), then per sub-block of 32 the rows' 6-bit scale and min as bytes (byte 2r
  * scale, 2r + 1 min of row r). 20L bytes, where ggml's rows take 16 each; the codes follow. Both formats share it,
- * and the pass that subtracts the mins.
+ * the walk that packs a group ({@link #packGroup}) and the pass that subtracts the mins.
  */
 final class KQuantHeaders {
 
@@ -29,7 +29,7 @@ final class KQuantHeaders {
     private KQuantHeaders() {}
 
     /** The shift k of a group whose rows' ggml super-blocks (d at 0, dmin at 2) are in[r * rowBytes ..). */
-    static int shift(byte[] in, int rowBytes, int present, int blockBytes, int superBlocks) {
+    private static int shift(byte[] in, int rowBytes, int present, int blockBytes, int superBlocks) {
         float max = 0;
         for (int r = 0; r < present; r++) {
             max = Math.max(max, RowGroups.maxHalf(in, r * rowBytes, blockBytes, superBlocks));      // d
@@ -38,8 +38,35 @@ final class KQuantHeaders {
         return RowGroups.scaleShift(max);
     }
 
+    /** How a format lays out one row's codes of one super-block (Q4_K as nibbles, Q5_K as bytes). */
+    interface RowCodes {
+        /** Row r's codes of the ggml super-block at in[src ..] into the group at out[at ..]; codes is scratch of 256. */
+        void place(byte[] in, int src, int r, byte[] codes, byte[] out, int at);
+    }
+
+    /**
+     * Packs a group whose rows' ggml super-blocks ({@code blockBytes} each) are in[r * rowBytes ..): per super-block
+     * (every {@code superBytes} of out) the head, then each row's codes at {@code BYTES} after it. Returns the
+     * group's shift (see {@link RowGroups#scaleShift}).
+     */
+    static int packGroup(byte[] in, int rowBytes, int present, int blockBytes, int superBlocks, int superBytes,
+                         byte[] out, RowCodes codes) {
+        int shift = shift(in, rowBytes, present, blockBytes, superBlocks);
+        MemorySegment rowsIn = MemorySegment.ofArray(in);
+        byte[] scratch = new byte[KQuants.QK_K];
+        for (int b = 0; b < superBlocks; b++) {
+            int block = b * superBytes;
+            for (int r = 0; r < present; r++) {
+                int src = r * rowBytes + b * blockBytes;
+                pack(in, rowsIn, src, shift, r, out, block);
+                codes.place(in, src, r, scratch, out, block + BYTES);
+            }
+        }
+        return shift;
+    }
+
     /** Row r's part of the head at out[at ..], from the ggml super-block at in[src ..] (rows the same bytes as in). */
-    static void pack(byte[] in, MemorySegment rows, int src, int shift, int r, byte[] out, int at) {
+    private static void pack(byte[] in, MemorySegment rows, int src, int shift, int r, byte[] out, int at) {
         RowGroups.putShifted(in, src, shift, out, at + 4 * r);          // d
         RowGroups.putShifted(in, src + 2, shift, out, at + 4 * r + 2);  // dmin
         long lo = KQuants.scalesLo(rows, src);

@@ -43,19 +43,11 @@ final class Q4_KPacked extends RowGroups<Q8KActivations> {
     /** ggml block_q4_K super-blocks into the layout. */
     @Override
     int pack(byte[] in, int rowBytes, int present, byte[] out) {
-        int shift = KQuantHeaders.shift(in, rowBytes, present, Q4_KKernel.BLOCK_BYTES, superBlocks);
-        MemorySegment rowsIn = MemorySegment.ofArray(in);
-        byte[] codes = new byte[QK_K];
-        for (int b = 0; b < superBlocks; b++) {
-            int block = b * SUPER_BYTES;
-            for (int r = 0; r < present; r++) {
-                int src = r * rowBytes + b * Q4_KKernel.BLOCK_BYTES;
-                KQuantHeaders.pack(in, rowsIn, src, shift, r, out, block);
-                unpack(in, src, codes);
-                for (int j = 0; j < 8; j++) packNibbles(codes, 32 * j, r, out, block + CODES + 16 * L * j);
-            }
-        }
-        return shift;
+        return KQuantHeaders.packGroup(in, rowBytes, present, Q4_KKernel.BLOCK_BYTES, superBlocks, SUPER_BYTES, out,
+                (rows, src, r, codes, group, at) -> {
+                    unpack(rows, src, codes);
+                    for (int j = 0; j < 8; j++) packNibbles(codes, 32 * j, r, group, at + 16 * L * j);
+                });
     }
 
     /** The 256 4-bit codes of the ggml super-block at src, in order (see {@link Q4_KKernel}). */

@@ -42,19 +42,11 @@ final class Q5_KPacked extends RowGroups<Q8KActivations> {
     /** ggml block_q5_K super-blocks into the layout. */
     @Override
     int pack(byte[] in, int rowBytes, int present, byte[] out) {
-        int shift = KQuantHeaders.shift(in, rowBytes, present, Q5_KKernel.BLOCK_BYTES, superBlocks);
-        MemorySegment rowsIn = MemorySegment.ofArray(in);
-        byte[] codes = new byte[QK_K];
-        for (int b = 0; b < superBlocks; b++) {
-            int block = b * SUPER_BYTES;
-            for (int r = 0; r < present; r++) {
-                int src = r * rowBytes + b * Q5_KKernel.BLOCK_BYTES;
-                KQuantHeaders.pack(in, rowsIn, src, shift, r, out, block);
-                unpack(in, src, codes);
-                packBytePairs(codes, QK_K, r, out, block + CODES);
-            }
-        }
-        return shift;
+        return KQuantHeaders.packGroup(in, rowBytes, present, Q5_KKernel.BLOCK_BYTES, superBlocks, SUPER_BYTES, out,
+                (rows, src, r, codes, group, at) -> {
+                    unpack(rows, src, codes);
+                    packBytePairs(codes, QK_K, r, group, at);
+                });
     }
 
     /** The 256 codes minus 16 of the ggml super-block at src, in order (see {@link Q5_KKernel}). */
