@@ -2,6 +2,7 @@ package clusterkv.kv;
 
 import clusterkv.tensor.VectorMath;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -11,10 +12,11 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Why four together: one head alone spends, per key, four FMAs on q.k and a horizontal lane sum whose
  * shuffles (and the F16 conversion's) compete with the FMAs for the same port, then reloads every key and
  * value for the next head. Here each key and value vector is loaded once for four heads whose queries stay in
- * registers, q.k is left as one vector of partial sums per (head, key), and the partial sums of a vector's worth
- * of keys are added up by a transposing tree (two-vector permutes: each level halves the partials per key and
- * packs two vectors into one), which ends with one vector of scores in key order: about 2 shuffles per
- * (head, key) instead of 4 and a scalar store. One KV head's group of four on the 1B shape
+ * registers, q.k is left as one vector of partial sums per (head, key), and with 16 lanes the partial sums of a
+ * vector's worth of keys are added up by a transposing tree (two-vector permutes: each level halves the partials
+ * per key and packs two vectors into one), which ends with one vector of scores in key order: about 2 shuffles per
+ * (head, key) instead of 4 and a scalar store; with fewer lanes by a sum across lanes per (head, key) (see
+ * {@link #reduce}). One KV head's group of four on the 1B shape
  * ({@code SparseAttentionBenchmark}): see the README.
  *
  * <p>Head sizes that are not a multiple of four vectors, and the heads left over when the group is not a
@@ -110,22 +112,21 @@ final class GroupTile {
         k3.fma(q3, k2.fma(q2, k1.fma(q1, k0.fma(q0, s)))).intoArray(partials, p);
     }
 
-    /** Adds up head h's L x L partial sums into L scores in key order, written (times scale) at out[j0 ..+L). */
+    /**
+     * Adds up head h's L x L partial sums into L scores in key order, written (times scale) at out[j0 ..+L): with 16
+     * lanes by the transposing tree, with fewer by a sum across each key's lanes. Why: the tree's two-vector permute
+     * ({@code selectFrom(x, y)}) is one instruction only on AVX-512 (vpermt2ps); on AVX2 and at 128 bits C2 does not
+     * compile it to permutes, and the tree of one head and 8 keys took 43-53 ns against 9-10 for 8 sums across lanes
+     * (4 keys at 128 bits: 25-27 against 2.5-4; one-vector permutes and blends instead: 72-108 and 42-72), AMD EPYC
+     * Zen 3. With AVX-512 the tree in registers took 2.x ns per key for four heads.
+     */
     void reduce(int h, float scale, float[] out, int j0) {
         int base = h * L * L;
         if (L == 16) {
             reduce16(base, scale, out, j0);
             return;
         }
-        for (int level = 0, vectors = L; vectors > 1; level++, vectors /= 2) {
-            FloatVector first = FloatVector.fromArray(F, FIRST_HALVES[level], 0);
-            FloatVector second = FloatVector.fromArray(F, SECOND_HALVES[level], 0);
-            for (int v = 0; v < vectors; v += 2) {
-                FloatVector x = load(partials, base + v * L), y = load(partials, base + (v + 1) * L);
-                pair(x, y, first, second).intoArray(partials, base + v / 2 * L);
-            }
-        }
-        load(partials, base).mul(scale).intoArray(out, j0);
+        for (int k = 0; k < L; k++) out[j0 + k] = scale * load(partials, base + k * L).reduceLanes(VectorOperators.ADD);
     }
 
     /**
@@ -160,43 +161,37 @@ final class GroupTile {
     }
 
     /**
-     * acc rows at o0..o3 += the exponentiated scores of heads 0..3 times the value rows: sixteen accumulators (four
-     * heads x four vectors) stay in registers while the values stream past, each value vector loaded once.
+     * acc rows at o0..o3 += the exponentiated scores of heads 0..3 times the value rows: eight accumulators (four
+     * heads x two vectors) stay in registers while the values stream past, each value vector loaded once. Two vectors
+     * per head, not four: sixteen accumulators, the values and the weight spilled on AVX2's 16 registers, and exact
+     * attention over 32768 F16 positions (14 layers, the 1B shape) took 138-173 against 102-108 ms per token
+     * (DecodeAttentionBench full, AMD EPYC Zen 3, alternating runs).
      */
     void weightedSums(int count, float[] values, int d, float[] acc, int o0, int o1, int o2, int o3) {
         float[] w0 = scores[0], w1 = scores[1], w2 = scores[2], w3 = scores[3];
-        for (int c = 0; c < d; c += CHUNK) {
-            FloatVector x0 = load(acc, o0 + c), x1 = load(acc, o0 + c + L), x2 = load(acc, o0 + c + 2 * L), x3 = load(acc, o0 + c + 3 * L);
-            FloatVector y0 = load(acc, o1 + c), y1 = load(acc, o1 + c + L), y2 = load(acc, o1 + c + 2 * L), y3 = load(acc, o1 + c + 3 * L);
-            FloatVector z0 = load(acc, o2 + c), z1 = load(acc, o2 + c + L), z2 = load(acc, o2 + c + 2 * L), z3 = load(acc, o2 + c + 3 * L);
-            FloatVector u0 = load(acc, o3 + c), u1 = load(acc, o3 + c + L), u2 = load(acc, o3 + c + 2 * L), u3 = load(acc, o3 + c + 3 * L);
+        for (int c = 0; c < d; c += 2 * L) {
+            FloatVector x0 = load(acc, o0 + c), x1 = load(acc, o0 + c + L), y0 = load(acc, o1 + c), y1 = load(acc, o1 + c + L);
+            FloatVector z0 = load(acc, o2 + c), z1 = load(acc, o2 + c + L), u0 = load(acc, o3 + c), u1 = load(acc, o3 + c + L);
             for (int j = 0; j < count; j++) {
                 int v = j * d + c;
-                FloatVector v0 = load(values, v), v1 = load(values, v + L), v2 = load(values, v + 2 * L), v3 = load(values, v + 3 * L);
+                FloatVector v0 = load(values, v), v1 = load(values, v + L);
                 FloatVector w = FloatVector.broadcast(F, w0[j]);
-                x0 = v0.fma(w, x0); x1 = v1.fma(w, x1); x2 = v2.fma(w, x2); x3 = v3.fma(w, x3);
+                x0 = v0.fma(w, x0); x1 = v1.fma(w, x1);
                 w = FloatVector.broadcast(F, w1[j]);
-                y0 = v0.fma(w, y0); y1 = v1.fma(w, y1); y2 = v2.fma(w, y2); y3 = v3.fma(w, y3);
+                y0 = v0.fma(w, y0); y1 = v1.fma(w, y1);
                 w = FloatVector.broadcast(F, w2[j]);
-                z0 = v0.fma(w, z0); z1 = v1.fma(w, z1); z2 = v2.fma(w, z2); z3 = v3.fma(w, z3);
+                z0 = v0.fma(w, z0); z1 = v1.fma(w, z1);
                 w = FloatVector.broadcast(F, w3[j]);
-                u0 = v0.fma(w, u0); u1 = v1.fma(w, u1); u2 = v2.fma(w, u2); u3 = v3.fma(w, u3);
+                u0 = v0.fma(w, u0); u1 = v1.fma(w, u1);
             }
-            store(acc, o0 + c, x0, x1, x2, x3);
-            store(acc, o1 + c, y0, y1, y2, y3);
-            store(acc, o2 + c, z0, z1, z2, z3);
-            store(acc, o3 + c, u0, u1, u2, u3);
+            x0.intoArray(acc, o0 + c); x1.intoArray(acc, o0 + c + L);
+            y0.intoArray(acc, o1 + c); y1.intoArray(acc, o1 + c + L);
+            z0.intoArray(acc, o2 + c); z1.intoArray(acc, o2 + c + L);
+            u0.intoArray(acc, o3 + c); u1.intoArray(acc, o3 + c + L);
         }
     }
 
     private static FloatVector load(float[] a, int offset) {
         return FloatVector.fromArray(F, a, offset);
-    }
-
-    private static void store(float[] a, int offset, FloatVector v0, FloatVector v1, FloatVector v2, FloatVector v3) {
-        v0.intoArray(a, offset);
-        v1.intoArray(a, offset + L);
-        v2.intoArray(a, offset + 2 * L);
-        v3.intoArray(a, offset + 3 * L);
     }
 }
