@@ -115,10 +115,10 @@ final class GroupTile {
     /**
      * Adds up head h's L x L partial sums into L scores in key order, written (times scale) at out[j0 ..+L): with 16
      * lanes by the transposing tree, with fewer by a sum across each key's lanes. Why: the tree's two-vector permute
-     * ({@code selectFrom(x, y)}) is one instruction only on AVX-512 (vpermt2ps); on AVX2 and at 128 bits C2 does not
-     * compile it to permutes, and the tree of one head and 8 keys took 43-53 ns against 9-10 for 8 sums across lanes
-     * (4 keys at 128 bits: 25-27 against 2.5-4; one-vector permutes and blends instead: 72-108 and 42-72), AMD EPYC
-     * Zen 3. With AVX-512 the tree in registers took 2.x ns per key for four heads.
+     * ({@code selectFrom(x, y)}) is one instruction on AVX-512 (vpermt2ps); on AVX2 and at 128 bits it takes 9-56 ns
+     * a call (PrintIntrinsics flags nothing), and the tree of one head and 8 keys took 43-53 ns against 9-10 for 8
+     * sums across lanes (4 keys at 128 bits: 25-27 against 2.5-4; one-vector permutes and blends instead: 72-108 and
+     * 42-72), AMD EPYC Zen 3. With AVX-512 the tree in registers took 2.x ns per key for four heads.
      */
     void reduce(int h, float scale, float[] out, int j0) {
         int base = h * L * L;
