@@ -42,17 +42,13 @@ final class Q4_0Packed extends RowGroups<Q8Activations> {
         float max = 0;
         for (int r = 0; r < present; r++) max = Math.max(max, maxHalf(in, r * rowBytes, Q4_0Kernel.BLOCK_BYTES, blocks));
         int shift = scaleShift(max);
-        byte[] codes = new byte[32];
         for (int b = 0; b < blocks; b++) {
             int block = b * BLOCK_BYTES;
             for (int r = 0; r < present; r++) {
                 int lane = pairedLane(r, L), src = r * rowBytes + b * Q4_0Kernel.BLOCK_BYTES;
                 putShifted(in, src, shift, out, block + 2 * lane);
-                for (int j = 0; j < 16; j++) {
-                    codes[j] = (byte) (in[src + 2 + j] & 0xF);
-                    codes[j + 16] = (byte) ((in[src + 2 + j] & 0xFF) >> 4);
-                }
-                packNibbles16(codes, 0, lane, out, block + 2 * GROUP);
+                packNibbles16(in, src + 2, 0, 4, lane, out, block + 2 * GROUP);             // values 0-15: low nibbles
+                packNibbles16(in, src + 2, 4, 4, lane, out, block + 2 * GROUP + 8 * GROUP); // 16-31: high nibbles
             }
         }
         return shift;

@@ -45,20 +45,9 @@ final class Q4_KPacked extends RowGroups<Q8KActivations> {
     int pack(byte[] in, int rowBytes, int present, byte[] out) {
         return KQuantHeaders.packGroup(in, rowBytes, present, Q4_KKernel.BLOCK_BYTES, superBlocks, SUPER_BYTES, out,
                 (rows, src, r, codes, group, at) -> {
-                    unpack(rows, src, codes);
-                    for (int j = 0; j < 8; j++) packNibbles(codes, 32 * j, r, group, at + 16 * L * j);
+                    // sub-block j: the low (j even) or high nibbles of qs[32 (j / 2) ..+32) (see Q4_KKernel)
+                    for (int j = 0; j < 8; j++) packNibbles(rows, src + 16 + 32 * (j >> 1), 4 * (j & 1), r, group, at + 16 * L * j);
                 });
-    }
-
-    /** The 256 4-bit codes of the ggml super-block at src, in order (see {@link Q4_KKernel}). */
-    private static void unpack(byte[] b, int src, byte[] codes) {
-        for (int p = 0; p < 4; p++) {
-            for (int l = 0; l < 32; l++) {
-                int q = b[src + 16 + 32 * p + l] & 0xFF;
-                codes[64 * p + l] = (byte) (q & 0xF);
-                codes[64 * p + 32 + l] = (byte) (q >> 4);
-            }
-        }
     }
 
     @Override
