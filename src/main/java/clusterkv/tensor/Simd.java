@@ -20,11 +20,13 @@ import java.nio.ByteOrder;
  * preferred float shape, which has 4 lanes (NEON, or x86 limited to 128 bits), 8 (AVX2) or 16 (AVX-512).
  * A shape the hardware lacks would run every vector operation as plain Java, 50-150x slower.
  *
- * <p>Two JIT constraints shape all kernels (C2, JDK 25): a vector stays in registers only if every method
+ * <p>JIT constraints shape all kernels (C2, JDK 25): a vector stays in registers only if every method
  * handling it is inlined, so hot loops call a single small helper per step rather than several copies (a
  * method body that grows too large in the JIT's intermediate form stops being inlined into, and its
- * vectors turn into heap objects, ten times slower or worse); and MemorySegment accesses are cheapest
- * on a slice indexed from 0 by a running offset.
+ * vectors turn into heap objects, ten times slower or worse: NodeCountInliningCutoff, at about 40-45 Vector
+ * API calls per compiled method); a vector chosen between two ({@code c ? a : b}) in a loop C2 keeps is
+ * merged as a boxed object too; an operation can be slow on one shape only (two-vector {@code selectFrom}
+ * below 512 bits); and MemorySegment accesses are cheapest on a slice indexed from 0 by a running offset.
  */
 final class Simd {
 
