@@ -24,9 +24,9 @@ import java.nio.ByteOrder;
  * handling it is inlined, so hot loops call a single small helper per step rather than several copies (a
  * method body that grows too large in the JIT's intermediate form stops being inlined into, and its
  * vectors turn into heap objects, ten times slower or worse: NodeCountInliningCutoff, at about 40-45 Vector
- * API calls per compiled method); a vector chosen between two ({@code c ? a : b}) in a loop C2 keeps is
- * merged as a boxed object too; an operation can be slow on one shape only (two-vector {@code selectFrom}
- * below 512 bits); and MemorySegment accesses are cheapest on a slice indexed from 0 by a running offset.
+ * API calls per compiled method, counted in whatever method C2 inlines the kernel into); an operation can be
+ * slow on one shape only (two-vector {@code selectFrom} below 512 bits); and MemorySegment accesses are
+ * cheapest on a slice indexed from 0 by a running offset.
  */
 final class Simd {
 
