@@ -82,7 +82,7 @@ final class Q6_KKernel implements RowKernel {
                     IntVector hb = Simd.unsignedBytes(data, qh + l);
                     // quarter q: the low (q < 2) or high nibbles of ql[l ..] (q even) or ql[32 + l ..], bits 2q, 2q + 1
                     // of qh on top. One call site for the four: written out, the method passed C2's
-                    // NodeCountInliningCutoff, the last decode was not inlined and boxed its vector (70-78 against
+                    // NodeCountInliningCutoff, the last decode was not inlined and boxed its vector (70-86 against
                     // 21-23 ns per 64 values for Q4_K's, AVX2). The nibbles are loaded again per quarter: choosing
                     // between the two vectors loaded once was as fast alone but made a Q4_K_M prefill 10-20 % slower
                     // once C2 inlined this into the GEMM (no more collections, so not boxing; cause not found).
