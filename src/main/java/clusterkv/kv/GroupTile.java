@@ -29,7 +29,7 @@ final class GroupTile {
     /** A head's dimensions are taken four vectors at a time: four heads' queries are then 16 registers. */
     private static final int CHUNK = 4 * L;
     private static final int HEADS = 4;
-    /** Per level of the reduction tree: lanes of two vectors that hold the first and the second half of each key's partial sums. */
+    /** Per level of the reduction tree (16 lanes only, see {@link #reduce}): lanes of two vectors that hold the first and the second half of each key's partial sums. */
     private static final float[][] FIRST_HALVES, SECOND_HALVES;
 
     static {

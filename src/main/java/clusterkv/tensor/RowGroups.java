@@ -249,7 +249,8 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
         packNibbles(in, from, shift, 8, r, out, at, 2 * Simd.L, 2);
     }
 
-    private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    /** Little-endian ints of a byte[]: the packers read groups copied into arrays, not segments ({@link Simd#INT_LE}). */
+    private static final VarHandle ARRAY_INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
 
     /**
      * The two packers above: byte 2l of a step (of {@code stepBytes}) holds its columns 0 and {@code high} (low, high
@@ -260,7 +261,7 @@ abstract class RowGroups<A extends RowGroups.Tokens> extends PackedRows<A> {
     private static void packNibbles(byte[] in, int from, int shift, int steps, int l, byte[] out, int at, int stepBytes, int high) {
         int second = 8 * (3 - high);
         for (int s = 0; s < steps; s++, at += stepBytes) {
-            int x = (int) INT_LE.get(in, from + 4 * s) >>> shift & 0x0F0F0F0F; // the step's codes, a byte each
+            int x = (int) ARRAY_INT_LE.get(in, from + 4 * s) >>> shift & 0x0F0F0F0F; // the step's codes, a byte each
             int y = x | x >>> (8 * high - 4); // low byte: columns 0 and high; byte 3 - high: the other two
             out[at + 2 * l] = (byte) y;
             out[at + 2 * l + 1] = (byte) (y >>> second);
